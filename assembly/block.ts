@@ -1,0 +1,173 @@
+// Block layout of the heap allocator: the only file that knows how a block header is encoded.
+//
+// Every block starts at an 8-aligned address and its payload follows an 8-byte header:
+//
+//    block                                                             block + size
+//    │                                                                            │
+//    ▼  word 0 (u32)           word 1 (u32) "tag"                                 ▼
+//    ┌────────────────────────┬───────────────────────┬───────────────────────────┐
+//    │ size           │P│C│U│ │ magic │ slack │ prot  │ payload ...               │
+//    │ (bytes, ×8)    │ │ │ │ │ 16 b  │ 13 b  │ 3 b   │ (ptr = block + 8)         │
+//    └────────────────────────┴───────────────────────┴───────────────────────────┘
+//      U (bit 0) USED       the block is handed out (or held by a size cache, see C)
+//      C (bit 1) CACHED     the block is free but parked in a small-size cache
+//      P (bit 2) PREV_FREE  the block on the left is free (so its footer is valid)
+//      magic                hash of the block's own address: a header at the wrong place,
+//                           or a pointer into the middle of a block, does not match it
+//      slack                usable bytes minus requested bytes (stats and checks mode)
+//      prot                 the Protection bits (Read 1, Write 2, Execute 4)
+//
+// A FREE block (U clear) also carries a footer, its size, in its last 4 bytes, so the block on its
+// right can find its start in O(1) (a boundary tag), and the free index keeps its links in the
+// payload (see freeindex.ts). Used blocks have no footer: 8 bytes of overhead per live block.
+//
+// The pool ends with a sentinel: a header of size 0 marked USED, so that "the block on the right"
+// always exists and never coalesces.
+//
+// Invariants (checked by validate.ts):
+//   - blocks tile the pool exactly, from the pool start to the sentinel;
+//   - every header's magic matches its address; sizes are multiples of 8, >= MIN_BLOCK_SIZE;
+//   - P of a block is set exactly when the block on its left is free;
+//   - no two free blocks are adjacent (they are always coalesced);
+//   - a free block's footer equals its size.
+
+export const HEADER_SIZE: u32 = 8;
+export const FOOTER_SIZE: u32 = 4;
+/** Smallest block: header, the free index's links (see freeindex.ts) and a footer. */
+export const MIN_BLOCK_SIZE: u32 = 24;
+export const GRANULE: u32 = 8;
+
+export const USED: u32 = 1;
+export const CACHED: u32 = 2;
+export const PREV_FREE: u32 = 4;
+const FLAG_MASK: u32 = 7;
+
+const MAGIC_SEED: u32 = 0xa110;
+const PROT_MASK: u32 = 7;
+const SLACK_SHIFT: u32 = 3;
+const SLACK_MASK: u32 = 0x1fff;
+/** Largest slack the tag can record; splitting keeps real slack far below it. */
+export const MAX_SLACK: u32 = SLACK_MASK;
+
+export const PROT_READ: u32 = 1;
+export const PROT_WRITE: u32 = 2;
+export const PROT_READ_WRITE: u32 = 3;
+
+/** 16-bit magic of a header at `block`: mixes the address so a copied or misplaced header fails. */
+// @ts-ignore: decorator
+@inline export function magicFor(block: usize): u32 {
+  const h = (<u32>block >>> 3) * 0x9e3779b1;
+  return ((h >>> 16) ^ MAGIC_SEED) & 0xffff;
+}
+
+// @ts-ignore: decorator
+@inline export function blockSize(block: usize): u32 {
+  return load<u32>(block) & ~FLAG_MASK;
+}
+// @ts-ignore: decorator
+@inline export function blockFlags(block: usize): u32 {
+  return load<u32>(block) & FLAG_MASK;
+}
+// @ts-ignore: decorator
+@inline export function isUsed(block: usize): bool {
+  return (load<u32>(block) & USED) != 0;
+}
+// @ts-ignore: decorator
+@inline export function isPrevFree(block: usize): bool {
+  return (load<u32>(block) & PREV_FREE) != 0;
+}
+// @ts-ignore: decorator
+@inline export function setFlag(block: usize, flag: u32): void {
+  store<u32>(block, load<u32>(block) | flag);
+}
+// @ts-ignore: decorator
+@inline export function clearFlag(block: usize, flag: u32): void {
+  store<u32>(block, load<u32>(block) & ~flag);
+}
+// @ts-ignore: decorator
+@inline export function payloadOf(block: usize): usize {
+  return block + HEADER_SIZE;
+}
+// @ts-ignore: decorator
+@inline export function blockOf(ptr: usize): usize {
+  return ptr - HEADER_SIZE;
+}
+// @ts-ignore: decorator
+@inline export function nextBlock(block: usize): usize {
+  return block + blockSize(block);
+}
+/** Only valid when isPrevFree(block): the left neighbour's footer gives its size. */
+// @ts-ignore: decorator
+@inline export function prevBlock(block: usize): usize {
+  return block - load<u32>(block - FOOTER_SIZE);
+}
+// @ts-ignore: decorator
+@inline export function usableBytes(block: usize): u32 {
+  return blockSize(block) - HEADER_SIZE;
+}
+
+// @ts-ignore: decorator
+@inline export function tagMagic(block: usize): u32 {
+  return load<u32>(block, 4) >>> 16;
+}
+// @ts-ignore: decorator
+@inline export function hasValidMagic(block: usize): bool {
+  return tagMagic(block) == magicFor(block);
+}
+// @ts-ignore: decorator
+@inline export function protectionOf(block: usize): u32 {
+  return load<u32>(block, 4) & PROT_MASK;
+}
+// @ts-ignore: decorator
+@inline export function slackOf(block: usize): u32 {
+  return (load<u32>(block, 4) >>> SLACK_SHIFT) & SLACK_MASK;
+}
+/** Bytes the user asked for: what statistics count. */
+// @ts-ignore: decorator
+@inline export function requestedBytes(block: usize): u32 {
+  return usableBytes(block) - slackOf(block);
+}
+
+// @ts-ignore: decorator
+@inline export function writeTag(block: usize, slack: u32, prot: u32): void {
+  store<u32>(block, (magicFor(block) << 16) | (slack << SLACK_SHIFT) | (prot & PROT_MASK), 4);
+}
+// @ts-ignore: decorator
+@inline export function setProtection(block: usize, prot: u32): void {
+  writeTag(block, slackOf(block), prot);
+}
+
+/** Writes a used block's header; PREV_FREE is passed in because only the caller knows the left side. */
+// @ts-ignore: decorator
+@inline export function writeUsedHeader(block: usize, size: u32, prevFree: u32, requested: u32, prot: u32): void {
+  store<u32>(block, size | USED | prevFree);
+  writeTag(block, size - HEADER_SIZE - requested, prot);
+}
+
+/** Writes a free block's header and footer. A free block's left neighbour is never free. */
+// @ts-ignore: decorator
+@inline export function writeFreeHeader(block: usize, size: u32): void {
+  store<u32>(block, size);
+  writeTag(block, 0, 0);
+  store<u32>(block + size - FOOTER_SIZE, size);
+}
+
+/** The end-of-pool sentinel: a used, zero-sized block. */
+// @ts-ignore: decorator
+@inline export function writeSentinel(block: usize, prevFree: u32): void {
+  store<u32>(block, USED | prevFree);
+  writeTag(block, 0, 0);
+}
+
+// @ts-ignore: decorator
+@inline export function alignUp(value: usize, alignment: usize): usize {
+  return (value + alignment - 1) & ~(alignment - 1);
+}
+
+/** Block size that serves `requested` payload bytes; 0 when the request cannot be represented. */
+// @ts-ignore: decorator
+@inline export function blockSizeFor(requested: u32): u32 {
+  if (requested > 0xffff_ff00) return 0;
+  const size = <u32>alignUp(requested + HEADER_SIZE, GRANULE);
+  return size < MIN_BLOCK_SIZE ? MIN_BLOCK_SIZE : size;
+}

@@ -1,0 +1,52 @@
+// The heap's control block: the first bytes of the region a heap is given, before its pool.
+// Everything the allocator knows lives here or in block headers, in linear memory, so that a second
+// thread instantiating the module over the same memory sees one and the same heap.
+//
+//    heap + 0    i32 lock            see lock.ts
+//    heap + 4    u32 state           HEAP_READY while usable, HEAP_DESTROYED after destroy
+//    heap + 8    u32 poolStart       address of the first block
+//    heap + 12   u32 sentinel        address of the end-of-pool sentinel header (pool end - 8)
+//    heap + 16   u32 limit           highest pool end growth may reach (maxSize)
+//    heap + 20   u32 alignment       default payload alignment (power of two, 8..4096)
+//    heap + 24   u32 policy          POLICY_FIRST_FIT or POLICY_BEST_FIT
+//    heap + 28   u32 options         OPTION_* bits
+//    heap + 32   u32 freeRoot        the free index's entry point (see freeindex.ts)
+//    heap + 36   u32 freeBlocks      number of free blocks
+//    heap + 40   u32 freeBlockBytes  sum of free blocks' sizes, headers included
+//    heap + 44   u32 faultBlock      last fault found by validate(): the block,
+//    heap + 48   u32 faultFound      what was found there,
+//    heap + 52   u32 faultExpected   and what was expected
+//    heap + 56   u32 fingerprints    protection fingerprint table (see protect.ts), 0 when none
+//    heap + 60   u32 (reserved)
+//    heap + 64   stats record        see stats.ts (64 bytes)
+//    heap + 128  pool: blocks up to the sentinel, first payload aligned to `alignment`
+
+export const HEAP_LOCK: usize = 0;
+export const HEAP_STATE: usize = 4;
+export const HEAP_POOL_START: usize = 8;
+export const HEAP_SENTINEL: usize = 12;
+export const HEAP_LIMIT: usize = 16;
+export const HEAP_ALIGNMENT: usize = 20;
+export const HEAP_POLICY: usize = 24;
+export const HEAP_OPTIONS: usize = 28;
+export const HEAP_FREE_ROOT: usize = 32;
+export const HEAP_FREE_BLOCKS: usize = 36;
+export const HEAP_FREE_BLOCK_BYTES: usize = 40;
+export const HEAP_FAULT_BLOCK: usize = 44;
+export const HEAP_FAULT_FOUND: usize = 48;
+export const HEAP_FAULT_EXPECTED: usize = 52;
+export const HEAP_FINGERPRINTS: usize = 56;
+export const HEAP_STATS: usize = 64;
+export const HEAP_CONTROL_SIZE: usize = 128;
+
+export const HEAP_READY: u32 = 0x48454150; // "HEAP"
+export const HEAP_DESTROYED: u32 = 0xdead0000;
+
+export const POLICY_FIRST_FIT: u32 = 0;
+export const POLICY_BEST_FIT: u32 = 1;
+
+export const OPTION_CHECKS: u32 = 1;
+
+/** Highest address a pool may end at: keeps every address and size below the error results. */
+export const ADDRESS_LIMIT: u64 = 0xffff_0000;
+export const PAGE_SIZE: u32 = 65536;

@@ -1,0 +1,347 @@
+// The heap allocator: placement, splitting, coalescing, growth, realloc.
+//
+// A heap is a control block (control.ts) followed by a pool of blocks (block.ts) that tile it up to
+// an end sentinel. Free blocks are found through the free index (freeindex.ts), which applies the
+// placement policy. Every function here expects the caller to hold the heap's lock (index.ts takes
+// it), and none of them traps on a bad pointer: checkLiveBlock answers with an error code first.
+//
+// Costs: malloc and realloc cost one index search; free is O(1) plus one index insertion;
+// every pointer check is O(1).
+
+import {
+  HEADER_SIZE, MIN_BLOCK_SIZE, USED, PREV_FREE, PROT_READ_WRITE,
+  blockSize, isUsed, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader,
+  writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
+} from "./block";
+import {
+  HEAP_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
+  HEAP_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
+  ADDRESS_LIMIT, PAGE_SIZE,
+} from "./control";
+import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, payloadFitting } from "./freeindex";
+import { isInternalBlock, refuseUnwritable } from "./protect";
+import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
+import {
+  ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
+} from "./errors";
+
+// ─── Set-up ──────────────────────────────────────────────────────────────────────────────────────
+
+/** Address of the first block of a heap whose control block is at `heap`. */
+export function poolStartFor(heap: usize, alignment: u32): usize {
+  return alignUp(heap + HEAP_CONTROL_SIZE + HEADER_SIZE, alignment) - HEADER_SIZE;
+}
+
+/** Makes sure linear memory reaches `end`; false when it cannot grow that far. */
+function ensureMemory(end: u64): bool {
+  const have = <u64>memory.size() * PAGE_SIZE;
+  if (end <= have) return true;
+  const pages = <i32>((end - have + PAGE_SIZE - 1) / PAGE_SIZE);
+  return memory.grow(pages) >= 0;
+}
+
+/**
+ * Lays a heap out at `heap`: a pool of `poolBytes` that may grow to `limitBytes`. Returns 0, or an
+ * error result when the arguments cannot describe a heap (the host checks them first).
+ */
+export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32): u32 {
+  poolBytes &= ~7;
+  limitBytes &= ~7;
+  if (alignment < 8 || alignment > 4096 || (alignment & (alignment - 1)) != 0) return errorResult(ERR_INVALID_POINTER);
+  if (limitBytes < poolBytes || poolBytes < MIN_BLOCK_SIZE + HEADER_SIZE) return errorResult(ERR_INVALID_POINTER);
+  const start = poolStartFor(heap, alignment);
+  const end = <u64>start + poolBytes;
+  const limit = <u64>start + limitBytes;
+  if (limit > ADDRESS_LIMIT || !ensureMemory(end)) return errorResult(ERR_INVALID_POINTER);
+
+  memory.fill(heap, 0, HEAP_CONTROL_SIZE);
+  store<u32>(heap + HEAP_POOL_START, <u32>start);
+  store<u32>(heap + HEAP_LIMIT, <u32>limit);
+  store<u32>(heap + HEAP_ALIGNMENT, alignment);
+  store<u32>(heap + HEAP_POLICY, policy);
+  store<u32>(heap + HEAP_OPTIONS, options);
+  statsClear(heap + HEAP_STATS);
+  indexClear(heap);
+
+  const sentinel = <usize>end - HEADER_SIZE;
+  store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
+  writeFreeHeader(start, <u32>(sentinel - start));
+  writeSentinel(sentinel, PREV_FREE);
+  indexInsert(heap, start);
+  store<u32>(heap + HEAP_STATE, HEAP_READY);
+  return 0;
+}
+
+// @ts-ignore: decorator
+@inline export function isReady(heap: usize): bool {
+  return load<u32>(heap + HEAP_STATE) == HEAP_READY;
+}
+
+// ─── Pointer checks ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * O(1): 0 when `ptr` is the payload of a live block of this heap, else the error code. A header
+ * whose magic does not match its address is not a block start (an interior or foreign pointer); a
+ * header with the right magic but an impossible size or neighbour is a corrupted block.
+ */
+export function checkLiveBlock(heap: usize, ptr: usize): u32 {
+  if (!isReady(heap)) return ERR_DESTROYED;
+  const start: usize = load<u32>(heap + HEAP_POOL_START);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if ((ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return ERR_INVALID_POINTER;
+  const block = ptr - HEADER_SIZE;
+  if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
+  if (!isUsed(block)) return ERR_DOUBLE_FREE;
+  const size = blockSize(block);
+  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return ERR_CORRUPTION;
+  const next = block + size;
+  if (!hasValidMagic(next) || isPrevFree(next)) return ERR_CORRUPTION;
+  return 0;
+}
+
+// ─── Allocation ──────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Grows the pool so that a block of `need` bytes at `alignment` fits at its end: the last free
+ * block is extended, or a new one is made where the sentinel was. Bounded by the heap's limit.
+ */
+function growFor(heap: usize, need: u32, alignment: u32): bool {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  const limit: u64 = load<u32>(heap + HEAP_LIMIT);
+  const lastFree: usize = isPrevFree(sentinel) ? prevBlock(sentinel) : 0;
+  const freeStart: usize = lastFree != 0 ? lastFree : sentinel;
+  // Worst case of a placement at the end: the block, the alignment gap, and a gap block.
+  const wanted = <u64>freeStart + need + alignment + MIN_BLOCK_SIZE + HEADER_SIZE;
+  let end = (wanted + PAGE_SIZE - 1) & ~(<u64>PAGE_SIZE - 1);
+  if (end > limit) end = limit;
+  if (end < wanted - alignment - MIN_BLOCK_SIZE || end <= <u64>sentinel + HEADER_SIZE) return false;
+  if (!ensureMemory(end)) return false;
+
+  const newSentinel = <usize>end - HEADER_SIZE;
+  if (lastFree != 0) indexRemove(heap, lastFree);
+  writeFreeHeader(freeStart, <u32>(newSentinel - freeStart));
+  writeSentinel(newSentinel, PREV_FREE);
+  store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
+  indexInsert(heap, freeStart);
+  return true;
+}
+
+/**
+ * Carves a used block of `need` bytes out of the free block `free`, its payload at `payload`. The
+ * gap before it (if any) and the remainder after it (when it can hold a block) stay free.
+ */
+function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u32, prot: u32): void {
+  const freeEnd = free + blockSize(free);
+  const block = payload - HEADER_SIZE;
+  indexRemove(heap, free);
+  let leftFree: u32 = 0;
+  if (block > free) {
+    writeFreeHeader(free, <u32>(block - free));
+    indexInsert(heap, free);
+    leftFree = PREV_FREE;
+  }
+  let size = <u32>(freeEnd - block);
+  if (size - need >= MIN_BLOCK_SIZE) {
+    writeFreeHeader(block + need, size - need);
+    indexInsert(heap, block + need);
+    size = need; // the block after the remainder already says its left side is free
+  } else {
+    clearFlag(freeEnd, PREV_FREE);
+  }
+  writeUsedHeader(block, size, leftFree, requested, prot);
+}
+
+/** Finds (growing the pool if allowed) and carves a block; no statistics. 0 when nothing fits. */
+export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32): usize {
+  const need = blockSizeFor(requested);
+  if (need == 0) return 0;
+  let free = indexFind(heap, need, alignment);
+  if (free == 0) {
+    if (!growFor(heap, need, alignment)) return 0;
+    free = indexFind(heap, need, alignment);
+    if (free == 0) return 0;
+  }
+  const payload = payloadFitting(free, blockSize(free), need, alignment);
+  carve(heap, free, payload, need, requested, prot);
+  return payload;
+}
+
+/** Returns a used block to the free index, merging it with free neighbours; no statistics. */
+export function releaseBlock(heap: usize, block: usize): void {
+  let start = block;
+  let size = blockSize(block);
+  clearFlag(block, USED); // a stale copy of this header now reads as free: a second free is caught
+  const next = block + size;
+  if (!isUsed(next)) {
+    indexRemove(heap, next);
+    size += blockSize(next);
+  }
+  if (isPrevFree(block)) {
+    start = prevBlock(block);
+    indexRemove(heap, start);
+    size += blockSize(start);
+  }
+  writeFreeHeader(start, size);
+  setFlag(start + size, PREV_FREE);
+  indexInsert(heap, start);
+}
+
+export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
+  if (!isReady(heap)) return errorResult(ERR_DESTROYED);
+  const payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
+  if (payload == 0) statsOnFailure(heap + HEAP_STATS);
+  else statsOnAllocate(heap + HEAP_STATS, requested);
+  return payload;
+}
+
+export function heapMalloc(heap: usize, requested: u32): usize {
+  return heapAllocate(heap, requested, load<u32>(heap + HEAP_ALIGNMENT));
+}
+
+export function heapCalloc(heap: usize, count: u32, size: u32): usize {
+  const total = <u64>count * <u64>size;
+  if (total > 0xffff_ffff) {
+    if (!isReady(heap)) return errorResult(ERR_DESTROYED);
+    statsOnFailure(heap + HEAP_STATS);
+    return 0;
+  }
+  const payload = heapMalloc(heap, <u32>total);
+  if (payload != 0 && payload < 0xffff_fff0) memory.fill(payload, 0, <usize>total);
+  return payload;
+}
+
+// ─── Free and realloc ────────────────────────────────────────────────────────────────────────────
+
+/** 0 when the block at `ptr` may be freed or resized, else the error code. */
+function checkReleasable(heap: usize, ptr: usize): u32 {
+  const problem = checkLiveBlock(heap, ptr);
+  if (problem != 0) return problem;
+  const block = ptr - HEADER_SIZE;
+  if (isInternalBlock(heap, block)) return ERR_INVALID_POINTER;
+  if (refuseUnwritable(heap, block)) return ERR_PROTECTION;
+  return 0;
+}
+
+export function heapFree(heap: usize, ptr: usize): u32 {
+  if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
+  const problem = checkReleasable(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  const block = ptr - HEADER_SIZE;
+  const requested = requestedBytes(block);
+  releaseBlock(heap, block);
+  statsOnFree(heap + HEAP_STATS, requested);
+  return 0;
+}
+
+/** Shrinks a used block to `need` bytes, freeing the tail when it can hold a block. */
+function shrinkInPlace(heap: usize, block: usize, need: u32): void {
+  const size = blockSize(block);
+  if (size - need < MIN_BLOCK_SIZE) return;
+  store<u32>(block, need | (load<u32>(block) & 7));
+  const tail = block + need;
+  writeUsedHeader(tail, size - need, 0, 0, PROT_READ_WRITE);
+  releaseBlock(heap, tail);
+}
+
+/** Grows a used block in place into a free right neighbour; false when that is not enough. */
+function growInPlace(heap: usize, block: usize, need: u32): bool {
+  const size = blockSize(block);
+  const next = block + size;
+  if (isUsed(next)) return false;
+  const total = size + blockSize(next);
+  if (total < need) return false;
+  indexRemove(heap, next);
+  const end = block + total;
+  if (total - need >= MIN_BLOCK_SIZE) {
+    writeFreeHeader(block + need, total - need);
+    indexInsert(heap, block + need);
+    store<u32>(block, need | (load<u32>(block) & 7));
+  } else {
+    clearFlag(end, PREV_FREE);
+    store<u32>(block, total | (load<u32>(block) & 7));
+  }
+  return true;
+}
+
+export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
+  if (ptr == 0) return heapMalloc(heap, requested);
+  const problem = checkReleasable(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  if (requested == 0) {
+    heapFree(heap, ptr);
+    return 0;
+  }
+  const stats = heap + HEAP_STATS;
+  const block = ptr - HEADER_SIZE;
+  const oldRequested = requestedBytes(block);
+  const prot = protectionOf(block);
+  const need = blockSizeFor(requested);
+  if (need == 0) {
+    statsOnFailure(stats);
+    return 0;
+  }
+  if (need <= blockSize(block)) {
+    shrinkInPlace(heap, block, need);
+  } else if (!growInPlace(heap, block, need)) {
+    const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot);
+    if (moved == 0) {
+      statsOnFailure(stats);
+      return 0;
+    }
+    memory.copy(moved, ptr, oldRequested < requested ? oldRequested : requested);
+    releaseBlock(heap, block);
+    statsOnFree(stats, oldRequested);
+    statsOnAllocate(stats, requested);
+    return moved;
+  }
+  writeUsedHeader(block, blockSize(block), load<u32>(block) & PREV_FREE, requested, prot);
+  statsOnFree(stats, oldRequested);
+  statsOnAllocate(stats, requested);
+  return ptr;
+}
+
+// ─── Queries ─────────────────────────────────────────────────────────────────────────────────────
+
+/** Usable bytes of the live block at `ptr`, or an error result. */
+export function heapUsableSize(heap: usize, ptr: usize): u32 {
+  const problem = checkLiveBlock(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  return usableBytes(ptr - HEADER_SIZE);
+}
+
+/** Requested bytes of the live block at `ptr`, or an error result. */
+export function heapRequestedSize(heap: usize, ptr: usize): u32 {
+  const problem = checkLiveBlock(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  return requestedBytes(ptr - HEADER_SIZE);
+}
+
+/** Free bytes usable by payloads: the free blocks' sizes less their headers. */
+export function heapFreeBytes(heap: usize): u32 {
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - load<u32>(heap + HEAP_FREE_BLOCKS) * HEADER_SIZE;
+}
+
+/** Payload bytes of the largest free block; 0 when nothing is free. */
+export function heapLargestFree(heap: usize): u32 {
+  const largest = indexLargest(heap);
+  return largest == 0 ? 0 : largest - HEADER_SIZE;
+}
+
+export function heapPoolSize(heap: usize): u32 {
+  return load<u32>(heap + HEAP_SENTINEL) + HEADER_SIZE - load<u32>(heap + HEAP_POOL_START);
+}
+
+/** The first block, for walks. */
+export function heapFirstBlock(heap: usize): usize {
+  return load<u32>(heap + HEAP_POOL_START);
+}
+
+/** The block after `block` in address order, or 0 at the sentinel (or on a size that leaves the pool). */
+export function heapNextBlock(heap: usize, block: usize): usize {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if (block >= sentinel) return 0;
+  const size = blockSize(block);
+  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return 0;
+  const next = nextBlock(block);
+  return next >= sentinel ? 0 : next;
+}

@@ -1,0 +1,225 @@
+// Memory protection: the Protection bits of a block, and the fingerprints that detect raw writes.
+//
+// WebAssembly has no mprotect: whoever holds the buffer can write anywhere. So the bits are kept in
+// each block's header (block.ts, visible to every thread) and enforced by the host's checked
+// accessors; raw writes are detected instead: when a block loses Write, a 32-bit fingerprint of its
+// usable bytes is recorded, and a later check that finds another fingerprint reports the block.
+//
+// The fingerprints live in a hash table in the pool itself, in a block the heap allocates for its
+// own use (the "internal block": not counted in statistics, not listed to users). Open addressing
+// with linear probing, deletion by backward shift, at most half full.
+//
+//    table + 0   u32 capacity (power of two)
+//    table + 4   u32 count
+//    table + 8   capacity × { u32 block address (0 = empty), u32 fingerprint }
+//
+// Invariant: a used block has an entry exactly when its protection lacks Write.
+// Cost: fingerprinting reads the block once (8 bytes a step); lookups are O(1) expected.
+
+import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isUsed } from "./block";
+import { HEAP_FINGERPRINTS } from "./control";
+import { allocateBlock, releaseBlock, checkLiveBlock, heapFirstBlock, heapNextBlock } from "./heap";
+import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, errorResult } from "./errors";
+
+const TABLE_HEADER: usize = 8;
+const ENTRY_SIZE: usize = 8;
+const FIRST_CAPACITY: u32 = 16;
+
+/** A 32-bit fingerprint of the block's usable bytes (a multiple of 8 by construction). */
+export function fingerprintOf(block: usize): u32 {
+  let hash: u64 = 0xcbf29ce484222325 ^ <u64>usableBytes(block);
+  const end = block + HEADER_SIZE + usableBytes(block);
+  for (let at = block + HEADER_SIZE; at < end; at += 8) {
+    hash = (hash ^ load<u64>(at)) * 0x100000001b3;
+    hash ^= hash >>> 29;
+  }
+  return <u32>(hash ^ (hash >>> 32));
+}
+
+// @ts-ignore: decorator
+@inline function tableOf(heap: usize): usize {
+  return load<u32>(heap + HEAP_FINGERPRINTS);
+}
+
+/** True for the block that holds the fingerprint table itself. */
+// @ts-ignore: decorator
+@inline export function isInternalBlock(heap: usize, block: usize): bool {
+  return tableOf(heap) == block + HEADER_SIZE;
+}
+
+// @ts-ignore: decorator
+@inline function homeSlot(block: usize, capacity: u32): u32 {
+  return ((<u32>block >>> 3) * 0x9e3779b1) & (capacity - 1);
+}
+// @ts-ignore: decorator
+@inline function entryAt(table: usize, slot: u32): usize {
+  return table + TABLE_HEADER + <usize>slot * ENTRY_SIZE;
+}
+
+/** The table entry of `block`, or 0. */
+function findEntry(heap: usize, block: usize): usize {
+  const table = tableOf(heap);
+  if (table == 0) return 0;
+  const capacity = load<u32>(table);
+  let slot = homeSlot(block, capacity);
+  while (true) {
+    const entry = entryAt(table, slot);
+    const key: usize = load<u32>(entry);
+    if (key == block) return entry;
+    if (key == 0) return 0;
+    slot = (slot + 1) & (capacity - 1);
+  }
+  return 0;
+}
+
+function insertEntry(table: usize, block: usize, fingerprint: u32): void {
+  const capacity = load<u32>(table);
+  let slot = homeSlot(block, capacity);
+  while (load<u32>(entryAt(table, slot)) != 0) slot = (slot + 1) & (capacity - 1);
+  const entry = entryAt(table, slot);
+  store<u32>(entry, <u32>block);
+  store<u32>(entry, fingerprint, 4);
+  store<u32>(table + 4, load<u32>(table + 4) + 1);
+}
+
+/** Makes room for one more entry, moving the table to a bigger block; false when the pool is full. */
+function reserveEntry(heap: usize): bool {
+  const table = tableOf(heap);
+  const count: u32 = table == 0 ? 0 : load<u32>(table + 4);
+  const capacity: u32 = table == 0 ? 0 : load<u32>(table);
+  if ((count + 1) * 2 <= capacity) return true;
+  const newCapacity = capacity == 0 ? FIRST_CAPACITY : capacity * 2;
+  const bytes = <u32>(TABLE_HEADER + <usize>newCapacity * ENTRY_SIZE);
+  const grown = allocateBlock(heap, bytes, 8, PROT_READ_WRITE);
+  if (grown == 0) return false;
+  memory.fill(grown, 0, bytes);
+  store<u32>(grown, newCapacity);
+  for (let slot: u32 = 0; slot < capacity; slot++) {
+    const entry = entryAt(table, slot);
+    const key: usize = load<u32>(entry);
+    if (key != 0) insertEntry(grown, key, load<u32>(entry, 4));
+  }
+  store<u32>(heap + HEAP_FINGERPRINTS, <u32>grown);
+  if (table != 0) releaseBlock(heap, table - HEADER_SIZE);
+  return true;
+}
+
+function removeEntry(heap: usize, block: usize): void {
+  const table = tableOf(heap);
+  let entry = findEntry(heap, block);
+  if (entry == 0) return;
+  const capacity = load<u32>(table);
+  let hole = <u32>((entry - table - TABLE_HEADER) / ENTRY_SIZE);
+  let slot = hole;
+  // Backward-shift deletion: pull later members of the probe run into the hole.
+  while (true) {
+    slot = (slot + 1) & (capacity - 1);
+    const candidate = entryAt(table, slot);
+    const key: usize = load<u32>(candidate);
+    if (key == 0) break;
+    const home = homeSlot(key, capacity);
+    const distanceToHole = (hole - home) & (capacity - 1);
+    const distanceToSlot = (slot - home) & (capacity - 1);
+    if (distanceToHole < distanceToSlot) {
+      store<u64>(entryAt(table, hole), load<u64>(candidate));
+      hole = slot;
+    }
+  }
+  store<u64>(entryAt(table, hole), 0);
+  const count = load<u32>(table + 4) - 1;
+  store<u32>(table + 4, count);
+  if (count == 0) {
+    // Nothing is protected any more: give the table's block back to the pool.
+    store<u32>(heap + HEAP_FINGERPRINTS, 0);
+    releaseBlock(heap, table - HEADER_SIZE);
+  }
+}
+
+/**
+ * For a used block without Write: true when its bytes no longer match the recorded fingerprint.
+ * The fingerprint is then taken again, so one violation is reported once.
+ */
+export function fingerprintChanged(heap: usize, block: usize): bool {
+  if ((protectionOf(block) & PROT_WRITE) != 0) return false;
+  const entry = findEntry(heap, block);
+  if (entry == 0) return false;
+  const now = fingerprintOf(block);
+  if (now == load<u32>(entry, 4)) return false;
+  store<u32>(entry, now, 4);
+  return true;
+}
+
+/** The used block whose payload holds `address`, or 0: a walk, for interior pointers only. */
+function blockHolding(heap: usize, address: usize): usize {
+  let block = heapFirstBlock(heap);
+  while (block != 0) {
+    const payload = block + HEADER_SIZE;
+    if (address >= payload && address < payload + usableBytes(block)) return isUsed(block) ? block : 0;
+    if (address < block) return 0;
+    block = heapNextBlock(heap, block);
+  }
+  return 0;
+}
+
+/** The live block holding [address, address + size): its address, or an error result. */
+export function heapBlockHoldingRange(heap: usize, address: usize, size: u32): u32 {
+  let problem = checkLiveBlock(heap, address);
+  let block: usize = address - HEADER_SIZE;
+  if (problem == ERR_INVALID_POINTER || problem == ERR_DOUBLE_FREE) {
+    block = blockHolding(heap, address);
+    problem = block == 0 || isInternalBlock(heap, block) ? ERR_INVALID_POINTER : 0;
+  }
+  if (problem != 0) return errorResult(problem);
+  const end = <u64>address + <u64>size;
+  if (end > <u64>block + HEADER_SIZE + <u64>usableBytes(block)) return errorResult(ERR_OUT_OF_BOUNDS);
+  return <u32>block;
+}
+
+/** Sets the protection of the live block holding [address, address + size). 0 or an error result. */
+export function heapProtect(heap: usize, address: usize, size: u32, prot: u32): u32 {
+  const found = heapBlockHoldingRange(heap, address, size);
+  if (found >= 0xffff_fff0) return found;
+  const block: usize = found;
+  const old = protectionOf(block);
+  if (fingerprintChanged(heap, block)) return errorResult(ERR_PROTECTION);
+  if ((prot & PROT_WRITE) == 0) {
+    if ((old & PROT_WRITE) != 0) {
+      if (!reserveEntry(heap)) return errorResult(ERR_OUT_OF_MEMORY);
+      insertEntry(tableOf(heap), block, fingerprintOf(block));
+    } else {
+      store<u32>(findEntry(heap, block), fingerprintOf(block), 4);
+    }
+  } else if ((old & PROT_WRITE) == 0) {
+    removeEntry(heap, block);
+  }
+  setProtection(block, prot);
+  return 0;
+}
+
+/** The protection of the live block at `ptr`, or an error result. */
+export function heapProtection(heap: usize, ptr: usize): u32 {
+  const problem = checkLiveBlock(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  return protectionOf(ptr - HEADER_SIZE);
+}
+
+/**
+ * Checks before a free or realloc: a block without Write is refused (PROTECTION), and a refused
+ * block that was also written through a raw view has its fingerprint taken again.
+ */
+export function refuseUnwritable(heap: usize, block: usize): bool {
+  if ((protectionOf(block) & PROT_WRITE) != 0) return false;
+  fingerprintChanged(heap, block);
+  return true;
+}
+
+/**
+ * The checked accessors' gate: the usable bytes of the live block at `ptr` when its protection
+ * grants every bit of `required`; else an error result (PROTECTION, or the pointer's problem).
+ */
+export function heapAccess(heap: usize, ptr: usize, required: u32): u32 {
+  const problem = checkLiveBlock(heap, ptr);
+  if (problem != 0 || isInternalBlock(heap, ptr - HEADER_SIZE)) return errorResult(problem != 0 ? problem : ERR_INVALID_POINTER);
+  if ((protectionOf(ptr - HEADER_SIZE) & required) != required) return errorResult(ERR_PROTECTION);
+  return usableBytes(ptr - HEADER_SIZE);
+}

@@ -1,0 +1,105 @@
+// The validation walk: one pass over every block and the free index that checks each invariant of
+// block.ts, freeindex.ts and stats.ts. It serves validate(), the tests and the fuzzer.
+//
+// Cost: O(blocks + free blocks). It never trips over the damage it looks for: every address it
+// follows is bounds-checked before it is read, so a corrupted heap yields a fault, never a trap.
+//
+// Result: 0 when the heap holds, else a FAULT_* reason; the faulty block and what was found
+// against what was expected are left in the control block (faultBlock/faultFound/faultExpected).
+
+import {
+  MIN_BLOCK_SIZE, blockSize, isUsed, isPrevFree, hasValidMagic, tagMagic, magicFor,
+  requestedBytes, FOOTER_SIZE,
+} from "./block";
+import {
+  HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_STATS,
+  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED,
+} from "./control";
+import { indexFirst, indexNext } from "./freeindex";
+import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE } from "./stats";
+import { isReady } from "./heap";
+import { fingerprintChanged, isInternalBlock } from "./protect";
+
+export const FAULT_NONE: u32 = 0;
+export const FAULT_BAD_MAGIC: u32 = 1;
+export const FAULT_BAD_SIZE: u32 = 2;
+export const FAULT_PREV_FREE_FLAG: u32 = 3;
+export const FAULT_ADJACENT_FREE: u32 = 4;
+export const FAULT_BAD_FOOTER: u32 = 5;
+export const FAULT_BAD_END: u32 = 6;
+export const FAULT_INDEX_LINK: u32 = 7;
+export const FAULT_INDEX_COUNT: u32 = 8;
+export const FAULT_FREE_BYTES: u32 = 9;
+export const FAULT_LIVE_BLOCKS: u32 = 10;
+export const FAULT_CURRENT_USAGE: u32 = 11;
+export const FAULT_FINGERPRINT: u32 = 12;
+export const FAULT_DESTROYED: u32 = 13;
+
+function fault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {
+  store<u32>(heap + HEAP_FAULT_BLOCK, <u32>block);
+  store<u32>(heap + HEAP_FAULT_FOUND, <u32>found);
+  store<u32>(heap + HEAP_FAULT_EXPECTED, <u32>expected);
+  return reason;
+}
+
+export function heapValidate(heap: usize): u32 {
+  if (!isReady(heap)) return FAULT_DESTROYED;
+  const start: usize = load<u32>(heap + HEAP_POOL_START);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+
+  // Walk the blocks in address order.
+  let block = start;
+  let leftWasFree = false;
+  let freeBlocks: u32 = 0;
+  let freeBytes: u32 = 0;
+  let liveBlocks: u64 = 0;
+  let usage: u64 = 0;
+  while (block < sentinel) {
+    if (!hasValidMagic(block)) return fault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
+    const size = blockSize(block);
+    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return fault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
+    if (isPrevFree(block) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, block, isPrevFree(block) ? 1 : 0, leftWasFree ? 1 : 0);
+    if (isUsed(block)) {
+      if (fingerprintChanged(heap, block)) return fault(heap, FAULT_FINGERPRINT, block, 1, 0);
+      if (!isInternalBlock(heap, block)) {
+        liveBlocks++;
+        usage += requestedBytes(block);
+      }
+      leftWasFree = false;
+    } else {
+      if (leftWasFree) return fault(heap, FAULT_ADJACENT_FREE, block, 1, 0);
+      const footer = load<u32>(block + size - FOOTER_SIZE);
+      if (footer != size) return fault(heap, FAULT_BAD_FOOTER, block, footer, size);
+      freeBlocks++;
+      freeBytes += size;
+      leftWasFree = true;
+    }
+    block += size;
+  }
+  if (block != sentinel || !hasValidMagic(sentinel) || !isUsed(sentinel)) return fault(heap, FAULT_BAD_END, block, block, sentinel);
+  if (isPrevFree(sentinel) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, sentinel, isPrevFree(sentinel) ? 1 : 0, leftWasFree ? 1 : 0);
+
+  // The free index must hold exactly the free blocks the walk found.
+  let indexed: u32 = 0;
+  let entry = indexFirst(heap);
+  while (entry != 0) {
+    if (indexed >= freeBlocks) return fault(heap, FAULT_INDEX_COUNT, entry, indexed + 1, freeBlocks);
+    if ((entry & 7) != 0 || entry < start || entry >= sentinel || !hasValidMagic(entry) || isUsed(entry)) {
+      return fault(heap, FAULT_INDEX_LINK, entry, entry, 0);
+    }
+    indexed++;
+    entry = indexNext(heap, entry);
+  }
+  if (indexed != freeBlocks) return fault(heap, FAULT_INDEX_COUNT, 0, indexed, freeBlocks);
+
+  // The counters must agree with what the walk counted.
+  const countedFree = load<u32>(heap + HEAP_FREE_BLOCKS);
+  if (countedFree != freeBlocks) return fault(heap, FAULT_INDEX_COUNT, 0, countedFree, freeBlocks);
+  const countedBytes = load<u32>(heap + HEAP_FREE_BLOCK_BYTES);
+  if (countedBytes != freeBytes) return fault(heap, FAULT_FREE_BYTES, 0, countedBytes, freeBytes);
+  const countedLive = load<u64>(heap + HEAP_STATS + STAT_LIVE_BLOCKS);
+  if (countedLive != liveBlocks) return fault(heap, FAULT_LIVE_BLOCKS, 0, countedLive, liveBlocks);
+  const countedUsage = load<u64>(heap + HEAP_STATS + STAT_CURRENT_USAGE);
+  if (countedUsage != usage) return fault(heap, FAULT_CURRENT_USAGE, 0, countedUsage, usage);
+  return FAULT_NONE;
+}

@@ -1,0 +1,189 @@
+// What the heap and the stack faces share: the instance and its memory, argument checks, the
+// checked accessors (read, write, strings, view) and the statistics table. Each subclass says how
+// to gate an access (its block extent and protection) and how to read its statistics.
+
+import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
+import type { AllocatorHandle, MemoryStats } from './api.js'
+import type { WasmExports } from './wasm-exports.js'
+import { formatStatsTable } from './format.js'
+
+/** Bits an access needs, as in Protection. */
+export const NEED_READ = 1
+export const NEED_WRITE = 2
+
+const MAX_U32 = 0xffff_ffff
+const textEncoder = new TextEncoder()
+const textDecoder = new TextDecoder()
+
+/** A byte count from the user: a non-negative integer (RangeError / TypeError otherwise). */
+export function checkSize(value: unknown, what = 'size'): number {
+  if (typeof value !== 'number') throw new TypeError(`${what} must be a number, got ${typeof value}`)
+  if (!Number.isInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative integer, got ${value}`)
+  return value
+}
+
+/** A size for the wasm ABI: anything above u32 becomes u32 max, which no pool can serve. */
+export function sizeArgument(value: unknown, what = 'size'): number {
+  const size = checkSize(value, what)
+  return size > MAX_U32 ? MAX_U32 : size
+}
+
+/** A pointer from the user: a number; one that cannot be an address is INVALID_POINTER. */
+export function checkPointer(ptr: unknown): number {
+  if (typeof ptr !== 'number') throw new TypeError(`pointer must be a number, got ${typeof ptr}`)
+  if (!Number.isInteger(ptr) || ptr < 0 || ptr > MAX_U32) throw new MemoryError('INVALID_POINTER', undefined, { ptr })
+  return ptr
+}
+
+export function isPowerOfTwo(value: number): boolean {
+  return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0
+}
+
+export abstract class Allocator {
+  /** The wasm exports of this thread's instance. */
+  protected readonly wasm: WasmExports
+  /** Address of the allocator's control block in the memory. */
+  protected readonly base: number
+  readonly memory: WebAssembly.Memory
+  private readonly module: WebAssembly.Module
+  private readonly isShared: boolean
+  private destroyedHere = false
+  private bytesView: Uint8Array
+
+  protected constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {
+    this.wasm = wasm
+    this.memory = memory
+    this.module = module
+    this.base = base
+    this.isShared = shared
+    this.bytesView = new Uint8Array(memory.buffer)
+  }
+
+  protected abstract readonly kind: AllocatorHandle['kind']
+
+  /** A structured-cloneable handle: post it to a worker and `attach` it there. */
+  get handle(): AllocatorHandle {
+    this.assertAlive()
+    return { kind: this.kind, memory: this.memory, module: this.module, base: this.base, shared: this.isShared }
+  }
+
+  /** True when the memory is shared and other threads may attach. */
+  get shared(): boolean {
+    return this.isShared
+  }
+
+  /** The memory's bytes; a new view when the pool grew (here or in another thread). */
+  protected bytes(): Uint8Array {
+    const buffer = this.memory.buffer
+    if (this.bytesView.buffer !== buffer || this.bytesView.byteLength !== buffer.byteLength) {
+      this.bytesView = new Uint8Array(buffer)
+    }
+    return this.bytesView
+  }
+
+  protected abstract isDestroyedInWasm(): boolean
+  protected abstract destroyInWasm(): void
+
+  protected assertAlive(): void {
+    if (this.destroyedHere || this.isDestroyedInWasm()) {
+      this.destroyedHere = true
+      throw new MemoryError('DESTROYED')
+    }
+  }
+
+  /** Releases the allocator (for every thread attached to it); any later call throws DESTROYED. */
+  destroy(): void {
+    this.assertAlive()
+    this.destroyInWasm()
+    this.destroyedHere = true
+  }
+
+  /** Throws the error a wasm result carries; else returns it unsigned. */
+  protected result(value: number, ptr?: number): number {
+    if (isErrorResult(value)) throw new MemoryError(codeOfResult(value), undefined, { ptr })
+    return value >>> 0
+  }
+
+  // ─── Checked accessors ──────────────────────────────────────────────────────────────────────
+
+  /** Usable bytes of the block at `ptr` when an access needing `need` is allowed; throws otherwise. */
+  protected abstract accessibleBytes(ptr: number, need: number): number
+
+  private checkedRange(ptr: number, offset: number, length: number, need: number): number {
+    checkPointer(ptr)
+    checkSize(offset, 'offset')
+    checkSize(length, 'length')
+    this.assertAlive()
+    const usable = this.accessibleBytes(ptr, need)
+    if (offset + length > usable) {
+      throw new MemoryError('OUT_OF_BOUNDS', `bytes ${offset}..${offset + length} leave the block of ${usable} bytes`, { ptr })
+    }
+    return ptr + offset
+  }
+
+  /** A copy of `length` bytes starting `offset` bytes into the block at `ptr` (needs Read). */
+  read(ptr: number, length: number, offset = 0): Uint8Array {
+    const at = this.checkedRange(ptr, offset, length, NEED_READ)
+    return this.bytes().slice(at, at + length)
+  }
+
+  /** Writes `data` starting `offset` bytes into the block at `ptr` (needs Write). */
+  write(ptr: number, data: Uint8Array | ArrayLike<number>, offset = 0): void {
+    if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
+      throw new TypeError('data must be a Uint8Array or an array-like of numbers')
+    }
+    const at = this.checkedRange(ptr, offset, data.length, NEED_WRITE)
+    this.bytes().set(data, at)
+  }
+
+  /** The NUL-terminated UTF-8 string at the block's start (needs Read; the NUL must be inside). */
+  readString(ptr: number): string {
+    checkPointer(ptr)
+    this.assertAlive()
+    const usable = this.accessibleBytes(ptr, NEED_READ)
+    const bytes = this.bytes()
+    const end = bytes.subarray(ptr, ptr + usable).indexOf(0)
+    if (end < 0) throw new MemoryError('OUT_OF_BOUNDS', `no NUL inside the block of ${usable} bytes`, { ptr })
+    return textDecoder.decode(bytes.slice(ptr, ptr + end))
+  }
+
+  /** Writes `text` as UTF-8 and a NUL at the block's start (needs Write; both must fit). */
+  writeString(ptr: number, text: string): void {
+    if (typeof text !== 'string') throw new TypeError('text must be a string')
+    const encoded = textEncoder.encode(text)
+    const at = this.checkedRange(ptr, 0, encoded.length + 1, NEED_WRITE)
+    const bytes = this.bytes()
+    bytes.set(encoded, at)
+    bytes[at + encoded.length] = 0
+  }
+
+  /**
+   * A live Uint8Array over the block (its usable bytes by default). Writes through it cannot be
+   * checked; a write into a block without Write is detected later (validate, free, protect).
+   */
+  view(ptr: number, length?: number): Uint8Array {
+    checkPointer(ptr)
+    this.assertAlive()
+    const usable = this.accessibleBytes(ptr, 0)
+    const size = length === undefined ? usable : checkSize(length, 'length')
+    if (size > usable) throw new MemoryError('OUT_OF_BOUNDS', `${size} bytes leave the block of ${usable} bytes`, { ptr })
+    return new Uint8Array(this.memory.buffer, ptr, size)
+  }
+
+  // ─── Statistics ─────────────────────────────────────────────────────────────────────────────
+
+  abstract stats(): MemoryStats
+  abstract resetStats(): void
+
+  /** The statistics as a human-readable table. */
+  formatStats(): string {
+    return formatStatsTable(this.stats(), this.statsTitle())
+  }
+
+  /** Prints formatStats() (to console.log unless told otherwise). */
+  printStats(write: (text: string) => void = console.log): void {
+    write(this.formatStats())
+  }
+
+  protected abstract statsTitle(): string
+}

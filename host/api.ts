@@ -1,0 +1,93 @@
+// Options, public types and their defaults. The implementation lives in memory-manager.ts and
+// stack-allocator.ts; this file is what a user reads to know what they can pass and get back.
+
+/** Protection bit flags, with the C values of the seed (mprotect's PROT_*). */
+export enum Protection {
+  None = 0,
+  Read = 1,
+  Write = 2,
+  Execute = 4,
+  ReadWrite = 3,
+  ReadExecute = 5,
+  WriteExecute = 6,
+  ReadWriteExecute = 7,
+}
+
+export type Policy = 'first-fit' | 'best-fit'
+
+export interface MemoryManagerOptions {
+  /** Bytes of pool at start. @defaultValue 1 MiB */
+  size?: number
+  /** Growth limit: a request that does not fit grows the pool up to this. @defaultValue `size` */
+  maxSize?: number
+  /** Default alignment of every block: a power of two from 8 to 4096. @defaultValue 8 */
+  alignment?: number
+  /** Placement policy. @defaultValue 'first-fit' */
+  policy?: Policy
+  /** Shared memory, so that other threads can attach. @defaultValue true where SharedArrayBuffer is usable */
+  shared?: boolean
+  /** Extra corruption checks (red zones, junk fill, validation on free). @defaultValue false */
+  checks?: boolean
+}
+
+export interface StackAllocatorOptions {
+  /** Bytes of pool. @defaultValue 1 MiB */
+  size?: number
+  /** Default alignment of pushed blocks: a power of two from 8 to 4096. @defaultValue 8 */
+  alignment?: number
+  /** Shared memory, so that other threads can attach. @defaultValue true where SharedArrayBuffer is usable */
+  shared?: boolean
+}
+
+/** Statistics; byte figures are requested sizes, not block sizes. */
+export interface MemoryStats {
+  totalAllocated: number
+  totalFreed: number
+  currentUsage: number
+  peakUsage: number
+  allocationCount: number
+  freeCount: number
+  failedAllocations: number
+  /** Percent, 0 to 100: 100 * (1 - largestFreeBlock / freeBytes); 0 when nothing is free. */
+  fragmentation: number
+  poolSize: number
+  freeBytes: number
+  largestFreeBlock: number
+  liveBlocks: number
+  freeBlocks: number
+}
+
+/** One block of a heap walk, in address order. */
+export interface BlockInfo {
+  ptr: number
+  /** Requested size of a live block, usable bytes of a free one. */
+  size: number
+  free: boolean
+  protection: Protection
+}
+
+export interface LeakInfo {
+  ptr: number
+  size: number
+}
+
+export interface ValidationReport {
+  blocks: number
+  liveBlocks: number
+  freeBlocks: number
+  freeBytes: number
+}
+
+/** What `handle` carries to another thread: enough to instantiate the module over the same memory. */
+export interface AllocatorHandle {
+  kind: 'heap' | 'stack'
+  memory: WebAssembly.Memory
+  module: WebAssembly.Module
+  base: number
+  shared: boolean
+}
+
+export const DEFAULT_POOL_SIZE = 1024 * 1024
+export const DEFAULT_ALIGNMENT = 8
+export const MAX_DEFAULT_ALIGNMENT = 4096
+export const MAX_ALIGNED_ALLOC = 65536

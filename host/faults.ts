@@ -1,0 +1,43 @@
+// What validate() found, as a MemoryError that names the block and what was found against what
+// was expected. Reasons mirror the FAULT_* constants of assembly/validate.ts.
+
+import { MemoryError, type MemoryErrorCode } from './errors.js'
+
+const HEADER_SIZE = 8
+const hex = (value: number) => `0x${value.toString(16)}`
+
+interface FaultKind {
+  code: MemoryErrorCode
+  describe: (found: number, expected: number) => string
+  /** The fault concerns one block (its header is at the fault address). */
+  perBlock: boolean
+}
+
+const FAULTS: Record<number, FaultKind> = {
+  1: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `header magic ${hex(f)}, expected ${hex(e)} (overwritten header?)` },
+  2: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `block size ${f}, but at most ${e} bytes remain in the pool` },
+  3: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `left-neighbour-free flag ${f}, expected ${e}` },
+  4: { code: 'CORRUPTION', perBlock: true, describe: () => 'two free blocks side by side (they should have been merged)' },
+  5: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `free block footer ${f}, expected its size ${e}` },
+  6: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `blocks end at ${hex(f)}, expected the end of the pool at ${hex(e)}` },
+  7: { code: 'CORRUPTION', perBlock: true, describe: (f) => `free-list link to ${hex(f)}, which is not a free block` },
+  8: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `free index holds ${f} blocks, the heap has ${e}` },
+  9: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `free byte counter ${f}, blocks add up to ${e}` },
+  10: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `live block counter ${f}, heap has ${e}` },
+  11: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `current usage counter ${f}, live blocks add up to ${e}` },
+  12: { code: 'PROTECTION', perBlock: true, describe: () => 'the block was written while it was not writable' },
+  13: { code: 'DESTROYED', perBlock: false, describe: () => 'the allocator has been destroyed' },
+}
+
+export function describeFault(reason: number, faultBlock: number, found: number, expected: number): MemoryError {
+  const kind = FAULTS[reason] ?? { code: 'CORRUPTION', perBlock: false, describe: () => `fault ${reason}` }
+  if (kind.code === 'DESTROYED') return new MemoryError('DESTROYED')
+  const block = kind.perBlock && faultBlock !== 0 ? faultBlock + HEADER_SIZE : undefined
+  const where = block === undefined ? '' : `block ${block}: `
+  return new MemoryError(kind.code, `${where}${kind.describe(found, expected)}`, {
+    ptr: block,
+    block,
+    found,
+    expected,
+  })
+}

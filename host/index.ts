@@ -1,0 +1,15 @@
+// wasm-memory-manager: public exports.
+export { MemoryManager } from './memory-manager.js'
+export { MemoryError, type MemoryErrorCode } from './errors.js'
+export { loadMemoryManager } from './load.js'
+export {
+  Protection,
+  type Policy,
+  type MemoryManagerOptions,
+  type StackAllocatorOptions,
+  type MemoryStats,
+  type BlockInfo,
+  type LeakInfo,
+  type ValidationReport,
+  type AllocatorHandle,
+} from './api.js'

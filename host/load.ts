@@ -1,0 +1,124 @@
+// Loading the packaged .wasm, in Node and in browsers, and instantiating it over a memory.
+//
+// Two builds ship: one importing a shared memory (threads) and one importing an unshared memory,
+// for pages that are not cross-origin isolated (a shared memory cannot be posted there, and a
+// module declaring a shared import cannot link to an unshared memory). Both are compiled once per
+// process and cached; a compiled module is what a handle carries to other threads.
+
+import { instantiateSync } from '@assemblyscript/loader'
+import type { WasmExports } from './wasm-exports.js'
+
+const WASM_PAGE = 65536
+
+/** The URL of a packaged build, next to this file's folder: works from host/ and from dist/. */
+function wasmUrl(shared: boolean): URL {
+  const name = shared ? 'wasm-memory-manager.wasm' : 'wasm-memory-manager.unshared.wasm'
+  return new URL(`../build/${name}`, import.meta.url)
+}
+
+/** True where a shared WebAssembly.Memory can be made and posted to workers. */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated
+  return isolated === undefined || isolated === true
+}
+
+interface NodeFs {
+  readFileSync(path: URL): Uint8Array<ArrayBuffer>
+  promises: { readFile(path: URL): Promise<Uint8Array<ArrayBuffer>> }
+}
+
+function nodeFs(): NodeFs | undefined {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (name: string) => unknown } }).process
+  return proc?.getBuiltinModule?.('node:fs') as NodeFs | undefined
+}
+
+const compiled = new Map<boolean, WebAssembly.Module>()
+
+/** The compiled module, when it is already there (after loadModule, or in Node always). */
+export function moduleSync(shared: boolean): WebAssembly.Module {
+  const cached = compiled.get(shared)
+  if (cached) return cached
+  const fs = nodeFs()
+  if (!fs) {
+    throw new Error(
+      'wasm-memory-manager: the .wasm is not loaded yet in this environment; ' +
+        'use `await MemoryManager.create()` or call `await loadMemoryManager()` once before the synchronous API',
+    )
+  }
+  const module = new WebAssembly.Module(fs.readFileSync(wasmUrl(shared)))
+  compiled.set(shared, module)
+  return module
+}
+
+/** Compiles (streaming where the browser can) and caches the module. */
+export async function loadModule(shared: boolean): Promise<WebAssembly.Module> {
+  const cached = compiled.get(shared)
+  if (cached) return cached
+  const fs = nodeFs()
+  let module: WebAssembly.Module
+  if (fs) {
+    module = await WebAssembly.compile(await fs.promises.readFile(wasmUrl(shared)))
+  } else if (typeof WebAssembly.compileStreaming === 'function') {
+    module = await WebAssembly.compileStreaming(fetch(wasmUrl(shared)))
+  } else {
+    module = await WebAssembly.compile(await (await fetch(wasmUrl(shared))).arrayBuffer())
+  }
+  compiled.set(shared, module)
+  return module
+}
+
+/** Loads both builds, so that every synchronous constructor works afterwards (browsers). */
+export async function loadMemoryManager(): Promise<void> {
+  await loadModule(false)
+  if (sharedMemoryAvailable()) await loadModule(true)
+}
+
+/**
+ * The wasm lock sleeps through this import (see assembly/lock.ts for why not in wasm). Where this
+ * thread may not wait (a browser's main thread, an unshared memory), it returns at once and the
+ * wasm side spins.
+ */
+function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number) => void {
+  let words: Int32Array | undefined
+  let mayWait = true
+  return (address, expected) => {
+    if (!mayWait) return
+    const buffer = memory.buffer
+    if (!words || words.buffer !== buffer) words = new Int32Array(buffer)
+    try {
+      Atomics.wait(words, address >>> 2, expected)
+    } catch {
+      mayWait = false
+    }
+  }
+}
+
+export function instantiateOver(module: WebAssembly.Module, memory: WebAssembly.Memory): WasmExports {
+  const env = { memory, lockWait: lockWaitFor(memory) }
+  const { exports } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1])
+  return exports as unknown as WasmExports
+}
+
+const probes = new Map<WebAssembly.Module, WasmExports>()
+
+/** An instance over a scratch memory, to ask the module about its layout before sizing a memory. */
+export function probe(module: WebAssembly.Module, shared: boolean): WasmExports {
+  let exports = probes.get(module)
+  if (!exports) {
+    exports = instantiateOver(module, new WebAssembly.Memory({ initial: 1, maximum: 1, shared }))
+    probes.set(module, exports)
+  }
+  return exports
+}
+
+export function pagesFor(bytes: number): number {
+  return Math.ceil(bytes / WASM_PAGE)
+}
+
+/** A memory that starts at `initialBytes` and may grow to `maximumBytes`. */
+export function createMemory(initialBytes: number, maximumBytes: number, shared: boolean): WebAssembly.Memory {
+  const initial = Math.max(1, pagesFor(initialBytes))
+  const maximum = Math.max(initial, pagesFor(maximumBytes))
+  return new WebAssembly.Memory({ initial, maximum, shared })
+}

@@ -1,0 +1,269 @@
+// MemoryManager: the heap allocator's face. Placement, splitting, coalescing, statistics and
+// checks all happen in wasm (assembly/heap.ts); this class checks arguments, turns error results
+// into MemoryErrors, and renders what it reads.
+
+import {
+  Protection, DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, MAX_ALIGNED_ALLOC,
+  type MemoryManagerOptions, type MemoryStats, type BlockInfo, type LeakInfo, type ValidationReport,
+  type AllocatorHandle, type Policy,
+} from './api.js'
+import { MemoryError } from './errors.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo } from './allocator.js'
+import { instantiateOver, loadModule, moduleSync, probe, createMemory, sharedMemoryAvailable } from './load.js'
+import { readStatsRecord, fragmentationPercent } from './stats.js'
+import { describeFault } from './faults.js'
+import type { WasmExports } from './wasm-exports.js'
+
+const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
+const OPTION_CHECKS = 1
+/** A pool must end below this address (assembly/control.ts ADDRESS_LIMIT). */
+const ADDRESS_LIMIT = 0xffff_0000
+const MIN_POOL_SIZE = 64
+
+interface HeapConfig {
+  size: number
+  maxSize: number
+  alignment: number
+  policy: Policy
+  shared: boolean
+  checks: boolean
+}
+
+function resolveShared(shared: unknown): boolean {
+  if (shared === undefined) return sharedMemoryAvailable()
+  if (typeof shared !== 'boolean') throw new TypeError('shared must be a boolean')
+  if (shared && !sharedMemoryAvailable()) {
+    throw new RangeError('shared memory is not available here (SharedArrayBuffer needs a cross-origin isolated page)')
+  }
+  return shared
+}
+
+function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
+  const maxSize = checkSize(options.maxSize ?? size, 'maxSize')
+  const alignment = checkSize(options.alignment ?? DEFAULT_ALIGNMENT, 'alignment')
+  const policy = options.policy ?? 'first-fit'
+  if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
+  if (maxSize < size) throw new RangeError('maxSize must be at least size')
+  if (maxSize > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('maxSize must stay below 4 GiB - 128 KiB (wasm32 addresses)')
+  if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_DEFAULT_ALIGNMENT) {
+    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_DEFAULT_ALIGNMENT}`)
+  }
+  if (!(policy in POLICY_CODES)) throw new RangeError(`policy must be 'first-fit' or 'best-fit'`)
+  if (options.checks !== undefined && typeof options.checks !== 'boolean') throw new TypeError('checks must be a boolean')
+  return { size, maxSize, alignment, policy, shared: resolveShared(options.shared), checks: options.checks ?? false }
+}
+
+export class MemoryManager extends Allocator {
+  protected readonly kind = 'heap' as const
+
+  /** Creates a heap; works everywhere (the .wasm is fetched or read as needed). */
+  static async create(options?: MemoryManagerOptions): Promise<MemoryManager> {
+    const config = resolveOptions(options)
+    return MemoryManager.build(await loadModule(config.shared), config)
+  }
+
+  /** Creates a heap synchronously: Node and workers, or a page after `loadMemoryManager()`. */
+  static createSync(options?: MemoryManagerOptions): MemoryManager {
+    const config = resolveOptions(options)
+    return MemoryManager.build(moduleSync(config.shared), config)
+  }
+
+  /** A second face over the SAME pool, in another thread, from `handle` posted by its creator. */
+  static async attach(handle: AllocatorHandle): Promise<MemoryManager> {
+    return MemoryManager.attachSync(handle)
+  }
+
+  static attachSync(handle: AllocatorHandle): MemoryManager {
+    if (!handle || handle.kind !== 'heap') throw new TypeError('not a MemoryManager handle')
+    if (!handle.shared) {
+      throw new RangeError('this heap lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
+    }
+    const wasm = instantiateOver(handle.module, handle.memory)
+    return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true)
+  }
+
+  private static build(module: WebAssembly.Module, config: HeapConfig): MemoryManager {
+    const layout = probe(module, config.shared)
+    const base = layout.region_start() >>> 0
+    const poolStart = layout.heap_pool_start_for(base, config.alignment) >>> 0
+    if (poolStart + config.maxSize > ADDRESS_LIMIT) throw new RangeError('maxSize leaves the wasm32 address space')
+    const memory = createMemory(poolStart + config.size, poolStart + config.maxSize, config.shared)
+    const wasm = instantiateOver(module, memory)
+    const options = config.checks ? OPTION_CHECKS : 0
+    const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options)
+    if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
+    return new MemoryManager(wasm, memory, module, base, config.shared)
+  }
+
+  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {
+    super(wasm, memory, module, base, shared)
+  }
+
+  // ─── Allocation ─────────────────────────────────────────────────────────────────────────────
+
+  /** A block of at least `size` bytes aligned to the heap's alignment, or 0 when none can be had. */
+  malloc(size: number): number {
+    return this.result(this.wasm.heap_malloc(this.base, sizeArgument(size)))
+  }
+
+  /** A zero-filled block of `count * size` bytes, or 0 (an overflowing product is a failure). */
+  calloc(count: number, size: number): number {
+    return this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
+  }
+
+  /** Resizes the block at `ptr`, moving it when needed; 0 on failure (and `ptr` stays valid). */
+  realloc(ptr: number, size: number): number {
+    checkPointer(ptr)
+    return this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
+  }
+
+  /** A block whose payload is aligned to `alignment` (a power of two from 8 to 65536), or 0. */
+  alignedAlloc(alignment: number, size: number): number {
+    checkSize(alignment, 'alignment')
+    if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_ALIGNED_ALLOC) {
+      throw new RangeError(`alignment must be a power of two from 8 to ${MAX_ALIGNED_ALLOC}, got ${alignment}`)
+    }
+    return this.result(this.wasm.heap_aligned_alloc(this.base, alignment, sizeArgument(size)))
+  }
+
+  /** Frees the block at `ptr`; free(0) does nothing. */
+  free(ptr: number): void {
+    checkPointer(ptr)
+    this.result(this.wasm.heap_free(this.base, ptr), ptr)
+  }
+
+  /** Bytes usable at `ptr` (at least the requested size). */
+  usableSize(ptr: number): number {
+    checkPointer(ptr)
+    return this.result(this.wasm.heap_usable_size(this.base, ptr), ptr)
+  }
+
+  // ─── Protection ─────────────────────────────────────────────────────────────────────────────
+
+  /** Sets the protection of the whole block that holds [ptr, ptr + size). */
+  protect(ptr: number, size: number, prot: Protection): void {
+    checkPointer(ptr)
+    checkSize(size)
+    checkProtection(prot)
+    const result = this.wasm.heap_protect(this.base, ptr, sizeArgument(size), prot)
+    this.throwProtectionResult(result, ptr)
+  }
+
+  /** The current protection of the block at `ptr`. */
+  protection(ptr: number): Protection {
+    checkPointer(ptr)
+    return this.result(this.wasm.heap_protection(this.base, ptr), ptr) as Protection
+  }
+
+  /** True when the block's protection is exactly `prot`. */
+  isProtected(ptr: number, prot: Protection): boolean {
+    checkProtection(prot)
+    return this.protection(ptr) === prot
+  }
+
+  private throwProtectionResult(result: number, ptr: number): void {
+    if ((result | 0) === -4) {
+      throw new MemoryError('PROTECTION', 'the block was written while it was not writable', { ptr, block: ptr })
+    }
+    this.result(result, ptr)
+  }
+
+  protected accessibleBytes(ptr: number, need: number): number {
+    return this.result(this.wasm.heap_access(this.base, ptr, need), ptr)
+  }
+
+  // ─── Inspection ─────────────────────────────────────────────────────────────────────────────
+
+  /** Runs `read` with the heap locked, so that it sees one consistent heap. */
+  private locked<T>(read: () => T): T {
+    this.assertAlive()
+    this.wasm.heap_lock(this.base)
+    try {
+      return read()
+    } finally {
+      this.wasm.heap_unlock(this.base)
+    }
+  }
+
+  stats(): MemoryStats {
+    return this.locked(() => {
+      const wasm = this.wasm
+      const record = readStatsRecord(wasm, wasm.heap_stats_address(this.base) >>> 0)
+      const freeBytes = wasm.heap_free_bytes(this.base) >>> 0
+      const largestFreeBlock = wasm.heap_largest_free(this.base) >>> 0
+      return {
+        ...record,
+        fragmentation: fragmentationPercent(largestFreeBlock, freeBytes),
+        poolSize: wasm.heap_pool_size(this.base) >>> 0,
+        freeBytes,
+        largestFreeBlock,
+        freeBlocks: wasm.heap_free_blocks(this.base) >>> 0,
+      }
+    })
+  }
+
+  resetStats(): void {
+    this.result(this.wasm.heap_reset_stats(this.base))
+  }
+
+  protected statsTitle(): string {
+    return 'Heap allocator statistics'
+  }
+
+  /** Walks the heap and checks every invariant; throws the first fault, else reports. */
+  validate(): ValidationReport {
+    this.assertAlive()
+    const reason = this.wasm.heap_validate(this.base)
+    if (reason !== 0) {
+      const w = this.wasm
+      throw describeFault(reason, w.heap_fault_block(this.base) >>> 0, w.heap_fault_found(this.base) >>> 0, w.heap_fault_expected(this.base) >>> 0)
+    }
+    const stats = this.stats()
+    return {
+      blocks: stats.liveBlocks + stats.freeBlocks,
+      liveBlocks: stats.liveBlocks,
+      freeBlocks: stats.freeBlocks,
+      freeBytes: stats.freeBytes,
+    }
+  }
+
+  /** Every block in address order. */
+  blocks(): BlockInfo[] {
+    return this.locked(() => {
+      const wasm = this.wasm
+      const list: BlockInfo[] = []
+      for (let block = wasm.heap_walk_first(this.base) >>> 0; block !== 0; block = wasm.heap_walk_next(this.base, block) >>> 0) {
+        const free = wasm.block_is_used(block) === 0
+        list.push({
+          ptr: wasm.block_payload(block) >>> 0,
+          size: wasm.block_reported_size(block) >>> 0,
+          free,
+          protection: (free ? Protection.None : wasm.block_protection(block)) as Protection,
+        })
+      }
+      return list
+    })
+  }
+
+  /** Every live block, with its requested size. */
+  leaks(): LeakInfo[] {
+    return this.blocks()
+      .filter((block) => !block.free)
+      .map(({ ptr, size }) => ({ ptr, size }))
+  }
+
+  protected isDestroyedInWasm(): boolean {
+    return this.wasm.heap_is_destroyed(this.base) !== 0
+  }
+
+  protected destroyInWasm(): void {
+    this.wasm.heap_destroy(this.base)
+  }
+}
+
+export function checkProtection(prot: unknown): asserts prot is Protection {
+  if (typeof prot !== 'number') throw new TypeError(`protection must be a number, got ${typeof prot}`)
+  if (!Number.isInteger(prot) || prot < 0 || prot > 7) throw new RangeError(`protection must be an integer from 0 to 7, got ${prot}`)
+}

@@ -1,0 +1,42 @@
+// The wasm module's exports as the host sees them (assembly/index.ts is the source of truth).
+// Every u32 arrives as a signed number: results go through unwrap() or `>>> 0`.
+
+export interface WasmExports {
+  memory: WebAssembly.Memory
+  region_start(): number
+  heap_pool_start_for(heap: number, alignment: number): number
+
+  heap_init(heap: number, poolBytes: number, limitBytes: number, alignment: number, policy: number, options: number): number
+  heap_malloc(heap: number, size: number): number
+  heap_calloc(heap: number, count: number, size: number): number
+  heap_realloc(heap: number, ptr: number, size: number): number
+  heap_aligned_alloc(heap: number, alignment: number, size: number): number
+  heap_free(heap: number, ptr: number): number
+  heap_usable_size(heap: number, ptr: number): number
+  heap_requested_size(heap: number, ptr: number): number
+  heap_protect(heap: number, ptr: number, size: number, prot: number): number
+  heap_protection(heap: number, ptr: number): number
+  heap_access(heap: number, ptr: number, required: number): number
+  heap_validate(heap: number): number
+  heap_reset_stats(heap: number): number
+  heap_destroy(heap: number): void
+  heap_is_destroyed(heap: number): number
+
+  heap_lock(heap: number): void
+  heap_unlock(heap: number): void
+  stat_read(stats: number, field: number): number
+  heap_stats_address(heap: number): number
+  heap_free_bytes(heap: number): number
+  heap_largest_free(heap: number): number
+  heap_pool_size(heap: number): number
+  heap_free_blocks(heap: number): number
+  heap_fault_block(heap: number): number
+  heap_fault_found(heap: number): number
+  heap_fault_expected(heap: number): number
+  heap_walk_first(heap: number): number
+  heap_walk_next(heap: number, block: number): number
+  block_payload(block: number): number
+  block_is_used(block: number): number
+  block_reported_size(block: number): number
+  block_protection(block: number): number
+}
