@@ -1,9 +1,13 @@
-// The heap's control block: the first bytes of the region a heap is given, before its pool.
-// Everything the allocator knows lives here or in block headers, in linear memory, so that a second
-// thread instantiating the module over the same memory sees one and the same heap.
+// Control blocks: the first bytes of the region an allocator is given, before its pool.
+// Everything an allocator knows lives here or in block headers, in linear memory, so that a second
+// thread instantiating the module over the same memory sees one and the same allocator.
+//
+// Heap and stack control blocks share their first two words and their statistics record
+// (CONTROL_*), so locking, destroying and reading statistics work the same for both. The heap's
+// own fields follow; the stack's are in stack.ts.
 //
 //    heap + 0    i32 lock            see lock.ts
-//    heap + 4    u32 state           HEAP_READY while usable, HEAP_DESTROYED after destroy
+//    heap + 4    u32 state           HEAP_READY while usable, ALLOCATOR_DESTROYED after destroy
 //    heap + 8    u32 poolStart       address of the first block
 //    heap + 12   u32 sentinel        address of the end-of-pool sentinel header (pool end - 8)
 //    heap + 16   u32 limit           highest pool end growth may reach (maxSize)
@@ -21,8 +25,13 @@
 //    heap + 64   stats record        see stats.ts (64 bytes)
 //    heap + 128  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
-export const HEAP_LOCK: usize = 0;
-export const HEAP_STATE: usize = 4;
+export const CONTROL_LOCK: usize = 0;
+export const CONTROL_STATE: usize = 4;
+export const CONTROL_STATS: usize = 64;
+export const CONTROL_SIZE: usize = 128;
+/** The state word of a destroyed allocator, heap or stack. */
+export const ALLOCATOR_DESTROYED: u32 = 0xdead0000;
+
 export const HEAP_POOL_START: usize = 8;
 export const HEAP_SENTINEL: usize = 12;
 export const HEAP_LIMIT: usize = 16;
@@ -36,11 +45,8 @@ export const HEAP_FAULT_BLOCK: usize = 44;
 export const HEAP_FAULT_FOUND: usize = 48;
 export const HEAP_FAULT_EXPECTED: usize = 52;
 export const HEAP_FINGERPRINTS: usize = 56;
-export const HEAP_STATS: usize = 64;
-export const HEAP_CONTROL_SIZE: usize = 128;
 
 export const HEAP_READY: u32 = 0x48454150; // "HEAP"
-export const HEAP_DESTROYED: u32 = 0xdead0000;
 
 export const POLICY_FIRST_FIT: u32 = 0;
 export const POLICY_BEST_FIT: u32 = 1;

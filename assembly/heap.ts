@@ -14,8 +14,8 @@ import {
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
 } from "./block";
 import {
-  HEAP_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
-  HEAP_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
+  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
+  CONTROL_STATS, CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
 import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, payloadFitting } from "./freeindex";
@@ -29,7 +29,7 @@ import {
 
 /** Address of the first block of a heap whose control block is at `heap`. */
 export function poolStartFor(heap: usize, alignment: u32): usize {
-  return alignUp(heap + HEAP_CONTROL_SIZE + HEADER_SIZE, alignment) - HEADER_SIZE;
+  return alignUp(heap + CONTROL_SIZE + HEADER_SIZE, alignment) - HEADER_SIZE;
 }
 
 /** Makes sure linear memory reaches `end`; false when it cannot grow that far. */
@@ -54,13 +54,13 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   const limit = <u64>start + limitBytes;
   if (limit > ADDRESS_LIMIT || !ensureMemory(end)) return errorResult(ERR_INVALID_POINTER);
 
-  memory.fill(heap, 0, HEAP_CONTROL_SIZE);
+  memory.fill(heap, 0, CONTROL_SIZE);
   store<u32>(heap + HEAP_POOL_START, <u32>start);
   store<u32>(heap + HEAP_LIMIT, <u32>limit);
   store<u32>(heap + HEAP_ALIGNMENT, alignment);
   store<u32>(heap + HEAP_POLICY, policy);
   store<u32>(heap + HEAP_OPTIONS, options);
-  statsClear(heap + HEAP_STATS);
+  statsClear(heap + CONTROL_STATS);
   indexClear(heap);
 
   const sentinel = <usize>end - HEADER_SIZE;
@@ -68,13 +68,13 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   writeFreeHeader(start, <u32>(sentinel - start));
   writeSentinel(sentinel, PREV_FREE);
   indexInsert(heap, start);
-  store<u32>(heap + HEAP_STATE, HEAP_READY);
+  store<u32>(heap + CONTROL_STATE, HEAP_READY);
   return 0;
 }
 
 // @ts-ignore: decorator
 @inline export function isReady(heap: usize): bool {
-  return load<u32>(heap + HEAP_STATE) == HEAP_READY;
+  return load<u32>(heap + CONTROL_STATE) == HEAP_READY;
 }
 
 // ─── Pointer checks ──────────────────────────────────────────────────────────────────────────────
@@ -189,8 +189,8 @@ export function releaseBlock(heap: usize, block: usize): void {
 export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
   const payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
-  if (payload == 0) statsOnFailure(heap + HEAP_STATS);
-  else statsOnAllocate(heap + HEAP_STATS, requested);
+  if (payload == 0) statsOnFailure(heap + CONTROL_STATS);
+  else statsOnAllocate(heap + CONTROL_STATS, requested);
   return payload;
 }
 
@@ -202,7 +202,7 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
   const total = <u64>count * <u64>size;
   if (total > 0xffff_ffff) {
     if (!isReady(heap)) return errorResult(ERR_DESTROYED);
-    statsOnFailure(heap + HEAP_STATS);
+    statsOnFailure(heap + CONTROL_STATS);
     return 0;
   }
   const payload = heapMalloc(heap, <u32>total);
@@ -229,7 +229,7 @@ export function heapFree(heap: usize, ptr: usize): u32 {
   const block = ptr - HEADER_SIZE;
   const requested = requestedBytes(block);
   releaseBlock(heap, block);
-  statsOnFree(heap + HEAP_STATS, requested);
+  statsOnFree(heap + CONTROL_STATS, requested);
   return 0;
 }
 
@@ -271,7 +271,7 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
     heapFree(heap, ptr);
     return 0;
   }
-  const stats = heap + HEAP_STATS;
+  const stats = heap + CONTROL_STATS;
   const block = ptr - HEADER_SIZE;
   const oldRequested = requestedBytes(block);
   const prot = protectionOf(block);

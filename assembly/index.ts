@@ -3,7 +3,7 @@
 //
 // Locking: every export that reads or changes allocator state takes the allocator's lock (lock.ts)
 // for its whole duration, except the walk accessors at the end, which the host calls between
-// heap_lock and heap_unlock so that a walk sees one consistent heap.
+// allocator_lock and allocator_unlock so that a walk sees one consistent heap.
 //
 // Results: pointers and sizes are u32; an error is `0 - code` (errors.ts), 0 is NULL.
 
@@ -17,8 +17,12 @@ import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./prot
 import { heapValidate } from "./validate";
 import { statsReset } from "./stats";
 import {
-  HEAP_LOCK, HEAP_STATE, HEAP_STATS, HEAP_DESTROYED, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
-  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_CONTROL_SIZE,
+  stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackBlockSize, stackUsed,
+  stackCapacity, stackDepth, stackFreeBytes,
+} from "./stack";
+import {
+  CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
+  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, CONTROL_SIZE,
 } from "./control";
 import { HEADER_SIZE, isUsed, protectionOf, requestedBytes, usableBytes, alignUp } from "./block";
 import { ERR_DESTROYED, errorResult } from "./errors";
@@ -35,7 +39,7 @@ export function heap_pool_start_for(heap: usize, alignment: u32): usize {
   return poolStartFor(heap, alignment);
 }
 
-export const HEAP_CONTROL_BYTES: u32 = <u32>HEAP_CONTROL_SIZE;
+export const CONTROL_BYTES: u32 = <u32>CONTROL_SIZE;
 
 // ─── Heap: locked operations ─────────────────────────────────────────────────────────────────────
 
@@ -44,109 +48,114 @@ export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignmen
 }
 
 export function heap_malloc(heap: usize, size: u32): usize {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapMalloc(heap, size);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_calloc(heap: usize, count: u32, size: u32): usize {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapCalloc(heap, count, size);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_realloc(heap: usize, ptr: usize, size: u32): usize {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapRealloc(heap, ptr, size);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_aligned_alloc(heap: usize, alignment: u32, size: u32): usize {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const defaultAlignment = load<u32>(heap + HEAP_ALIGNMENT);
   const result = heapAllocate(heap, size, alignment > defaultAlignment ? alignment : defaultAlignment);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_free(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapFree(heap, ptr);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_usable_size(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapUsableSize(heap, ptr);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_requested_size(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapRequestedSize(heap, ptr);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_protect(heap: usize, ptr: usize, size: u32, prot: u32): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapProtect(heap, ptr, size, prot);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_protection(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapProtection(heap, ptr);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_access(heap: usize, ptr: usize, required: u32): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapAccess(heap, ptr, required);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_validate(heap: usize): u32 {
-  lockAcquire(heap + HEAP_LOCK);
+  lockAcquire(heap + CONTROL_LOCK);
   const result = heapValidate(heap);
-  lockRelease(heap + HEAP_LOCK);
+  lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
-export function heap_reset_stats(heap: usize): u32 {
-  lockAcquire(heap + HEAP_LOCK);
-  const ready = load<u32>(heap + HEAP_STATE) != HEAP_DESTROYED;
-  if (ready) statsReset(heap + HEAP_STATS);
-  lockRelease(heap + HEAP_LOCK);
-  return ready ? 0 : errorResult(ERR_DESTROYED);
+// ─── Heap and stack alike (the shared control-block words, control.ts) ───────────────────────────
+
+export function allocator_reset_stats(base: usize): u32 {
+  lockAcquire(base + CONTROL_LOCK);
+  const alive = load<u32>(base + CONTROL_STATE) != ALLOCATOR_DESTROYED;
+  if (alive) statsReset(base + CONTROL_STATS);
+  lockRelease(base + CONTROL_LOCK);
+  return alive ? 0 : errorResult(ERR_DESTROYED);
 }
 
-export function heap_destroy(heap: usize): void {
-  lockAcquire(heap + HEAP_LOCK);
-  store<u32>(heap + HEAP_STATE, HEAP_DESTROYED);
-  lockRelease(heap + HEAP_LOCK);
+export function allocator_destroy(base: usize): void {
+  lockAcquire(base + CONTROL_LOCK);
+  store<u32>(base + CONTROL_STATE, ALLOCATOR_DESTROYED);
+  lockRelease(base + CONTROL_LOCK);
 }
 
-export function heap_is_destroyed(heap: usize): bool {
-  return atomic.load<u32>(heap + HEAP_STATE) == HEAP_DESTROYED;
+export function allocator_is_destroyed(base: usize): bool {
+  return atomic.load<u32>(base + CONTROL_STATE) == ALLOCATOR_DESTROYED;
 }
 
-// ─── Reads for a consistent snapshot: call between heap_lock and heap_unlock ─────────────────────
-
-export function heap_lock(heap: usize): void {
-  lockAcquire(heap + HEAP_LOCK);
+/** For reads that must see one consistent state: take the lock, read, release. */
+export function allocator_lock(base: usize): void {
+  lockAcquire(base + CONTROL_LOCK);
 }
 
-export function heap_unlock(heap: usize): void {
-  lockRelease(heap + HEAP_LOCK);
+export function allocator_unlock(base: usize): void {
+  lockRelease(base + CONTROL_LOCK);
+}
+
+export function allocator_stats_address(base: usize): usize {
+  return base + CONTROL_STATS;
 }
 
 /** A u64 statistic of the record at `stats` (stats.ts offsets), as a double for JavaScript. */
@@ -154,9 +163,6 @@ export function stat_read(stats: usize, field: usize): f64 {
   return <f64>load<u64>(stats + field);
 }
 
-export function heap_stats_address(heap: usize): usize {
-  return heap + HEAP_STATS;
-}
 export function heap_free_bytes(heap: usize): u32 { return heapFreeBytes(heap); }
 export function heap_largest_free(heap: usize): u32 { return heapLargestFree(heap); }
 export function heap_pool_size(heap: usize): u32 { return heapPoolSize(heap); }
@@ -182,3 +188,57 @@ export function block_reported_size(block: usize): u32 {
   return isUsed(block) ? requestedBytes(block) : usableBytes(block);
 }
 export function block_protection(block: usize): u32 { return isUsed(block) ? protectionOf(block) : 0; }
+
+// ─── Stack ───────────────────────────────────────────────────────────────────────────────────────
+
+export function stack_init(stack: usize, poolBytes: u32, alignment: u32): u32 {
+  return stackInit(stack, poolBytes, alignment);
+}
+
+export function stack_push(stack: usize, size: u32, alignment: u32): usize {
+  lockAcquire(stack + CONTROL_LOCK);
+  const result = stackPush(stack, size, alignment);
+  lockRelease(stack + CONTROL_LOCK);
+  return result;
+}
+
+export function stack_pop(stack: usize, ptr: usize): u32 {
+  lockAcquire(stack + CONTROL_LOCK);
+  const result = stackPop(stack, ptr);
+  lockRelease(stack + CONTROL_LOCK);
+  return result;
+}
+
+export function stack_mark(stack: usize): u32 {
+  lockAcquire(stack + CONTROL_LOCK);
+  const result = stackMark(stack);
+  lockRelease(stack + CONTROL_LOCK);
+  return result;
+}
+
+export function stack_reset(stack: usize, marker: usize): u32 {
+  lockAcquire(stack + CONTROL_LOCK);
+  const result = stackReset(stack, marker);
+  lockRelease(stack + CONTROL_LOCK);
+  return result;
+}
+
+export function stack_clear(stack: usize): u32 {
+  lockAcquire(stack + CONTROL_LOCK);
+  const result = stackClear(stack);
+  lockRelease(stack + CONTROL_LOCK);
+  return result;
+}
+
+export function stack_block_size(stack: usize, ptr: usize): u32 {
+  lockAcquire(stack + CONTROL_LOCK);
+  const result = stackBlockSize(stack, ptr);
+  lockRelease(stack + CONTROL_LOCK);
+  return result;
+}
+
+// Between allocator_lock and allocator_unlock:
+export function stack_used(stack: usize): u32 { return stackUsed(stack); }
+export function stack_capacity(stack: usize): u32 { return stackCapacity(stack); }
+export function stack_depth(stack: usize): u32 { return stackDepth(stack); }
+export function stack_free_bytes(stack: usize): u32 { return stackFreeBytes(stack); }

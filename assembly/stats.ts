@@ -65,3 +65,11 @@ export function statsReset(stats: usize): void {
 export function statsClear(stats: usize): void {
   memory.fill(stats, 0, STATS_SIZE);
 }
+
+/** Every live block freed at once (a stack's clear). */
+export function statsOnFreeAll(stats: usize): void {
+  bump(stats, STAT_TOTAL_FREED, load<u64>(stats + STAT_CURRENT_USAGE));
+  bump(stats, STAT_FREE_COUNT, load<u64>(stats + STAT_LIVE_BLOCKS));
+  store<u64>(stats + STAT_CURRENT_USAGE, 0);
+  store<u64>(stats + STAT_LIVE_BLOCKS, 0);
+}

@@ -12,7 +12,7 @@ import {
   requestedBytes, FOOTER_SIZE,
 } from "./block";
 import {
-  HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_STATS,
+  HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS,
   HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED,
 } from "./control";
 import { indexFirst, indexNext } from "./freeindex";
@@ -97,9 +97,9 @@ export function heapValidate(heap: usize): u32 {
   if (countedFree != freeBlocks) return fault(heap, FAULT_INDEX_COUNT, 0, countedFree, freeBlocks);
   const countedBytes = load<u32>(heap + HEAP_FREE_BLOCK_BYTES);
   if (countedBytes != freeBytes) return fault(heap, FAULT_FREE_BYTES, 0, countedBytes, freeBytes);
-  const countedLive = load<u64>(heap + HEAP_STATS + STAT_LIVE_BLOCKS);
+  const countedLive = load<u64>(heap + CONTROL_STATS + STAT_LIVE_BLOCKS);
   if (countedLive != liveBlocks) return fault(heap, FAULT_LIVE_BLOCKS, 0, countedLive, liveBlocks);
-  const countedUsage = load<u64>(heap + HEAP_STATS + STAT_CURRENT_USAGE);
+  const countedUsage = load<u64>(heap + CONTROL_STATS + STAT_CURRENT_USAGE);
   if (countedUsage != usage) return fault(heap, FAULT_CURRENT_USAGE, 0, countedUsage, usage);
   return FAULT_NONE;
 }

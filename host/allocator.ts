@@ -6,12 +6,16 @@ import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import type { AllocatorHandle, MemoryStats } from './api.js'
 import type { WasmExports } from './wasm-exports.js'
 import { formatStatsTable } from './format.js'
+import { sharedMemoryAvailable } from './load.js'
+import { readStatsRecord, fragmentationPercent } from './stats.js'
 
 /** Bits an access needs, as in Protection. */
 export const NEED_READ = 1
 export const NEED_WRITE = 2
 
 const MAX_U32 = 0xffff_ffff
+/** A pool must end below this address (assembly/control.ts ADDRESS_LIMIT). */
+export const ADDRESS_LIMIT = 0xffff_0000
 const textEncoder = new TextEncoder()
 const textDecoder = new TextDecoder()
 
@@ -33,6 +37,16 @@ export function checkPointer(ptr: unknown): number {
   if (typeof ptr !== 'number') throw new TypeError(`pointer must be a number, got ${typeof ptr}`)
   if (!Number.isInteger(ptr) || ptr < 0 || ptr > MAX_U32) throw new MemoryError('INVALID_POINTER', undefined, { ptr })
   return ptr
+}
+
+/** The `shared` option: defaults to shared wherever a shared memory can be made. */
+export function resolveShared(shared: unknown): boolean {
+  if (shared === undefined) return sharedMemoryAvailable()
+  if (typeof shared !== 'boolean') throw new TypeError('shared must be a boolean')
+  if (shared && !sharedMemoryAvailable()) {
+    throw new RangeError('shared memory is not available here (SharedArrayBuffer needs a cross-origin isolated page)')
+  }
+  return shared
 }
 
 export function isPowerOfTwo(value: number): boolean {
@@ -81,11 +95,8 @@ export abstract class Allocator {
     return this.bytesView
   }
 
-  protected abstract isDestroyedInWasm(): boolean
-  protected abstract destroyInWasm(): void
-
   protected assertAlive(): void {
-    if (this.destroyedHere || this.isDestroyedInWasm()) {
+    if (this.destroyedHere || this.wasm.allocator_is_destroyed(this.base) !== 0) {
       this.destroyedHere = true
       throw new MemoryError('DESTROYED')
     }
@@ -94,8 +105,19 @@ export abstract class Allocator {
   /** Releases the allocator (for every thread attached to it); any later call throws DESTROYED. */
   destroy(): void {
     this.assertAlive()
-    this.destroyInWasm()
+    this.wasm.allocator_destroy(this.base)
     this.destroyedHere = true
+  }
+
+  /** Runs `read` with the allocator locked, so that it sees one consistent state. */
+  protected locked<T>(read: () => T): T {
+    this.assertAlive()
+    this.wasm.allocator_lock(this.base)
+    try {
+      return read()
+    } finally {
+      this.wasm.allocator_unlock(this.base)
+    }
   }
 
   /** Throws the error a wasm result carries; else returns it unsigned. */
@@ -172,8 +194,22 @@ export abstract class Allocator {
 
   // ─── Statistics ─────────────────────────────────────────────────────────────────────────────
 
-  abstract stats(): MemoryStats
-  abstract resetStats(): void
+  /** The statistics record (stats.ts) and the pool figures, read with the allocator locked. */
+  stats(): MemoryStats {
+    return this.locked(() => {
+      const record = readStatsRecord(this.wasm, this.wasm.allocator_stats_address(this.base) >>> 0)
+      const pool = this.poolFigures()
+      return { ...record, ...pool, fragmentation: fragmentationPercent(pool.largestFreeBlock, pool.freeBytes) }
+    })
+  }
+
+  /** Counters and totals to 0, peak to the current usage. */
+  resetStats(): void {
+    this.result(this.wasm.allocator_reset_stats(this.base))
+  }
+
+  /** The pool as it stands; called with the allocator locked. */
+  protected abstract poolFigures(): Pick<MemoryStats, 'poolSize' | 'freeBytes' | 'largestFreeBlock' | 'freeBlocks'>
 
   /** The statistics as a human-readable table. */
   formatStats(): string {

@@ -13,3 +13,4 @@ export {
   type ValidationReport,
   type AllocatorHandle,
 } from './api.js'
+export { StackAllocator } from './stack-allocator.js'

@@ -4,20 +4,17 @@
 
 import {
   Protection, DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, MAX_ALIGNED_ALLOC,
-  type MemoryManagerOptions, type MemoryStats, type BlockInfo, type LeakInfo, type ValidationReport,
+  type MemoryManagerOptions, type BlockInfo, type LeakInfo, type ValidationReport,
   type AllocatorHandle, type Policy,
 } from './api.js'
 import { MemoryError } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo } from './allocator.js'
-import { instantiateOver, loadModule, moduleSync, probe, createMemory, sharedMemoryAvailable } from './load.js'
-import { readStatsRecord, fragmentationPercent } from './stats.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolveShared, ADDRESS_LIMIT } from './allocator.js'
+import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import type { WasmExports } from './wasm-exports.js'
 
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
 const OPTION_CHECKS = 1
-/** A pool must end below this address (assembly/control.ts ADDRESS_LIMIT). */
-const ADDRESS_LIMIT = 0xffff_0000
 const MIN_POOL_SIZE = 64
 
 interface HeapConfig {
@@ -27,15 +24,6 @@ interface HeapConfig {
   policy: Policy
   shared: boolean
   checks: boolean
-}
-
-function resolveShared(shared: unknown): boolean {
-  if (shared === undefined) return sharedMemoryAvailable()
-  if (typeof shared !== 'boolean') throw new TypeError('shared must be a boolean')
-  if (shared && !sharedMemoryAvailable()) {
-    throw new RangeError('shared memory is not available here (SharedArrayBuffer needs a cross-origin isolated page)')
-  }
-  return shared
 }
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
@@ -176,36 +164,14 @@ export class MemoryManager extends Allocator {
 
   // ─── Inspection ─────────────────────────────────────────────────────────────────────────────
 
-  /** Runs `read` with the heap locked, so that it sees one consistent heap. */
-  private locked<T>(read: () => T): T {
-    this.assertAlive()
-    this.wasm.heap_lock(this.base)
-    try {
-      return read()
-    } finally {
-      this.wasm.heap_unlock(this.base)
+  protected poolFigures() {
+    const wasm = this.wasm
+    return {
+      poolSize: wasm.heap_pool_size(this.base) >>> 0,
+      freeBytes: wasm.heap_free_bytes(this.base) >>> 0,
+      largestFreeBlock: wasm.heap_largest_free(this.base) >>> 0,
+      freeBlocks: wasm.heap_free_blocks(this.base) >>> 0,
     }
-  }
-
-  stats(): MemoryStats {
-    return this.locked(() => {
-      const wasm = this.wasm
-      const record = readStatsRecord(wasm, wasm.heap_stats_address(this.base) >>> 0)
-      const freeBytes = wasm.heap_free_bytes(this.base) >>> 0
-      const largestFreeBlock = wasm.heap_largest_free(this.base) >>> 0
-      return {
-        ...record,
-        fragmentation: fragmentationPercent(largestFreeBlock, freeBytes),
-        poolSize: wasm.heap_pool_size(this.base) >>> 0,
-        freeBytes,
-        largestFreeBlock,
-        freeBlocks: wasm.heap_free_blocks(this.base) >>> 0,
-      }
-    })
-  }
-
-  resetStats(): void {
-    this.result(this.wasm.heap_reset_stats(this.base))
   }
 
   protected statsTitle(): string {
@@ -252,14 +218,6 @@ export class MemoryManager extends Allocator {
     return this.blocks()
       .filter((block) => !block.free)
       .map(({ ptr, size }) => ({ ptr, size }))
-  }
-
-  protected isDestroyedInWasm(): boolean {
-    return this.wasm.heap_is_destroyed(this.base) !== 0
-  }
-
-  protected destroyInWasm(): void {
-    this.wasm.heap_destroy(this.base)
   }
 }
 

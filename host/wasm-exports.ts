@@ -18,14 +18,15 @@ export interface WasmExports {
   heap_protection(heap: number, ptr: number): number
   heap_access(heap: number, ptr: number, required: number): number
   heap_validate(heap: number): number
-  heap_reset_stats(heap: number): number
-  heap_destroy(heap: number): void
-  heap_is_destroyed(heap: number): number
 
-  heap_lock(heap: number): void
-  heap_unlock(heap: number): void
+  allocator_reset_stats(base: number): number
+  allocator_destroy(base: number): void
+  allocator_is_destroyed(base: number): number
+  allocator_lock(base: number): void
+  allocator_unlock(base: number): void
+  allocator_stats_address(base: number): number
   stat_read(stats: number, field: number): number
-  heap_stats_address(heap: number): number
+
   heap_free_bytes(heap: number): number
   heap_largest_free(heap: number): number
   heap_pool_size(heap: number): number
@@ -39,4 +40,16 @@ export interface WasmExports {
   block_is_used(block: number): number
   block_reported_size(block: number): number
   block_protection(block: number): number
+
+  stack_init(stack: number, poolBytes: number, alignment: number): number
+  stack_push(stack: number, size: number, alignment: number): number
+  stack_pop(stack: number, ptr: number): number
+  stack_mark(stack: number): number
+  stack_reset(stack: number, marker: number): number
+  stack_clear(stack: number): number
+  stack_block_size(stack: number, ptr: number): number
+  stack_used(stack: number): number
+  stack_capacity(stack: number): number
+  stack_depth(stack: number): number
+  stack_free_bytes(stack: number): number
 }

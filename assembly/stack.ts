@@ -1,0 +1,151 @@
+// The stack allocator: linear bump allocation over a fixed pool, freed in LIFO order only.
+//
+// Control block (the same first words and statistics record as the heap's, see control.ts):
+//
+//    stack + 0    i32 lock             see lock.ts
+//    stack + 4    u32 state            STACK_READY while usable, ALLOCATOR_DESTROYED after destroy
+//    stack + 8    u32 poolStart        first byte of the pool
+//    stack + 12   u32 poolEnd          one past the last byte
+//    stack + 16   u32 top              first byte not in use
+//    stack + 20   u32 last             payload of the most recent block, 0 when empty
+//    stack + 24   u32 depth            blocks on the stack
+//    stack + 28   u32 alignment        default payload alignment
+//    stack + 64   stats record         see stats.ts
+//    stack + 128  pool
+//
+// A block is a 16-byte header right before its payload, then the payload; alignment padding goes
+// before the header, so the header always sits at payload - 16:
+//
+//    previous top ─┐
+//                  ▼ padding │ prevTop │ prevLast │ requested │ tag │ payload ... │ ▲ top
+//                              u32       u32        u32         u32                (8-aligned)
+//
+//    prevTop    where the top stood before this push: a pop restores it exactly, padding included
+//    prevLast   the payload of the block below, so a pop knows the new most recent block
+//    tag        STACK_MAGIC ^ payload: a pointer that is not a block start does not match
+//
+// Invariants: poolStart <= top <= poolEnd; depth == 0 exactly when last == 0; following prevLast
+// from `last` visits depth blocks at strictly decreasing addresses. push and pop are O(1).
+
+import { alignUp } from "./block";
+import { CONTROL_STATE, CONTROL_STATS, CONTROL_SIZE, ADDRESS_LIMIT, PAGE_SIZE } from "./control";
+import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure, statsOnFreeAll } from "./stats";
+import { ERR_INVALID_POINTER, ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_DESTROYED, errorResult } from "./errors";
+
+export const STACK_POOL_START: usize = 8;
+export const STACK_POOL_END: usize = 12;
+export const STACK_TOP: usize = 16;
+export const STACK_LAST: usize = 20;
+export const STACK_DEPTH: usize = 24;
+export const STACK_ALIGNMENT: usize = 28;
+export const STACK_READY: u32 = 0x5354434b; // "STCK"
+
+const HEADER: usize = 16;
+const PREV_TOP: usize = 0;
+const PREV_LAST: usize = 4;
+const REQUESTED: usize = 8;
+const TAG: usize = 12;
+const STACK_MAGIC: u32 = 0x57ac4b1d;
+
+// @ts-ignore: decorator
+@inline function field(stack: usize, offset: usize): usize { return load<u32>(stack + offset); }
+// @ts-ignore: decorator
+@inline function setField(stack: usize, offset: usize, value: usize): void { store<u32>(stack + offset, <u32>value); }
+// @ts-ignore: decorator
+@inline function isReady(stack: usize): bool { return load<u32>(stack + CONTROL_STATE) == STACK_READY; }
+
+export function stackInit(stack: usize, poolBytes: u32, alignment: u32): u32 {
+  if (alignment < 8 || alignment > 4096 || (alignment & (alignment - 1)) != 0) return errorResult(ERR_INVALID_POINTER);
+  const start = stack + CONTROL_SIZE;
+  const end = <u64>start + (poolBytes & ~7);
+  if (end > ADDRESS_LIMIT) return errorResult(ERR_INVALID_POINTER);
+  const have = <u64>memory.size() * PAGE_SIZE;
+  if (end > have && memory.grow(<i32>((end - have + PAGE_SIZE - 1) / PAGE_SIZE)) < 0) return errorResult(ERR_INVALID_POINTER);
+  memory.fill(stack, 0, CONTROL_SIZE);
+  statsClear(stack + CONTROL_STATS);
+  setField(stack, STACK_POOL_START, start);
+  setField(stack, STACK_POOL_END, <usize>end);
+  setField(stack, STACK_TOP, start);
+  setField(stack, STACK_ALIGNMENT, <usize>alignment);
+  store<u32>(stack + CONTROL_STATE, STACK_READY);
+  return 0;
+}
+
+/** The new block's payload, 0 when the pool is full, or an error result. */
+export function stackPush(stack: usize, requested: u32, alignment: u32): usize {
+  if (!isReady(stack)) return errorResult(ERR_DESTROYED);
+  const defaultAlignment = field(stack, STACK_ALIGNMENT);
+  const align: usize = <usize>alignment > defaultAlignment ? <usize>alignment : defaultAlignment;
+  const top: usize = field(stack, STACK_TOP);
+  const payload = <u64>alignUp(top + HEADER, align);
+  const end = (payload + requested + 7) & ~7;
+  if (end > <u64>field(stack, STACK_POOL_END) || align > 65536) {
+    statsOnFailure(stack + CONTROL_STATS);
+    return 0;
+  }
+  const ptr = <usize>payload;
+  store<u32>(ptr - HEADER, <u32>top, PREV_TOP);
+  store<u32>(ptr - HEADER, <u32>field(stack, STACK_LAST), PREV_LAST);
+  store<u32>(ptr - HEADER, requested, REQUESTED);
+  store<u32>(ptr - HEADER, STACK_MAGIC ^ <u32>ptr, TAG);
+  setField(stack, STACK_TOP, <usize>end);
+  setField(stack, STACK_LAST, ptr);
+  setField(stack, STACK_DEPTH, field(stack, STACK_DEPTH) + 1);
+  statsOnAllocate(stack + CONTROL_STATS, requested);
+  return ptr;
+}
+
+function popLast(stack: usize): void {
+  const last: usize = field(stack, STACK_LAST);
+  setField(stack, STACK_TOP, load<u32>(last - HEADER, PREV_TOP));
+  setField(stack, STACK_LAST, load<u32>(last - HEADER, PREV_LAST));
+  setField(stack, STACK_DEPTH, field(stack, STACK_DEPTH) - 1);
+  statsOnFree(stack + CONTROL_STATS, load<u32>(last - HEADER, REQUESTED));
+}
+
+/** Pops the most recent block; with `ptr` != 0 it must be that block. 0 or an error result. */
+export function stackPop(stack: usize, ptr: usize): u32 {
+  if (!isReady(stack)) return errorResult(ERR_DESTROYED);
+  const last: usize = field(stack, STACK_LAST);
+  if (last == 0) return errorResult(ERR_STACK_EMPTY);
+  if (ptr != 0 && ptr != last) return errorResult(ERR_STACK_ORDER);
+  popLast(stack);
+  return 0;
+}
+
+/** Pops every block pushed after `marker` (a top returned by mark). 0 or an error result. */
+export function stackReset(stack: usize, marker: usize): u32 {
+  if (!isReady(stack)) return errorResult(ERR_DESTROYED);
+  if (marker < field(stack, STACK_POOL_START) || marker > field(stack, STACK_TOP)) return errorResult(ERR_STACK_ORDER);
+  while (field(stack, STACK_LAST) != 0 && <usize>load<u32>(field(stack, STACK_LAST) - HEADER, PREV_TOP) >= marker) popLast(stack);
+  return 0;
+}
+
+export function stackClear(stack: usize): u32 {
+  if (!isReady(stack)) return errorResult(ERR_DESTROYED);
+  setField(stack, STACK_TOP, field(stack, STACK_POOL_START));
+  setField(stack, STACK_LAST, 0);
+  setField(stack, STACK_DEPTH, 0);
+  statsOnFreeAll(stack + CONTROL_STATS);
+  return 0;
+}
+
+/** O(1): the requested size of the live block at `ptr`, or an error result. */
+export function stackBlockSize(stack: usize, ptr: usize): u32 {
+  if (!isReady(stack)) return errorResult(ERR_DESTROYED);
+  const top: usize = field(stack, STACK_TOP);
+  if ((ptr & 7) != 0 || ptr < field(stack, STACK_POOL_START) + HEADER || ptr > top) return errorResult(ERR_INVALID_POINTER);
+  if (load<u32>(ptr - HEADER, TAG) != (STACK_MAGIC ^ <u32>ptr)) return errorResult(ERR_INVALID_POINTER);
+  const requested = load<u32>(ptr - HEADER, REQUESTED);
+  if (<u64>ptr + requested > <u64>top) return errorResult(ERR_INVALID_POINTER);
+  return requested;
+}
+
+export function stackMark(stack: usize): u32 {
+  return isReady(stack) ? <u32>field(stack, STACK_TOP) : errorResult(ERR_DESTROYED);
+}
+
+export function stackUsed(stack: usize): u32 { return <u32>(field(stack, STACK_TOP) - field(stack, STACK_POOL_START)); }
+export function stackCapacity(stack: usize): u32 { return <u32>(field(stack, STACK_POOL_END) - field(stack, STACK_POOL_START)); }
+export function stackDepth(stack: usize): u32 { return <u32>field(stack, STACK_DEPTH); }
+export function stackFreeBytes(stack: usize): u32 { return <u32>(field(stack, STACK_POOL_END) - field(stack, STACK_TOP)); }

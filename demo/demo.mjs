@@ -1,0 +1,46 @@
+// npm start: the seed's usage example, through the package as a user imports it.
+import { MemoryManager, StackAllocator, Protection } from 'wasm-memory-manager'
+
+// Initialize a heap with a 1 MiB pool.
+const manager = await MemoryManager.create({ size: 1024 * 1024 })
+
+// Allocate memory and use it.
+const ptr = manager.malloc(100)
+manager.writeString(ptr, 'Hello, World!')
+console.log(`malloc(100) = ${ptr}; it holds "${manager.readString(ptr)}"`)
+
+// Protect it as read-only, and see that the checked accessors refuse a write.
+manager.protect(ptr, 100, Protection.Read)
+console.log(`read-only: ${manager.isProtected(ptr, Protection.Read)}`)
+try {
+  manager.writeString(ptr, 'overwritten')
+} catch (error) {
+  console.log(`write refused: ${error.code}`)
+}
+
+// A few more blocks, so the statistics have something to show.
+const others = [manager.malloc(256), manager.calloc(16, 32), manager.malloc(4000)]
+manager.free(others[1])
+
+console.log()
+manager.printStats()
+
+// Free memory (writable again first: freeing a read-only block is refused) and clean up.
+manager.protect(ptr, 100, Protection.ReadWrite)
+manager.free(ptr)
+manager.free(others[0])
+manager.free(others[2])
+console.log(`\nafter freeing everything: ${manager.stats().liveBlocks} live blocks, validate() = ${JSON.stringify(manager.validate())}`)
+manager.destroy()
+
+// The stack allocator: push frames, mark, reset.
+const stack = await StackAllocator.create({ size: 64 * 1024 })
+const frame = stack.mark()
+const a = stack.push(128)
+const b = stack.push(1000, 64)
+stack.write(b, [1, 2, 3])
+console.log(`\nstack: pushed ${a} and ${b} (64-aligned), depth ${stack.depth}, used ${stack.used} of ${stack.capacity} bytes`)
+stack.printStats()
+stack.reset(frame)
+console.log(`after reset(mark): depth ${stack.depth}, used ${stack.used}`)
+stack.destroy()

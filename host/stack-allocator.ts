@@ -1,0 +1,144 @@
+// StackAllocator: the linear allocator's face. The bump pointer, the LIFO bookkeeping and the
+// statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
+
+import { DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolveShared, ADDRESS_LIMIT } from './allocator.js'
+import { MemoryError } from './errors.js'
+import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
+import type { WasmExports } from './wasm-exports.js'
+
+interface StackConfig {
+  size: number
+  alignment: number
+  shared: boolean
+}
+
+const MIN_POOL_SIZE = 64
+/** Bytes of the stack's control block before its pool (assembly/control.ts CONTROL_SIZE). */
+const CONTROL_SIZE = 128
+
+function resolveOptions(options: StackAllocatorOptions = {}): StackConfig {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
+  const alignment = checkSize(options.alignment ?? DEFAULT_ALIGNMENT, 'alignment')
+  if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
+  if (size > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('size must stay below 4 GiB - 128 KiB (wasm32 addresses)')
+  if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_DEFAULT_ALIGNMENT) {
+    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_DEFAULT_ALIGNMENT}`)
+  }
+  return { size, alignment, shared: resolveShared(options.shared) }
+}
+
+function checkPushAlignment(alignment: unknown): number {
+  if (alignment === undefined) return 0
+  checkSize(alignment, 'alignment')
+  const value = alignment as number
+  if (!isPowerOfTwo(value) || value < 8 || value > MAX_ALIGNED_ALLOC) {
+    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_ALIGNED_ALLOC}, got ${value}`)
+  }
+  return value
+}
+
+export class StackAllocator extends Allocator {
+  protected readonly kind = 'stack' as const
+
+  static async create(options?: StackAllocatorOptions): Promise<StackAllocator> {
+    const config = resolveOptions(options)
+    return StackAllocator.build(await loadModule(config.shared), config)
+  }
+
+  static createSync(options?: StackAllocatorOptions): StackAllocator {
+    const config = resolveOptions(options)
+    return StackAllocator.build(moduleSync(config.shared), config)
+  }
+
+  static async attach(handle: AllocatorHandle): Promise<StackAllocator> {
+    return StackAllocator.attachSync(handle)
+  }
+
+  static attachSync(handle: AllocatorHandle): StackAllocator {
+    if (!handle || handle.kind !== 'stack') throw new TypeError('not a StackAllocator handle')
+    if (!handle.shared) {
+      throw new RangeError('this stack lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
+    }
+    return new StackAllocator(instantiateOver(handle.module, handle.memory), handle.memory, handle.module, handle.base, true)
+  }
+
+  private static build(module: WebAssembly.Module, config: StackConfig): StackAllocator {
+    const base = probe(module, config.shared).region_start() >>> 0
+    const end = base + CONTROL_SIZE + config.size
+    const memory = createMemory(end, end, config.shared)
+    const wasm = instantiateOver(module, memory)
+    if (wasm.stack_init(base, config.size, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
+    return new StackAllocator(wasm, memory, module, base, config.shared)
+  }
+
+  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {
+    super(wasm, memory, module, base, shared)
+  }
+
+  /** A new block on top of the stack (O(1)), or 0 when the pool is full. */
+  push(size: number, alignment?: number): number {
+    const align = checkPushAlignment(alignment)
+    return this.result(this.wasm.stack_push(this.base, sizeArgument(size), align))
+  }
+
+  /** Frees the most recent block; with `ptr`, it must be that block (else STACK_ORDER). */
+  pop(ptr?: number): void {
+    if (ptr !== undefined) {
+      checkPointer(ptr)
+      if (ptr === 0) throw new MemoryError('STACK_ORDER', 'pop(0): NULL is never a block on the stack', { ptr })
+    }
+    this.result(this.wasm.stack_pop(this.base, ptr ?? 0), ptr)
+  }
+
+  /** A marker for the current top, for reset(). */
+  mark(): number {
+    return this.result(this.wasm.stack_mark(this.base))
+  }
+
+  /** Frees everything pushed after `marker`; a marker above the current top is STACK_ORDER. */
+  reset(marker: number): void {
+    if (typeof marker !== 'number') throw new TypeError(`marker must be a number, got ${typeof marker}`)
+    if (!Number.isInteger(marker) || marker < 0 || marker > 0xffff_ffff) throw new MemoryError('STACK_ORDER', `not a marker: ${marker}`)
+    this.result(this.wasm.stack_reset(this.base, marker))
+  }
+
+  /** Frees everything. */
+  clear(): void {
+    this.result(this.wasm.stack_clear(this.base))
+  }
+
+  /** Bytes in use, headers and alignment padding included. */
+  get used(): number {
+    return this.locked(() => this.wasm.stack_used(this.base) >>> 0)
+  }
+
+  /** Bytes of pool. */
+  get capacity(): number {
+    return this.locked(() => this.wasm.stack_capacity(this.base) >>> 0)
+  }
+
+  /** Blocks on the stack. */
+  get depth(): number {
+    return this.locked(() => this.wasm.stack_depth(this.base) >>> 0)
+  }
+
+  protected accessibleBytes(ptr: number): number {
+    return this.result(this.wasm.stack_block_size(this.base, ptr), ptr)
+  }
+
+  protected poolFigures() {
+    const free = this.wasm.stack_free_bytes(this.base) >>> 0
+    return {
+      poolSize: this.wasm.stack_capacity(this.base) >>> 0,
+      freeBytes: free,
+      largestFreeBlock: free,
+      freeBlocks: free > 0 ? 1 : 0,
+    }
+  }
+
+  protected statsTitle(): string {
+    return 'Stack allocator statistics'
+  }
+}

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Runs every test suite (as-pect specs of the AssemblyScript, vitest of the host) and ends with
+// one line that totals them all: `N passed, M failed`. Exits non-zero when anything failed.
+import { spawn } from 'node:child_process'
+import { readFileSync, rmSync } from 'node:fs'
+
+const ANSI = /\u001b\[[0-9;]*m/g
+
+function run(command, args) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env })
+    let output = ''
+    child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk) })
+    child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk) })
+    child.on('close', (code) => resolve({ code: code ?? 1, output: output.replace(ANSI, '') }))
+  })
+}
+
+const suites = []
+
+async function asPect() {
+  const { code, output } = await run('npx', ['asp', '--config', 'as-pect.config.js', '--no-logo'])
+  const match = /\[Tests\]:\s*(\d+)\s*\/\s*(\d+)/.exec(output)
+  if (!match) return { name: 'as-pect', passed: 0, failed: 1, code }
+  const passed = Number(match[1])
+  const total = Number(match[2])
+  return { name: 'as-pect', passed, failed: Math.max(total - passed, code === 0 ? 0 : 1), code }
+}
+
+async function vitest() {
+  const report = 'build/vitest-report.json'
+  rmSync(report, { force: true })
+  const { code } = await run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile=${report}`])
+  try {
+    const json = JSON.parse(readFileSync(report, 'utf8'))
+    const failed = json.numFailedTests + (code !== 0 && json.numFailedTests === 0 ? 1 : 0)
+    return { name: 'vitest', passed: json.numPassedTests, failed, code }
+  } catch {
+    return { name: 'vitest', passed: 0, failed: 1, code }
+  }
+}
+
+suites.push(await asPect())
+suites.push(await vitest())
+
+let passed = 0
+let failed = 0
+for (const suite of suites) {
+  console.log(`${suite.name}: ${suite.passed} passed, ${suite.failed} failed`)
+  passed += suite.passed
+  failed += suite.failed
+}
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed === 0 ? 0 : 1)

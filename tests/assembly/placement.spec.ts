@@ -1,0 +1,126 @@
+import { heapMalloc, heapFree, heapAllocate } from "../../assembly/heap";
+import { heapValidate } from "../../assembly/validate";
+import { HEADER_SIZE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
+import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_FREE_BLOCKS } from "../../assembly/control";
+import { freshHeap } from "./fixture";
+
+function freeBlocks(heap: usize): u32 {
+  return load<u32>(heap + HEAP_FREE_BLOCKS);
+}
+
+/** Allocates a, gap1(256), b, gap2(64), c, gap3(128), d, then frees the gaps: holes of 256, 64, 128. */
+function holes(heap: usize, out: StaticArray<usize>): void {
+  const a = heapMalloc(heap, 16);
+  out[0] = heapMalloc(heap, 256);
+  const b = heapMalloc(heap, 16);
+  out[1] = heapMalloc(heap, 64);
+  const c = heapMalloc(heap, 16);
+  out[2] = heapMalloc(heap, 128);
+  const d = heapMalloc(heap, 16);
+  heapFree(heap, out[0]);
+  heapFree(heap, out[1]);
+  heapFree(heap, out[2]);
+  expect<bool>(a != 0 && b != 0 && c != 0 && d != 0).toBe(true);
+}
+
+describe("placement", () => {
+  it("first-fit takes the lowest-addressed hole that fits", () => {
+    const heap = freshHeap(8192, POLICY_FIRST_FIT);
+    const gaps = new StaticArray<usize>(3);
+    holes(heap, gaps);
+    expect<usize>(heapMalloc(heap, 60)).toBe(gaps[0], "the 256 hole comes first");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("best-fit takes the smallest hole that fits", () => {
+    const heap = freshHeap(8192, POLICY_BEST_FIT);
+    const gaps = new StaticArray<usize>(3);
+    holes(heap, gaps);
+    expect<usize>(heapMalloc(heap, 60)).toBe(gaps[1], "the 64 hole is the snuggest");
+    expect<usize>(heapMalloc(heap, 100)).toBe(gaps[2], "then the 128 hole");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("best-fit prefers the lowest address among equal holes", () => {
+    const heap = freshHeap(8192, POLICY_BEST_FIT);
+    const x = heapMalloc(heap, 64);
+    heapMalloc(heap, 16);
+    const y = heapMalloc(heap, 64);
+    heapMalloc(heap, 16);
+    heapFree(heap, y);
+    heapFree(heap, x);
+    expect<usize>(heapMalloc(heap, 64)).toBe(x);
+  });
+});
+
+describe("splitting", () => {
+  it("splits a free block when the remainder can hold a block", () => {
+    const heap = freshHeap(4096);
+    const p = heapMalloc(heap, 100);
+    const block = p - HEADER_SIZE;
+    expect<u32>(blockSize(block)).toBe(112);
+    const rest = block + 112;
+    expect<bool>(isUsed(rest)).toBe(false, "the remainder stays free");
+    expect<u32>(freeBlocks(heap)).toBe(1);
+  });
+
+  it("hands out the whole block when the remainder would be too small", () => {
+    const heap = freshHeap(4096);
+    const a = heapMalloc(heap, 200);
+    heapMalloc(heap, 16);
+    heapFree(heap, a);
+    const b = heapMalloc(heap, 200 - MIN_BLOCK_SIZE + 8);
+    expect<usize>(b).toBe(a);
+    expect<u32>(blockSize(b - HEADER_SIZE)).toBe(208, "no sliver split off");
+  });
+});
+
+describe("coalescing", () => {
+  it("merges a freed block with a free right neighbour", () => {
+    const heap = freshHeap(4096);
+    const a = heapMalloc(heap, 64);
+    const b = heapMalloc(heap, 64);
+    heapFree(heap, b);
+    expect<u32>(freeBlocks(heap)).toBe(1, "b merged into the tail");
+    heapFree(heap, a);
+    expect<u32>(freeBlocks(heap)).toBe(1);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("merges with both neighbours at once", () => {
+    const heap = freshHeap(4096);
+    const a = heapMalloc(heap, 64);
+    const b = heapMalloc(heap, 64);
+    const c = heapMalloc(heap, 64);
+    heapMalloc(heap, 64);
+    heapFree(heap, a);
+    heapFree(heap, c);
+    expect<u32>(freeBlocks(heap)).toBe(3);
+    heapFree(heap, b);
+    expect<u32>(freeBlocks(heap)).toBe(2, "a, b and c are one block now");
+    expect<u32>(blockSize(a - HEADER_SIZE)).toBe(3 * 72);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+});
+
+describe("alignment", () => {
+  it("aligns every payload to the heap's alignment", () => {
+    const heap = freshHeap(65536, POLICY_FIRST_FIT, 64);
+    for (let i: u32 = 0; i < 20; i++) {
+      const p = heapMalloc(heap, i * 13 + 1);
+      expect<usize>(p & 63).toBe(0);
+    }
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("aligns a request to a larger alignment and keeps the gap free", () => {
+    const heap = freshHeap(65536 * 2);
+    heapMalloc(heap, 24);
+    const p = heapAllocate(heap, 100, 4096);
+    expect<usize>(p & 4095).toBe(0);
+    expect<u32>(freeBlocks(heap)).toBe(2, "the gap before it and the rest after it");
+    const q = heapAllocate(heap, 8, 65536);
+    expect<usize>(q & 65535).toBe(0);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+});

@@ -1,0 +1,72 @@
+import { stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackUsed, stackDepth, stackBlockSize } from "../../assembly/stack";
+import { ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
+import { CONTROL_SIZE, CONTROL_STATS } from "../../assembly/control";
+import { STAT_CURRENT_USAGE, STAT_FAILED_ALLOCATIONS } from "../../assembly/stats";
+
+function freshStack(bytes: u32, alignment: u32 = 8): usize {
+  const base = <usize>memory.grow(<i32>((bytes + <u32>CONTROL_SIZE + 65535) / 65536)) * 65536;
+  expect<u32>(stackInit(base, bytes, alignment)).toBe(0);
+  return base;
+}
+
+describe("stack allocator", () => {
+  it("bumps the top by header, payload and padding", () => {
+    const stack = freshStack(4096);
+    const a = stackPush(stack, 10, 0);
+    expect<usize>(a).toBe(stack + CONTROL_SIZE + 16, "16-byte header, then the payload");
+    expect<u32>(stackUsed(stack)).toBe(32, "10 bytes rounded up to 8");
+    const b = stackPush(stack, 8, 256);
+    expect<usize>(b & 255).toBe(0);
+    expect<u32>(stackDepth(stack)).toBe(2);
+  });
+
+  it("pops exactly back over the alignment padding", () => {
+    const stack = freshStack(8192);
+    stackPush(stack, 24, 0);
+    const before = stackUsed(stack);
+    const b = stackPush(stack, 100, 1024);
+    expect<u32>(stackPop(stack, b)).toBe(0);
+    expect<u32>(stackUsed(stack)).toBe(before);
+  });
+
+  it("refuses pops out of order and on an empty stack", () => {
+    const stack = freshStack(4096);
+    const a = stackPush(stack, 16, 0);
+    stackPush(stack, 16, 0);
+    expect<u32>(stackPop(stack, a)).toBe(errorResult(ERR_STACK_ORDER));
+    expect<u32>(stackDepth(stack)).toBe(2, "nothing changed");
+    stackPop(stack, 0);
+    stackPop(stack, 0);
+    expect<u32>(stackPop(stack, 0)).toBe(errorResult(ERR_STACK_EMPTY));
+  });
+
+  it("resets to a mark and clears", () => {
+    const stack = freshStack(4096);
+    stackPush(stack, 16, 0);
+    const mark = stackMark(stack);
+    stackPush(stack, 100, 0);
+    stackPush(stack, 200, 64);
+    expect<u32>(stackReset(stack, mark)).toBe(0);
+    expect<u32>(stackMark(stack)).toBe(mark);
+    expect<u32>(stackDepth(stack)).toBe(1);
+    expect<u32>(stackReset(stack, mark + 8)).toBe(errorResult(ERR_STACK_ORDER), "above the top");
+    stackClear(stack);
+    expect<u32>(stackDepth(stack)).toBe(0);
+    expect<u64>(load<u64>(stack + CONTROL_STATS + STAT_CURRENT_USAGE)).toBe(0);
+  });
+
+  it("fails a push that does not fit, counting it", () => {
+    const stack = freshStack(256);
+    expect<usize>(stackPush(stack, 300, 0)).toBe(0);
+    expect<u64>(load<u64>(stack + CONTROL_STATS + STAT_FAILED_ALLOCATIONS)).toBe(1);
+  });
+
+  it("knows its blocks in O(1)", () => {
+    const stack = freshStack(4096);
+    const a = stackPush(stack, 40, 0);
+    expect<u32>(stackBlockSize(stack, a)).toBe(40);
+    expect<u32>(stackBlockSize(stack, a + 8)).toBe(errorResult(ERR_INVALID_POINTER));
+    stackPop(stack, a);
+    expect<u32>(stackBlockSize(stack, a)).toBe(errorResult(ERR_INVALID_POINTER), "popped");
+  });
+});
