@@ -2,7 +2,7 @@
 // Runs every test suite (as-pect specs of the AssemblyScript, vitest of the host) and ends with
 // one line that totals them all: `N passed, M failed`. Exits non-zero when anything failed.
 import { spawn } from 'node:child_process'
-import { readFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 
 const ANSI = /\u001b\[[0-9;]*m/g
 
@@ -50,5 +50,8 @@ for (const suite of suites) {
   passed += suite.passed
   failed += suite.failed
 }
-console.log(`${passed} passed, ${failed} failed`)
+const summary = `${passed} passed, ${failed} failed`
+mkdirSync('build', { recursive: true })
+writeFileSync('build/test-summary.txt', summary + '\n')
+console.log(summary)
 process.exit(failed === 0 ? 0 : 1)
