@@ -242,3 +242,17 @@ export function stack_used(stack: usize): u32 { return stackUsed(stack); }
 export function stack_capacity(stack: usize): u32 { return stackCapacity(stack); }
 export function stack_depth(stack: usize): u32 { return stackDepth(stack); }
 export function stack_free_bytes(stack: usize): u32 { return stackFreeBytes(stack); }
+
+// ─── Without the lock ────────────────────────────────────────────────────────────────────────────
+// For a caller that already holds the lock (StackAllocator.exclusive), and for the test that shows
+// the thread-stress test has teeth: the same workload through these must be detected as broken.
+
+export function unlocked_heap_malloc(heap: usize, size: u32): usize { return heapMalloc(heap, size); }
+export function unlocked_heap_realloc(heap: usize, ptr: usize, size: u32): usize { return heapRealloc(heap, ptr, size); }
+export function unlocked_heap_free(heap: usize, ptr: usize): u32 { return heapFree(heap, ptr); }
+export function unlocked_stack_push(stack: usize, size: u32, alignment: u32): usize { return stackPush(stack, size, alignment); }
+export function unlocked_stack_pop(stack: usize, ptr: usize): u32 { return stackPop(stack, ptr); }
+export function unlocked_stack_mark(stack: usize): u32 { return stackMark(stack); }
+export function unlocked_stack_reset(stack: usize, marker: usize): u32 { return stackReset(stack, marker); }
+export function unlocked_stack_clear(stack: usize): u32 { return stackClear(stack); }
+export function unlocked_stack_block_size(stack: usize, ptr: usize): u32 { return stackBlockSize(stack, ptr); }

@@ -105,17 +105,28 @@ export abstract class Allocator {
   /** Releases the allocator (for every thread attached to it); any later call throws DESTROYED. */
   destroy(): void {
     this.assertAlive()
+    this.refuseWhileLocked('destroy')
     this.wasm.allocator_destroy(this.base)
     this.destroyedHere = true
+  }
+
+  /** True while this thread holds the allocator's lock (see locked): calls must not take it again. */
+  protected holdsLock = false
+
+  private refuseWhileLocked(call: string): void {
+    if (this.holdsLock) throw new Error(`${call}() cannot run inside exclusive(): this thread holds the lock`)
   }
 
   /** Runs `read` with the allocator locked, so that it sees one consistent state. */
   protected locked<T>(read: () => T): T {
     this.assertAlive()
+    if (this.holdsLock) return read()
     this.wasm.allocator_lock(this.base)
+    this.holdsLock = true
     try {
       return read()
     } finally {
+      this.holdsLock = false
       this.wasm.allocator_unlock(this.base)
     }
   }
@@ -205,6 +216,7 @@ export abstract class Allocator {
 
   /** Counters and totals to 0, peak to the current usage. */
   resetStats(): void {
+    this.refuseWhileLocked('resetStats')
     this.result(this.wasm.allocator_reset_stats(this.base))
   }
 

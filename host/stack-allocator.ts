@@ -77,10 +77,20 @@ export class StackAllocator extends Allocator {
     super(wasm, memory, module, base, shared)
   }
 
+  /**
+   * Runs `steps` with the stack locked against every other thread, so a sequence (push two blocks,
+   * use them, pop both) stays LIFO while other threads use the same stack. Calls inside `steps`
+   * work as usual; they must not wait on another thread (that thread cannot get the lock).
+   */
+  exclusive<T>(steps: () => T): T {
+    return this.locked(steps)
+  }
+
   /** A new block on top of the stack (O(1)), or 0 when the pool is full. */
   push(size: number, alignment?: number): number {
     const align = checkPushAlignment(alignment)
-    return this.result(this.wasm.stack_push(this.base, sizeArgument(size), align))
+    const push = this.holdsLock ? this.wasm.unlocked_stack_push : this.wasm.stack_push
+    return this.result(push(this.base, sizeArgument(size), align))
   }
 
   /** Frees the most recent block; with `ptr`, it must be that block (else STACK_ORDER). */
@@ -89,24 +99,28 @@ export class StackAllocator extends Allocator {
       checkPointer(ptr)
       if (ptr === 0) throw new MemoryError('STACK_ORDER', 'pop(0): NULL is never a block on the stack', { ptr })
     }
-    this.result(this.wasm.stack_pop(this.base, ptr ?? 0), ptr)
+    const pop = this.holdsLock ? this.wasm.unlocked_stack_pop : this.wasm.stack_pop
+    this.result(pop(this.base, ptr ?? 0), ptr)
   }
 
   /** A marker for the current top, for reset(). */
   mark(): number {
-    return this.result(this.wasm.stack_mark(this.base))
+    const mark = this.holdsLock ? this.wasm.unlocked_stack_mark : this.wasm.stack_mark
+    return this.result(mark(this.base))
   }
 
   /** Frees everything pushed after `marker`; a marker above the current top is STACK_ORDER. */
   reset(marker: number): void {
     if (typeof marker !== 'number') throw new TypeError(`marker must be a number, got ${typeof marker}`)
     if (!Number.isInteger(marker) || marker < 0 || marker > 0xffff_ffff) throw new MemoryError('STACK_ORDER', `not a marker: ${marker}`)
-    this.result(this.wasm.stack_reset(this.base, marker))
+    const reset = this.holdsLock ? this.wasm.unlocked_stack_reset : this.wasm.stack_reset
+    this.result(reset(this.base, marker))
   }
 
   /** Frees everything. */
   clear(): void {
-    this.result(this.wasm.stack_clear(this.base))
+    const clear = this.holdsLock ? this.wasm.unlocked_stack_clear : this.wasm.stack_clear
+    this.result(clear(this.base))
   }
 
   /** Bytes in use, headers and alignment padding included. */
@@ -125,7 +139,8 @@ export class StackAllocator extends Allocator {
   }
 
   protected accessibleBytes(ptr: number): number {
-    return this.result(this.wasm.stack_block_size(this.base, ptr), ptr)
+    const blockSize = this.holdsLock ? this.wasm.unlocked_stack_block_size : this.wasm.stack_block_size
+    return this.result(blockSize(this.base, ptr), ptr)
   }
 
   protected poolFigures() {

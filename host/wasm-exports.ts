@@ -52,4 +52,14 @@ export interface WasmExports {
   stack_capacity(stack: number): number
   stack_depth(stack: number): number
   stack_free_bytes(stack: number): number
+
+  unlocked_heap_malloc(heap: number, size: number): number
+  unlocked_heap_realloc(heap: number, ptr: number, size: number): number
+  unlocked_heap_free(heap: number, ptr: number): number
+  unlocked_stack_push(stack: number, size: number, alignment: number): number
+  unlocked_stack_pop(stack: number, ptr: number): number
+  unlocked_stack_mark(stack: number): number
+  unlocked_stack_reset(stack: number, marker: number): number
+  unlocked_stack_clear(stack: number): number
+  unlocked_stack_block_size(stack: number, ptr: number): number
 }

@@ -1,0 +1,151 @@
+// Many threads, one pool: node:worker_threads attach to the same shared memory and allocate at once.
+// Plain process flags only: this is what a user's `node app.js` gets.
+import { describe, it, expect } from 'vitest'
+import { Worker } from 'node:worker_threads'
+import { MemoryManager, StackAllocator, type AllocatorHandle } from '../../dist/index.js'
+
+interface Totals {
+  allocations: number
+  frees: number
+  bytesAllocated: number
+  bytesFreed: number
+  failures: number
+  corrupted: number
+}
+interface Outcome {
+  ok: boolean
+  error?: string
+  totals: Totals
+}
+
+function runWorker(file: string, workerData: Record<string, unknown>, timeoutMs: number): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const worker = new Worker(new URL(`./workers/${file}`, import.meta.url), { workerData })
+    const timer = setTimeout(() => {
+      void worker.terminate()
+      resolve({ ok: false, error: 'timed out (hung)', totals: {} as Totals })
+    }, timeoutMs)
+    worker.once('message', (outcome: Outcome) => {
+      clearTimeout(timer)
+      void worker.terminate()
+      resolve(outcome)
+    })
+    worker.once('error', (error) => {
+      clearTimeout(timer)
+      resolve({ ok: false, error: String(error), totals: {} as Totals })
+    })
+  })
+}
+
+function heapWorkers(handle: AllocatorHandle, options: { workers: number; operations: number; unlocked: boolean; maxLive: number; timeoutMs: number }) {
+  return Promise.all(
+    Array.from({ length: options.workers }, (_, worker) =>
+      runWorker('heap-stress.worker.mjs', { handle, seed: 1000 + worker * 7919, operations: options.operations, worker, unlocked: options.unlocked, maxLive: options.maxLive }, options.timeoutMs),
+    ),
+  )
+}
+
+const sum = (outcomes: Outcome[], key: keyof Totals) => outcomes.reduce((total, outcome) => total + (outcome.totals[key] ?? 0), 0)
+
+describe('one heap, four worker threads', () => {
+  it('4 workers x 50,000 random operations: no corruption, nothing lost, statistics add up', async () => {
+    const mm = MemoryManager.createSync({ size: 4 * 1024 * 1024 })
+    const outcomes = await heapWorkers(mm.handle, { workers: 4, operations: 50_000, unlocked: false, maxLive: 200, timeoutMs: 100_000 })
+    for (const outcome of outcomes) {
+      expect(outcome.error).toBeUndefined()
+      expect(outcome.ok).toBe(true)
+      expect(outcome.totals.corrupted).toBe(0)
+    }
+    mm.validate()
+    const stats = mm.stats()
+    expect(stats.liveBlocks).toBe(0)
+    expect(stats.freeBlocks).toBe(1) // every block came back and coalesced: none lost
+    expect(stats.allocationCount).toBe(sum(outcomes, 'allocations'))
+    expect(stats.freeCount).toBe(sum(outcomes, 'frees'))
+    expect(stats.totalAllocated).toBe(sum(outcomes, 'bytesAllocated'))
+    expect(stats.totalFreed).toBe(sum(outcomes, 'bytesFreed'))
+    expect(stats.failedAllocations).toBe(sum(outcomes, 'failures'))
+    expect(stats.allocationCount).toBeGreaterThan(4 * 15_000)
+  })
+
+  it('control: the same workload with the lock bypassed is detected as broken', async () => {
+    const mm = MemoryManager.createSync({ size: 4 * 1024 * 1024 })
+    const outcomes = await heapWorkers(mm.handle, { workers: 4, operations: 50_000, unlocked: true, maxLive: 200, timeoutMs: 30_000 })
+    const symptoms: string[] = []
+    for (const outcome of outcomes) {
+      if (!outcome.ok) symptoms.push(`worker failed: ${outcome.error}`)
+      else if (outcome.totals.corrupted > 0) symptoms.push(`${outcome.totals.corrupted} corrupted blocks`)
+    }
+    try {
+      mm.validate()
+      const stats = mm.stats()
+      if (stats.allocationCount !== sum(outcomes, 'allocations')) symptoms.push('allocation count does not add up')
+      if (stats.liveBlocks !== 0 || stats.freeBlocks !== 1) symptoms.push('blocks lost')
+    } catch (error) {
+      symptoms.push(`validate: ${error}`)
+    }
+    expect(symptoms.length, 'an unlocked run should have broken the heap').toBeGreaterThan(0)
+  })
+
+  it('the pool grows while other workers allocate, and every thread sees the new memory', async () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, maxSize: 64 * 1024 * 1024 })
+    const outcomes = await heapWorkers(mm.handle, { workers: 4, operations: 20_000, unlocked: false, maxLive: 600, timeoutMs: 100_000 })
+    for (const outcome of outcomes) {
+      expect(outcome.error).toBeUndefined()
+      expect(outcome.totals.corrupted).toBe(0)
+    }
+    const stats = mm.stats()
+    expect(stats.poolSize).toBeGreaterThan(1024 * 1024) // it grew, many times over
+    expect(stats.liveBlocks).toBe(0)
+    expect(stats.allocationCount).toBe(sum(outcomes, 'allocations'))
+    mm.validate()
+    expect(mm.memory.buffer.byteLength).toBeGreaterThanOrEqual(stats.poolSize)
+  })
+
+  it('attach gives a second face over the same pool and the same statistics', async () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const other = await MemoryManager.attach(mm.handle)
+    const ptr = other.malloc(100)
+    other.writeString(ptr, 'from the other face')
+    expect(mm.readString(ptr)).toBe('from the other face')
+    expect(mm.stats()).toEqual(other.stats())
+    mm.free(ptr)
+    expect(other.stats().liveBlocks).toBe(0)
+    mm.destroy()
+    expect(() => other.malloc(1)).toThrow(expect.objectContaining({ code: 'DESTROYED' }))
+  })
+
+  it('an unshared heap explains why it cannot be attached', async () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, shared: false })
+    await expect(MemoryManager.attach(mm.handle)).rejects.toThrow(/unshared memory/)
+  })
+})
+
+describe('one stack, four worker threads', () => {
+  it('workers push and pop pairs inside exclusive(): LIFO holds, statistics add up', async () => {
+    const st = StackAllocator.createSync({ size: 1024 * 1024 })
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, (_, worker) => runWorker('stack-stress.worker.mjs', { handle: st.handle, seed: 77 + worker, rounds: 20_000, worker }, 100_000)),
+    )
+    for (const outcome of outcomes) {
+      expect(outcome.error).toBeUndefined()
+      expect(outcome.totals.corrupted).toBe(0)
+    }
+    const stats = st.stats()
+    expect(st.depth).toBe(0)
+    expect(st.used).toBe(0)
+    expect(stats.allocationCount).toBe(sum(outcomes, 'allocations'))
+    expect(stats.freeCount).toBe(sum(outcomes, 'frees'))
+    expect(stats.totalAllocated).toBe(sum(outcomes, 'bytesAllocated'))
+    expect(stats.currentUsage).toBe(0)
+  })
+
+  it('control: pairs pushed and popped without the lock are detected as broken', async () => {
+    const st = StackAllocator.createSync({ size: 1024 * 1024 })
+    const outcomes = await Promise.all(
+      Array.from({ length: 4 }, (_, worker) => runWorker('stack-stress.worker.mjs', { handle: st.handle, seed: 77 + worker, rounds: 20_000, worker, unlocked: true }, 30_000)),
+    )
+    const broken = outcomes.some((outcome) => !outcome.ok || outcome.totals.corrupted > 0) || st.depth !== 0 || st.stats().allocationCount !== sum(outcomes, 'allocations')
+    expect(broken).toBe(true)
+  })
+})
