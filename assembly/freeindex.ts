@@ -1,66 +1,190 @@
 // The free-block index: which free blocks exist, and which one a request should take.
 //
-// This version is a doubly-linked list kept in address order, so first-fit can stop at the first
-// block that fits and best-fit scans for the smallest. Finding and inserting cost O(free blocks);
-// it sits behind this small interface so that a structure with logarithmic cost can replace it
-// without touching heap.ts.
+// A treap (a binary search tree kept balanced by heap-ordered priorities) of the free blocks, with
+// each node's priority a hash of its address (so no random state and nothing extra to store), and
+// each node knowing the largest block in its subtree. The key depends on the heap's policy:
 //
-// Links live in the free block's payload, right after its header:
+//   first-fit  key = address:         the lowest-addressed block that fits is found by descending
+//                                     left whenever the left subtree's largest block is big enough
+//   best-fit   key = (size, address): the smallest fitting block is the lower bound of the size,
+//                                     lowest address first among equal sizes
 //
-//    block + 0   header (block.ts)
-//    block + 8   u32 next free block (higher address), 0 at the end
-//    block + 12  u32 previous free block (lower address), 0 at the head
+// Either way a search, an insertion and a removal cost O(log free blocks) expected. (A request
+// with an alignment above 8 may have to look past blocks whose size fits but whose aligned
+// payload does not; it visits them in key order, so the answer stays exact.)
+//
+// A node lives in the free block's payload, right after its header:
+//
+//    block + 0    header (block.ts)
+//    block + 8    u32 left child     (0 = none)
+//    block + 12   u32 right child
+//    block + 16   u32 largest block size in this subtree
 //    ...
 //    block + size - 4   footer (block.ts)
 //
-// The list head is the control block's freeRoot. The index also keeps the free-block count and
-// byte total (control.ts), because it is the one place every free block passes through.
+// The root is the control block's freeRoot; the index also keeps the free-block count and byte
+// total (control.ts), because it is the one place every free block passes through.
+//
+// Robustness: the index is derived data. Every link is checked to lie inside the pool and every
+// descent is bounded in depth, so a link overwritten by a stray write is found (indexDamaged) and
+// never followed out of the pool or around a cycle; indexRebuild then lays the index anew from the
+// blocks themselves.
 
-import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE } from "./block";
-import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT } from "./control";
+import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed } from "./block";
+import {
+  HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
+  HEAP_POOL_START, HEAP_SENTINEL,
+} from "./control";
 
-const LINK_NEXT: usize = 8;
-const LINK_PREV: usize = 12;
+const LEFT: usize = 8;
+const RIGHT: usize = 12;
+const LARGEST: usize = 16;
+/** Far beyond the depth a treap of hashed priorities reaches (about 3 ln n): only damage gets here. */
+const MAX_DEPTH: i32 = 200;
+
+// Per-call scratch, in this instance's globals: never shared state, so threads do not collide.
+let bestFit = false;
+let poolLow: usize = 0;
+let poolHigh: usize = 0;
+let damaged = false;
 
 // @ts-ignore: decorator
-@inline function nextFree(block: usize): usize { return load<u32>(block, LINK_NEXT); }
+@inline function left(node: usize): usize { return load<u32>(node, LEFT); }
 // @ts-ignore: decorator
-@inline function prevFree(block: usize): usize { return load<u32>(block, LINK_PREV); }
+@inline function right(node: usize): usize { return load<u32>(node, RIGHT); }
 // @ts-ignore: decorator
-@inline function setNextFree(block: usize, next: usize): void { store<u32>(block, <u32>next, LINK_NEXT); }
+@inline function setLeft(node: usize, child: usize): void { store<u32>(node, <u32>child, LEFT); }
 // @ts-ignore: decorator
-@inline function setPrevFree(block: usize, prev: usize): void { store<u32>(block, <u32>prev, LINK_PREV); }
+@inline function setRight(node: usize, child: usize): void { store<u32>(node, <u32>child, RIGHT); }
+/** The largest block size below `node`; 0 for no node (or a link that may not be followed). */
+// @ts-ignore: decorator
+@inline function largest(node: usize): u32 { return node == 0 || !sane(node) ? 0 : load<u32>(node, LARGEST); }
+
+/** murmur3's finaliser of the address: a priority that looks random but needs no storage. */
+// @ts-ignore: decorator
+@inline function priority(node: usize): u32 {
+  let h = <u32>node;
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  h *= 0xc2b2ae35;
+  return h ^ (h >>> 16);
+}
+
+/** Key order: address, or (size, address) for best-fit. */
+// @ts-ignore: decorator
+@inline function before(a: usize, b: usize): bool {
+  if (bestFit) {
+    const sizeA = blockSize(a);
+    const sizeB = blockSize(b);
+    if (sizeA != sizeB) return sizeA < sizeB;
+  }
+  return a < b;
+}
+
+/** A child link that may be followed: 0, or an 8-aligned address inside the pool. */
+// @ts-ignore: decorator
+@inline function sane(link: usize): bool {
+  if (link == 0) return true;
+  if ((link & 7) == 0 && link >= poolLow && link < poolHigh) return true;
+  damaged = true;
+  return false;
+}
+
+// @ts-ignore: decorator
+@inline function begin(heap: usize): void {
+  bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
+  poolLow = load<u32>(heap + HEAP_POOL_START);
+  poolHigh = load<u32>(heap + HEAP_SENTINEL);
+}
+
+function refresh(node: usize): void {
+  let most = blockSize(node);
+  const l = largest(left(node));
+  const r = largest(right(node));
+  if (l > most) most = l;
+  if (r > most) most = r;
+  store<u32>(node, most, LARGEST);
+}
+
+function rotateRight(node: usize): usize {
+  const pivot = left(node);
+  setLeft(node, right(pivot));
+  refresh(node);
+  setRight(pivot, node);
+  refresh(pivot);
+  return pivot;
+}
+
+function rotateLeft(node: usize): usize {
+  const pivot = right(node);
+  setRight(node, left(pivot));
+  refresh(node);
+  setLeft(pivot, node);
+  refresh(pivot);
+  return pivot;
+}
+
+function insertInto(tree: usize, node: usize, depth: i32): usize {
+  if (tree == 0) return node;
+  if (depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
+  if (before(node, tree)) {
+    setLeft(tree, insertInto(left(tree), node, depth + 1));
+    if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
+  } else {
+    setRight(tree, insertInto(right(tree), node, depth + 1));
+    if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
+  }
+  refresh(tree);
+  return tree;
+}
+
+/** Joins two treaps whose keys are all ordered a < b. */
+function merge(a: usize, b: usize, depth: i32): usize {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  if (depth > MAX_DEPTH || !sane(a) || !sane(b)) { damaged = true; return a; }
+  if (priority(a) > priority(b)) {
+    setRight(a, merge(right(a), b, depth + 1));
+    refresh(a);
+    return a;
+  }
+  setLeft(b, merge(a, left(b), depth + 1));
+  refresh(b);
+  return b;
+}
+
+function removeFrom(tree: usize, node: usize, depth: i32): usize {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
+  if (tree == node) return merge(left(node), right(node), depth);
+  if (before(node, tree)) setLeft(tree, removeFrom(left(tree), node, depth + 1));
+  else setRight(tree, removeFrom(right(tree), node, depth + 1));
+  refresh(tree);
+  return tree;
+}
 
 export function indexClear(heap: usize): void {
   store<u32>(heap + HEAP_FREE_ROOT, 0);
   store<u32>(heap + HEAP_FREE_BLOCKS, 0);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, 0);
+  damaged = false;
 }
 
 /** Adds a free block whose header and footer are already written. */
 export function indexInsert(heap: usize, block: usize): void {
-  let prev: usize = 0;
-  let next: usize = load<u32>(heap + HEAP_FREE_ROOT);
-  while (next != 0 && next < block) {
-    prev = next;
-    next = nextFree(next);
-  }
-  setNextFree(block, next);
-  setPrevFree(block, prev);
-  if (next != 0) setPrevFree(next, block);
-  if (prev != 0) setNextFree(prev, block);
-  else store<u32>(heap + HEAP_FREE_ROOT, <u32>block);
+  begin(heap);
+  setLeft(block, 0);
+  setRight(block, 0);
+  store<u32>(block, blockSize(block), LARGEST);
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>insertInto(load<u32>(heap + HEAP_FREE_ROOT), block, 0));
   store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) + 1);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + blockSize(block));
 }
 
 /** Takes a block out of the index; its header must still hold the size it was inserted with. */
 export function indexRemove(heap: usize, block: usize): void {
-  const next = nextFree(block);
-  const prev = prevFree(block);
-  if (next != 0) setPrevFree(next, prev);
-  if (prev != 0) setNextFree(prev, next);
-  else store<u32>(heap + HEAP_FREE_ROOT, <u32>next);
+  begin(heap);
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>removeFrom(load<u32>(heap + HEAP_FREE_ROOT), block, 0));
   store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) - 1);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - blockSize(block));
 }
@@ -78,39 +202,69 @@ export function payloadFitting(block: usize, size: u32, need: u32, alignment: u3
   return <usize>payload;
 }
 
+/** First-fit: the lowest-addressed block in `tree` that fits; subtrees too small are skipped whole. */
+function lowestFitting(tree: usize, need: u32, alignment: u32, depth: i32): usize {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree) || largest(tree) < need) return 0;
+  const found = lowestFitting(left(tree), need, alignment, depth + 1);
+  if (found != 0) return found;
+  const size = blockSize(tree);
+  if (size >= need && payloadFitting(tree, size, need, alignment) != 0) return tree;
+  return lowestFitting(right(tree), need, alignment, depth + 1);
+}
+
+/** Best-fit: the first block in (size, address) order from the lower bound of `need` that fits. */
+function smallestFitting(tree: usize, need: u32, alignment: u32, depth: i32): usize {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree) || largest(tree) < need) return 0;
+  const size = blockSize(tree);
+  if (size < need) return smallestFitting(right(tree), need, alignment, depth + 1);
+  const found = smallestFitting(left(tree), need, alignment, depth + 1);
+  if (found != 0) return found;
+  if (payloadFitting(tree, size, need, alignment) != 0) return tree;
+  return smallestFitting(right(tree), need, alignment, depth + 1);
+}
+
 /** The free block the heap's policy picks for `need` bytes at `alignment`, or 0 when none fits. */
 export function indexFind(heap: usize, need: u32, alignment: u32): usize {
-  const bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
-  let best: usize = 0;
-  let bestSize: u32 = 0xffff_ffff;
-  let block: usize = load<u32>(heap + HEAP_FREE_ROOT);
-  while (block != 0) {
-    const size = blockSize(block);
-    if (size >= need && payloadFitting(block, size, need, alignment) != 0) {
-      if (!bestFit) return block;
-      if (size < bestSize) { best = block; bestSize = size; }
-    }
-    block = nextFree(block);
-  }
-  return best;
+  begin(heap);
+  const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+  return bestFit ? smallestFitting(root, need, alignment, 0) : lowestFitting(root, need, alignment, 0);
 }
 
-/** Size of the largest free block, headers included; 0 when nothing is free. */
+/** Size of the largest free block, headers included; 0 when nothing is free. O(1). */
 export function indexLargest(heap: usize): u32 {
-  let largest: u32 = 0;
-  let block: usize = load<u32>(heap + HEAP_FREE_ROOT);
-  while (block != 0) {
-    const size = blockSize(block);
-    if (size > largest) largest = size;
-    block = nextFree(block);
-  }
-  return largest;
+  return largest(load<u32>(heap + HEAP_FREE_ROOT));
 }
 
-/** Iteration for validation: the first indexed block, then each next one (0 at the end). */
-export function indexFirst(heap: usize): usize {
-  return load<u32>(heap + HEAP_FREE_ROOT);
+/** True when an index operation since the last indexClear met a link it would not follow. */
+export function indexDamaged(): bool {
+  return damaged;
 }
-export function indexNext(heap: usize, block: usize): usize {
-  return nextFree(block);
+
+// ─── Checks, for validate.ts ─────────────────────────────────────────────────────────────────────
+
+/**
+ * Checks the tree: links that stay in the pool and lead to free blocks, key order, the
+ * largest-below figures and a bounded depth. The number of nodes, or -1 when anything is off.
+ */
+export function indexCheck(heap: usize): i32 {
+  begin(heap);
+  damaged = false;
+  const count = checkSubtree(load<u32>(heap + HEAP_FREE_ROOT), 0, 0, 0);
+  return damaged ? -1 : count;
+}
+
+/** Nodes in the subtree, checking that each lies strictly between `low` and `high` in key order (0 = open). */
+function checkSubtree(tree: usize, low: usize, high: usize, depth: i32): i32 {
+  if (tree == 0) return 0;
+  if (depth > MAX_DEPTH || !sane(tree) || !hasValidMagic(tree) || isUsed(tree)) { damaged = true; return 0; }
+  if ((low != 0 && !before(low, tree)) || (high != 0 && !before(tree, high))) { damaged = true; return 0; }
+  const l = checkSubtree(left(tree), low, tree, depth + 1);
+  if (damaged) return 0;
+  const r = checkSubtree(right(tree), tree, high, depth + 1);
+  if (damaged) return 0;
+  let most = blockSize(tree);
+  if (largest(left(tree)) > most) most = largest(left(tree));
+  if (largest(right(tree)) > most) most = largest(right(tree));
+  if (largest(tree) != most) { damaged = true; return 0; }
+  return 1 + l + r;
 }

@@ -18,7 +18,7 @@ import {
   CONTROL_STATS, CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
-import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, payloadFitting } from "./freeindex";
+import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, indexDamaged, payloadFitting } from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
 import {
@@ -344,4 +344,35 @@ export function heapNextBlock(heap: usize, block: usize): usize {
   if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return 0;
   const next = nextBlock(block);
   return next >= sentinel ? 0 : next;
+}
+
+// ─── Repair ──────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Lays the free index anew from the blocks, walking from the pool start for as long as headers
+ * hold. The index is derived data: after a stray write damaged it, this makes the heap usable again.
+ */
+export function heapRebuildIndex(heap: usize): void {
+  indexClear(heap);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  let block: usize = load<u32>(heap + HEAP_POOL_START);
+  while (block < sentinel && hasValidMagic(block)) {
+    const size = blockSize(block);
+    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
+    if (!isUsed(block)) {
+      writeFreeHeader(block, size);
+      indexInsert(heap, block);
+    }
+    block += size;
+  }
+}
+
+/**
+ * What an operation returns once it is over: its own result, or CORRUPTION when the free index met
+ * a link it would not follow (the index is then rebuilt, so the next call works on a sound heap).
+ */
+export function settle(heap: usize, result: u32): u32 {
+  if (!indexDamaged()) return result;
+  heapRebuildIndex(heap);
+  return errorResult(ERR_CORRUPTION);
 }

@@ -11,7 +11,7 @@ import { lockAcquire, lockRelease } from "./lock";
 import {
   heapInit, heapMalloc, heapCalloc, heapRealloc, heapAllocate, heapFree, heapUsableSize,
   heapRequestedSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
-  poolStartFor,
+  poolStartFor, settle,
 } from "./heap";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
@@ -49,21 +49,21 @@ export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignmen
 
 export function heap_malloc(heap: usize, size: u32): usize {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = heapMalloc(heap, size);
+  const result = settle(heap, heapMalloc(heap, size));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_calloc(heap: usize, count: u32, size: u32): usize {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = heapCalloc(heap, count, size);
+  const result = settle(heap, heapCalloc(heap, count, size));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_realloc(heap: usize, ptr: usize, size: u32): usize {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = heapRealloc(heap, ptr, size);
+  const result = settle(heap, heapRealloc(heap, ptr, size));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }
@@ -71,14 +71,14 @@ export function heap_realloc(heap: usize, ptr: usize, size: u32): usize {
 export function heap_aligned_alloc(heap: usize, alignment: u32, size: u32): usize {
   lockAcquire(heap + CONTROL_LOCK);
   const defaultAlignment = load<u32>(heap + HEAP_ALIGNMENT);
-  const result = heapAllocate(heap, size, alignment > defaultAlignment ? alignment : defaultAlignment);
+  const result = settle(heap, heapAllocate(heap, size, alignment > defaultAlignment ? alignment : defaultAlignment));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }
 
 export function heap_free(heap: usize, ptr: usize): u32 {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = heapFree(heap, ptr);
+  const result = settle(heap, heapFree(heap, ptr));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }
@@ -99,7 +99,7 @@ export function heap_requested_size(heap: usize, ptr: usize): u32 {
 
 export function heap_protect(heap: usize, ptr: usize, size: u32, prot: u32): u32 {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = heapProtect(heap, ptr, size, prot);
+  const result = settle(heap, heapProtect(heap, ptr, size, prot));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }

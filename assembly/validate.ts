@@ -15,9 +15,9 @@ import {
   HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS,
   HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED,
 } from "./control";
-import { indexFirst, indexNext } from "./freeindex";
+import { indexCheck } from "./freeindex";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE } from "./stats";
-import { isReady } from "./heap";
+import { isReady, heapRebuildIndex } from "./heap";
 import { fingerprintChanged, isInternalBlock } from "./protect";
 
 export const FAULT_NONE: u32 = 0;
@@ -79,18 +79,15 @@ export function heapValidate(heap: usize): u32 {
   if (block != sentinel || !hasValidMagic(sentinel) || !isUsed(sentinel)) return fault(heap, FAULT_BAD_END, block, block, sentinel);
   if (isPrevFree(sentinel) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, sentinel, isPrevFree(sentinel) ? 1 : 0, leftWasFree ? 1 : 0);
 
-  // The free index must hold exactly the free blocks the walk found.
-  let indexed: u32 = 0;
-  let entry = indexFirst(heap);
-  while (entry != 0) {
-    if (indexed >= freeBlocks) return fault(heap, FAULT_INDEX_COUNT, entry, indexed + 1, freeBlocks);
-    if ((entry & 7) != 0 || entry < start || entry >= sentinel || !hasValidMagic(entry) || isUsed(entry)) {
-      return fault(heap, FAULT_INDEX_LINK, entry, entry, 0);
-    }
-    indexed++;
-    entry = indexNext(heap, entry);
+  // The free index must hold exactly the free blocks the walk found. It is derived data: when it
+  // does not, it is reported and then laid anew from the blocks, so the heap stays usable.
+  const indexed = indexCheck(heap);
+  if (indexed < 0 || <u32>indexed != freeBlocks) {
+    const reason = indexed < 0 ? FAULT_INDEX_LINK : FAULT_INDEX_COUNT;
+    const result = fault(heap, reason, 0, indexed < 0 ? 0 : indexed, freeBlocks);
+    heapRebuildIndex(heap);
+    return result;
   }
-  if (indexed != freeBlocks) return fault(heap, FAULT_INDEX_COUNT, 0, indexed, freeBlocks);
 
   // The counters must agree with what the walk counted.
   const countedFree = load<u32>(heap + HEAP_FREE_BLOCKS);

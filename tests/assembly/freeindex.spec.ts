@@ -1,0 +1,65 @@
+import { heapMalloc, heapFree, heapAllocate, settle } from "../../assembly/heap";
+import { heapValidate, FAULT_INDEX_LINK } from "../../assembly/validate";
+import { indexCheck, indexLargest } from "../../assembly/freeindex";
+import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
+import { HEADER_SIZE } from "../../assembly/block";
+import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
+import { freshHeap } from "./fixture";
+
+/**
+ * 4,000 blocks of 16 + (i % 200) * 8 bytes with every even one freed: 2,000 holes whose block sizes
+ * are 24 + 16j for j = (i % 200) / 2, repeating every 200 blocks.
+ */
+function holes(policy: u32, ptrs: StaticArray<usize> = new StaticArray<usize>(4000)): usize {
+  const heap = freshHeap(4 << 20, policy);
+  for (let i = 0; i < 4000; i++) ptrs[i] = heapMalloc(heap, 16 + (<u32>i % 200) * 8);
+  for (let i = 0; i < 4000; i += 2) heapFree(heap, ptrs[i]);
+  return heap;
+}
+
+describe("free index (treap)", () => {
+  it("holds every free block in a well-formed tree", () => {
+    const heap = holes(POLICY_FIRST_FIT);
+    expect<i32>(indexCheck(heap)).toBe(<i32>load<u32>(heap + HEAP_FREE_BLOCKS));
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(2001);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("first-fit finds the lowest-addressed fitting hole", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    // a block of 1,008 bytes: the first hole of 24 + 16j >= 1008 is j = 62, that is i = 124
+    expect<usize>(heapMalloc(heap, 1000)).toBe(ptrs[124]);
+    expect<usize>(heapMalloc(heap, 1000)).toBe(ptrs[126]);
+  });
+
+  it("best-fit finds the smallest fitting hole", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_BEST_FIT, ptrs);
+    // a block of 512 bytes: the smallest hole of 24 + 16j >= 512 is 520 (j = 31, i = 62)
+    expect<usize>(heapMalloc(heap, 500)).toBe(ptrs[62], "the lowest address among the 520-byte holes");
+    expect<u32>(load<u32>(ptrs[62] - HEADER_SIZE) & ~7).toBe(520);
+    expect<usize>(heapMalloc(heap, 500)).toBe(ptrs[262], "then the next one of that size");
+  });
+
+  it("knows the largest free block in O(1)", () => {
+    const heap = freshHeap(65536);
+    expect<u32>(indexLargest(heap)).toBe(65536 - 8);
+    heapMalloc(heap, 1000);
+    expect<u32>(indexLargest(heap)).toBe(65536 - 8 - 1008);
+  });
+
+  it("a damaged link is reported as corruption, never followed, and the index is rebuilt", () => {
+    const heap = holes(POLICY_FIRST_FIT);
+    const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    store<u32>(root + 8, 0xdead_beef); // the root's left link: out of the pool
+    expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
+    expect<u32>(heapValidate(heap)).toBe(0, "validation rebuilt the index");
+    const root2: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    store<u32>(root2 + 12, 0x7fff_fff8);
+    const result = settle(heap, heapAllocate(heap, 64 * 1024, 8));
+    expect<u32>(result).toBe(errorResult(ERR_CORRUPTION));
+    expect<u32>(heapValidate(heap)).toBe(0, "the allocation rebuilt it");
+    expect<usize>(heapMalloc(heap, 100)).toBeGreaterThan(0);
+  });
+});
