@@ -17,11 +17,11 @@
 //    heap + 32   u32 freeRoot        the free index's entry point (see freeindex.ts)
 //    heap + 36   u32 freeBlocks      number of free blocks
 //    heap + 40   u32 freeBlockBytes  sum of free blocks' sizes, headers included
-//    heap + 44   u32 faultBlock      last fault found by validate(): the block,
+//    heap + 44   u32 faultBlock      the last fault found (by validate or a checked operation): the block,
 //    heap + 48   u32 faultFound      what was found there,
 //    heap + 52   u32 faultExpected   and what was expected
 //    heap + 56   u32 fingerprints    protection fingerprint table (see protect.ts), 0 when none
-//    heap + 60   u32 (reserved)
+//    heap + 60   u32 faultReason     the FAULT_* reason of the last fault found (faults.ts)
 //    heap + 64   stats record        see stats.ts (64 bytes)
 //    heap + 128  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
@@ -45,6 +45,7 @@ export const HEAP_FAULT_BLOCK: usize = 44;
 export const HEAP_FAULT_FOUND: usize = 48;
 export const HEAP_FAULT_EXPECTED: usize = 52;
 export const HEAP_FINGERPRINTS: usize = 56;
+export const HEAP_FAULT_REASON: usize = 60;
 
 export const HEAP_READY: u32 = 0x48454150; // "HEAP"
 

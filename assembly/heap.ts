@@ -5,12 +5,13 @@
 // placement policy. Every function here expects the caller to hold the heap's lock (index.ts takes
 // it), and none of them traps on a bad pointer: checkLiveBlock answers with an error code first.
 //
-// Costs: malloc and realloc cost one index search; free is O(1) plus one index insertion;
-// every pointer check is O(1).
+// Costs: malloc, realloc and free cost O(log free blocks) in the index; coalescing is O(1) through
+// boundary tags; every pointer check is O(1). In checks mode (checks.ts) each also touches the
+// bytes it hands out or frees, and free validates the whole heap.
 
 import {
-  HEADER_SIZE, MIN_BLOCK_SIZE, USED, PREV_FREE, PROT_READ_WRITE,
-  blockSize, isUsed, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader,
+  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, USED, PREV_FREE, PROT_READ_WRITE,
+  blockSize, isUsed, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
 } from "./block";
 import {
@@ -20,6 +21,14 @@ import {
 } from "./control";
 import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, indexDamaged, payloadFitting } from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
+import {
+  checksOn, writeCanary, canaryIntact, junkFill, junkIntact, junkStart, junkEnd, JUNK_WORD, FREE_BLOCK_PREFIX,
+} from "./checks";
+import { heapValidate } from "./validate";
+import {
+  FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG,
+  FAULT_INDEX_LINK, recordFault,
+} from "./faults";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
 import {
   ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
@@ -68,6 +77,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   writeFreeHeader(start, <u32>(sentinel - start));
   writeSentinel(sentinel, PREV_FREE);
   indexInsert(heap, start);
+  if (checksOn(heap)) junkFill(junkStart(start), junkEnd(start, <u32>(sentinel - start)));
   store<u32>(heap + CONTROL_STATE, HEAP_READY);
   return 0;
 }
@@ -90,12 +100,26 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if ((ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return ERR_INVALID_POINTER;
   const block = ptr - HEADER_SIZE;
-  if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
+  if (!hasValidMagic(block)) {
+    // In checks mode freed memory is junk: a "header" of junk is a pointer into freed memory.
+    if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
+    return ERR_INVALID_POINTER;
+  }
   if (!isUsed(block)) return ERR_DOUBLE_FREE;
   const size = blockSize(block);
-  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return ERR_CORRUPTION;
+  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
+    recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
+    return ERR_CORRUPTION;
+  }
   const next = block + size;
-  if (!hasValidMagic(next) || isPrevFree(next)) return ERR_CORRUPTION;
+  if (!hasValidMagic(next)) {
+    recordFault(heap, FAULT_BAD_MAGIC, next, tagMagic(next), magicFor(next));
+    return ERR_CORRUPTION;
+  }
+  if (isPrevFree(next)) {
+    recordFault(heap, FAULT_PREV_FREE_FLAG, next, 1, 0);
+    return ERR_CORRUPTION;
+  }
   return 0;
 }
 
@@ -119,6 +143,7 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
 
   const newSentinel = <usize>end - HEADER_SIZE;
   if (lastFree != 0) indexRemove(heap, lastFree);
+  if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : junkStart(freeStart), newSentinel - FOOTER_SIZE_BYTES);
   writeFreeHeader(freeStart, <u32>(newSentinel - freeStart));
   writeSentinel(newSentinel, PREV_FREE);
   store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
@@ -151,9 +176,25 @@ function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u
   writeUsedHeader(block, size, leftFree, requested, prot);
 }
 
-/** Finds (growing the pool if allowed) and carves a block; no statistics. 0 when nothing fits. */
+/** Block bytes for a request: in checks mode at least one byte more, for the red zone. */
+// @ts-ignore: decorator
+@inline function needFor(heap: usize, requested: u32): u32 {
+  return checksOn(heap) ? (requested == 0xffff_ffff ? 0 : blockSizeFor(requested + 1)) : blockSizeFor(requested);
+}
+
+/** checks mode: the bytes of free block `free` that [from, to) hands out must still be junk. */
+function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
+  const junkFrom = junkStart(free);
+  const junkTo = junkEnd(free, blockSize(free));
+  return junkIntact(heap, free, from > junkFrom ? from : junkFrom, to < junkTo ? to : junkTo);
+}
+
+/**
+ * Finds (growing the pool if allowed) and carves a block; no statistics. 0 when nothing fits; in
+ * checks mode, CORRUPTION (an error result) when the bytes to hand out were written after a free.
+ */
 export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32): usize {
-  const need = blockSizeFor(requested);
+  const need = needFor(heap, requested);
   if (need == 0) return 0;
   let free = indexFind(heap, need, alignment);
   if (free == 0) {
@@ -162,7 +203,12 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     if (free == 0) return 0;
   }
   const payload = payloadFitting(free, blockSize(free), need, alignment);
+  const checks = checksOn(heap);
+  if (checks && !handOutIntact(heap, free, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
+    return errorResult(ERR_CORRUPTION);
+  }
   carve(heap, free, payload, need, requested, prot);
+  if (checks) writeCanary(payload - HEADER_SIZE);
   return payload;
 }
 
@@ -172,15 +218,22 @@ export function releaseBlock(heap: usize, block: usize): void {
   let size = blockSize(block);
   clearFlag(block, USED); // a stale copy of this header now reads as free: a second free is caught
   const next = block + size;
+  // checks mode: junk over the freed block and over what joins the merged block (the right
+  // neighbour's header and node, the left neighbour's footer); what stays meaningful is rewritten.
+  let junkFrom = block;
+  let junkTo = next;
   if (!isUsed(next)) {
     indexRemove(heap, next);
     size += blockSize(next);
+    junkTo = next + FREE_BLOCK_PREFIX;
   }
   if (isPrevFree(block)) {
     start = prevBlock(block);
     indexRemove(heap, start);
     size += blockSize(start);
+    junkFrom = block - FOOTER_SIZE_BYTES;
   }
+  if (checksOn(heap)) junkFill(junkFrom, junkTo);
   writeFreeHeader(start, size);
   setFlag(start + size, PREV_FREE);
   indexInsert(heap, start);
@@ -190,7 +243,7 @@ export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
   const payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
   if (payload == 0) statsOnFailure(heap + CONTROL_STATS);
-  else statsOnAllocate(heap + CONTROL_STATS, requested);
+  else if (payload < 0xffff_fff0) statsOnAllocate(heap + CONTROL_STATS, requested);
   return payload;
 }
 
@@ -219,6 +272,7 @@ function checkReleasable(heap: usize, ptr: usize): u32 {
   const block = ptr - HEADER_SIZE;
   if (isInternalBlock(heap, block)) return ERR_INVALID_POINTER;
   if (refuseUnwritable(heap, block)) return ERR_PROTECTION;
+  if (checksOn(heap) && !canaryIntact(heap, block)) return ERR_CORRUPTION;
   return 0;
 }
 
@@ -226,11 +280,24 @@ export function heapFree(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
   const problem = checkReleasable(heap, ptr);
   if (problem != 0) return errorResult(problem);
+  // checks mode: the whole heap must hold before the free changes it (so a fault changes nothing).
+  if (checksOn(heap)) {
+    const fault = validationResult(heapValidate(heap, false));
+    if (fault != 0) return fault;
+  }
   const block = ptr - HEADER_SIZE;
   const requested = requestedBytes(block);
   releaseBlock(heap, block);
   statsOnFree(heap + CONTROL_STATS, requested);
   return 0;
+}
+
+/** A validation reason as an operation's result: 0, PROTECTION, or CORRUPTION. */
+export function validationResult(reason: u32): u32 {
+  if (reason == FAULT_NONE) return 0;
+  if (reason == FAULT_FINGERPRINT) return errorResult(ERR_PROTECTION);
+  if (reason == FAULT_DESTROYED) return errorResult(ERR_DESTROYED);
+  return errorResult(ERR_CORRUPTION);
 }
 
 /** Shrinks a used block to `need` bytes, freeing the tail when it can hold a block. */
@@ -243,13 +310,18 @@ function shrinkInPlace(heap: usize, block: usize, need: u32): void {
   releaseBlock(heap, tail);
 }
 
-/** Grows a used block in place into a free right neighbour; false when that is not enough. */
-function growInPlace(heap: usize, block: usize, need: u32): bool {
+const GREW: i32 = 1;
+const CANNOT_GROW: i32 = 0;
+const FREED_BYTES_WRITTEN: i32 = -1;
+
+/** Grows a used block in place into a free right neighbour: GREW, CANNOT_GROW, or (checks mode) FREED_BYTES_WRITTEN. */
+function growInPlace(heap: usize, block: usize, need: u32): i32 {
   const size = blockSize(block);
   const next = block + size;
-  if (isUsed(next)) return false;
+  if (isUsed(next)) return CANNOT_GROW;
   const total = size + blockSize(next);
-  if (total < need) return false;
+  if (total < need) return CANNOT_GROW;
+  if (checksOn(heap) && !handOutIntact(heap, next, next, block + need + FREE_BLOCK_PREFIX)) return FREED_BYTES_WRITTEN;
   indexRemove(heap, next);
   const end = block + total;
   if (total - need >= MIN_BLOCK_SIZE) {
@@ -260,7 +332,7 @@ function growInPlace(heap: usize, block: usize, need: u32): bool {
     clearFlag(end, PREV_FREE);
     store<u32>(block, total | (load<u32>(block) & 7));
   }
-  return true;
+  return GREW;
 }
 
 export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
@@ -275,19 +347,22 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
   const block = ptr - HEADER_SIZE;
   const oldRequested = requestedBytes(block);
   const prot = protectionOf(block);
-  const need = blockSizeFor(requested);
+  const need = needFor(heap, requested);
   if (need == 0) {
     statsOnFailure(stats);
     return 0;
   }
+  const grown = need <= blockSize(block) ? GREW : growInPlace(heap, block, need);
+  if (grown == FREED_BYTES_WRITTEN) return errorResult(ERR_CORRUPTION);
   if (need <= blockSize(block)) {
     shrinkInPlace(heap, block, need);
-  } else if (!growInPlace(heap, block, need)) {
+  } else if (grown == CANNOT_GROW) {
     const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot);
     if (moved == 0) {
       statsOnFailure(stats);
       return 0;
     }
+    if (moved >= 0xffff_fff0) return moved;
     memory.copy(moved, ptr, oldRequested < requested ? oldRequested : requested);
     releaseBlock(heap, block);
     statsOnFree(stats, oldRequested);
@@ -295,6 +370,7 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
     return moved;
   }
   writeUsedHeader(block, blockSize(block), load<u32>(block) & PREV_FREE, requested, prot);
+  if (checksOn(heap)) writeCanary(block);
   statsOnFree(stats, oldRequested);
   statsOnAllocate(stats, requested);
   return ptr;
@@ -306,7 +382,13 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
 export function heapUsableSize(heap: usize, ptr: usize): u32 {
   const problem = checkLiveBlock(heap, ptr);
   if (problem != 0) return errorResult(problem);
-  return usableBytes(ptr - HEADER_SIZE);
+  return accessibleBytes(heap, ptr - HEADER_SIZE);
+}
+
+/** What a user may touch: the usable bytes, or exactly the requested ones in checks mode. */
+// @ts-ignore: decorator
+@inline export function accessibleBytes(heap: usize, block: usize): u32 {
+  return checksOn(heap) ? requestedBytes(block) : usableBytes(block);
 }
 
 /** Requested bytes of the live block at `ptr`, or an error result. */
@@ -334,6 +416,16 @@ export function heapPoolSize(heap: usize): u32 {
 /** The first block, for walks. */
 export function heapFirstBlock(heap: usize): usize {
   return load<u32>(heap + HEAP_POOL_START);
+}
+
+/** The block (used or free) whose payload holds `address`, or 0: a walk, for error reports. */
+export function heapBlockContaining(heap: usize, address: usize): usize {
+  let block = heapFirstBlock(heap);
+  while (block != 0) {
+    if (address >= block && address < block + blockSize(block)) return block;
+    block = heapNextBlock(heap, block);
+  }
+  return 0;
 }
 
 /** The block after `block` in address order, or 0 at the sentinel (or on a size that leaves the pool). */
@@ -373,6 +465,7 @@ export function heapRebuildIndex(heap: usize): void {
  */
 export function settle(heap: usize, result: u32): u32 {
   if (!indexDamaged()) return result;
+  recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0);
   heapRebuildIndex(heap);
   return errorResult(ERR_CORRUPTION);
 }

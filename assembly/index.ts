@@ -11,7 +11,7 @@ import { lockAcquire, lockRelease } from "./lock";
 import {
   heapInit, heapMalloc, heapCalloc, heapRealloc, heapAllocate, heapFree, heapUsableSize,
   heapRequestedSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
-  poolStartFor, settle,
+  poolStartFor, settle, heapBlockContaining,
 } from "./heap";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
@@ -22,7 +22,7 @@ import {
 } from "./stack";
 import {
   CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
-  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, CONTROL_SIZE,
+  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON, CONTROL_SIZE,
 } from "./control";
 import { HEADER_SIZE, isUsed, protectionOf, requestedBytes, usableBytes, alignUp } from "./block";
 import { ERR_DESTROYED, errorResult } from "./errors";
@@ -167,6 +167,8 @@ export function heap_free_bytes(heap: usize): u32 { return heapFreeBytes(heap); 
 export function heap_largest_free(heap: usize): u32 { return heapLargestFree(heap); }
 export function heap_pool_size(heap: usize): u32 { return heapPoolSize(heap); }
 export function heap_free_blocks(heap: usize): u32 { return load<u32>(heap + HEAP_FREE_BLOCKS); }
+export function heap_fault_reason(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_REASON); }
+export function heap_block_containing(heap: usize, address: usize): usize { return heapBlockContaining(heap, address); }
 export function heap_fault_block(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_BLOCK); }
 export function heap_fault_found(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_FOUND); }
 export function heap_fault_expected(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_EXPECTED); }

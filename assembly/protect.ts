@@ -18,7 +18,8 @@
 
 import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isUsed } from "./block";
 import { HEAP_FINGERPRINTS } from "./control";
-import { allocateBlock, releaseBlock, checkLiveBlock, heapFirstBlock, heapNextBlock } from "./heap";
+import { allocateBlock, releaseBlock, checkLiveBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
+import { FAULT_FINGERPRINT, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, errorResult } from "./errors";
 
 const TABLE_HEADER: usize = 8;
@@ -91,7 +92,7 @@ function reserveEntry(heap: usize): bool {
   const newCapacity = capacity == 0 ? FIRST_CAPACITY : capacity * 2;
   const bytes = <u32>(TABLE_HEADER + <usize>newCapacity * ENTRY_SIZE);
   const grown = allocateBlock(heap, bytes, 8, PROT_READ_WRITE);
-  if (grown == 0) return false;
+  if (grown == 0 || grown >= 0xffff_fff0) return false;
   memory.fill(grown, 0, bytes);
   store<u32>(grown, newCapacity);
   for (let slot: u32 = 0; slot < capacity; slot++) {
@@ -144,7 +145,9 @@ export function fingerprintChanged(heap: usize, block: usize): bool {
   const entry = findEntry(heap, block);
   if (entry == 0) return false;
   const now = fingerprintOf(block);
-  if (now == load<u32>(entry, 4)) return false;
+  const recorded = load<u32>(entry, 4);
+  if (now == recorded) return false;
+  recordFault(heap, FAULT_FINGERPRINT, block, now, recorded);
   store<u32>(entry, now, 4);
   return true;
 }
@@ -171,7 +174,7 @@ export function heapBlockHoldingRange(heap: usize, address: usize, size: u32): u
   }
   if (problem != 0) return errorResult(problem);
   const end = <u64>address + <u64>size;
-  if (end > <u64>block + HEADER_SIZE + <u64>usableBytes(block)) return errorResult(ERR_OUT_OF_BOUNDS);
+  if (end > <u64>block + HEADER_SIZE + <u64>accessibleBytes(heap, block)) return errorResult(ERR_OUT_OF_BOUNDS);
   return <u32>block;
 }
 
@@ -221,5 +224,5 @@ export function heapAccess(heap: usize, ptr: usize, required: u32): u32 {
   const problem = checkLiveBlock(heap, ptr);
   if (problem != 0 || isInternalBlock(heap, ptr - HEADER_SIZE)) return errorResult(problem != 0 ? problem : ERR_INVALID_POINTER);
   if ((protectionOf(ptr - HEADER_SIZE) & required) != required) return errorResult(ERR_PROTECTION);
-  return usableBytes(ptr - HEADER_SIZE);
+  return accessibleBytes(heap, ptr - HEADER_SIZE);
 }

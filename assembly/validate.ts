@@ -11,38 +11,28 @@ import {
   MIN_BLOCK_SIZE, blockSize, isUsed, isPrevFree, hasValidMagic, tagMagic, magicFor,
   requestedBytes, FOOTER_SIZE,
 } from "./block";
+import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS } from "./control";
 import {
-  HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS,
-  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED,
-} from "./control";
+  FAULT_NONE, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
+  FAULT_BAD_END, FAULT_INDEX_LINK, FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS,
+  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, recordFault,
+} from "./faults";
+import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
 import { indexCheck } from "./freeindex";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE } from "./stats";
 import { isReady, heapRebuildIndex } from "./heap";
 import { fingerprintChanged, isInternalBlock } from "./protect";
 
-export const FAULT_NONE: u32 = 0;
-export const FAULT_BAD_MAGIC: u32 = 1;
-export const FAULT_BAD_SIZE: u32 = 2;
-export const FAULT_PREV_FREE_FLAG: u32 = 3;
-export const FAULT_ADJACENT_FREE: u32 = 4;
-export const FAULT_BAD_FOOTER: u32 = 5;
-export const FAULT_BAD_END: u32 = 6;
-export const FAULT_INDEX_LINK: u32 = 7;
-export const FAULT_INDEX_COUNT: u32 = 8;
-export const FAULT_FREE_BYTES: u32 = 9;
-export const FAULT_LIVE_BLOCKS: u32 = 10;
-export const FAULT_CURRENT_USAGE: u32 = 11;
-export const FAULT_FINGERPRINT: u32 = 12;
-export const FAULT_DESTROYED: u32 = 13;
-
-function fault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {
-  store<u32>(heap + HEAP_FAULT_BLOCK, <u32>block);
-  store<u32>(heap + HEAP_FAULT_FOUND, <u32>found);
-  store<u32>(heap + HEAP_FAULT_EXPECTED, <u32>expected);
-  return reason;
+// @ts-ignore: decorator
+@inline function fault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {
+  return recordFault(heap, reason, block, found, expected);
 }
 
-export function heapValidate(heap: usize): u32 {
+/**
+ * Validates the heap. `deep` adds, in checks mode, the junk of every free block (O(free bytes)):
+ * validate() asks for it; the validation on each free does not.
+ */
+export function heapValidate(heap: usize, deep: bool = true): u32 {
   if (!isReady(heap)) return FAULT_DESTROYED;
   const start: usize = load<u32>(heap + HEAP_POOL_START);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
@@ -54,13 +44,15 @@ export function heapValidate(heap: usize): u32 {
   let freeBytes: u32 = 0;
   let liveBlocks: u64 = 0;
   let usage: u64 = 0;
+  const checks = checksOn(heap);
   while (block < sentinel) {
     if (!hasValidMagic(block)) return fault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
     const size = blockSize(block);
     if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return fault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
     if (isPrevFree(block) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, block, isPrevFree(block) ? 1 : 0, leftWasFree ? 1 : 0);
     if (isUsed(block)) {
-      if (fingerprintChanged(heap, block)) return fault(heap, FAULT_FINGERPRINT, block, 1, 0);
+      if (fingerprintChanged(heap, block)) return FAULT_FINGERPRINT; // recorded with both fingerprints
+      if (checks && !canaryIntact(heap, block)) return FAULT_CANARY;
       if (!isInternalBlock(heap, block)) {
         liveBlocks++;
         usage += requestedBytes(block);
@@ -70,6 +62,7 @@ export function heapValidate(heap: usize): u32 {
       if (leftWasFree) return fault(heap, FAULT_ADJACENT_FREE, block, 1, 0);
       const footer = load<u32>(block + size - FOOTER_SIZE);
       if (footer != size) return fault(heap, FAULT_BAD_FOOTER, block, footer, size);
+      if (checks && deep && !junkIntact(heap, block, junkStart(block), junkEnd(block, size))) return FAULT_WRITE_AFTER_FREE;
       freeBlocks++;
       freeBytes += size;
       leftWasFree = true;

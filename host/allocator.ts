@@ -2,7 +2,7 @@
 // checked accessors (read, write, strings, view) and the statistics table. Each subclass says how
 // to gate an access (its block extent and protection) and how to read its statistics.
 
-import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
+import { MemoryError, isErrorResult, codeOfResult, type MemoryErrorCode } from './errors.js'
 import type { AllocatorHandle, MemoryStats } from './api.js'
 import type { WasmExports } from './wasm-exports.js'
 import { formatStatsTable } from './format.js'
@@ -133,8 +133,13 @@ export abstract class Allocator {
 
   /** Throws the error a wasm result carries; else returns it unsigned. */
   protected result(value: number, ptr?: number): number {
-    if (isErrorResult(value)) throw new MemoryError(codeOfResult(value), undefined, { ptr })
+    if (isErrorResult(value)) throw this.errorFor(codeOfResult(value), ptr)
     return value >>> 0
+  }
+
+  /** The MemoryError for `code`; subclasses add what they can find out about the block. */
+  protected errorFor(code: MemoryErrorCode, ptr?: number): MemoryError {
+    return new MemoryError(code, undefined, { ptr })
   }
 
   // ─── Checked accessors ──────────────────────────────────────────────────────────────────────

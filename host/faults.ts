@@ -20,22 +20,25 @@ const FAULTS: Record<number, FaultKind> = {
   4: { code: 'CORRUPTION', perBlock: true, describe: () => 'two free blocks side by side (they should have been merged)' },
   5: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `free block footer ${f}, expected its size ${e}` },
   6: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `blocks end at ${hex(f)}, expected the end of the pool at ${hex(e)}` },
-  7: { code: 'CORRUPTION', perBlock: true, describe: (f) => `free-list link to ${hex(f)}, which is not a free block` },
-  8: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `free index holds ${f} blocks, the heap has ${e}` },
+  7: { code: 'CORRUPTION', perBlock: false, describe: () => 'a free-index link that does not lead to a free block in the pool (the index was rebuilt from the blocks)' },
+  8: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `free index holds ${f} blocks, the heap has ${e} (the index was rebuilt from the blocks)` },
   9: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `free byte counter ${f}, blocks add up to ${e}` },
   10: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `live block counter ${f}, heap has ${e}` },
   11: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `current usage counter ${f}, live blocks add up to ${e}` },
-  12: { code: 'PROTECTION', perBlock: true, describe: () => 'the block was written while it was not writable' },
+  12: { code: 'PROTECTION', perBlock: true, describe: (f, e) => `the block was written while it was not writable (fingerprint ${hex(f)}, recorded ${hex(e)})` },
   13: { code: 'DESTROYED', perBlock: false, describe: () => 'the allocator has been destroyed' },
+  14: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `red zone after the requested size overwritten: byte ${hex(f)}, expected ${hex(e)} (a write past the end of the block)` },
+  15: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `freed memory written after the free: byte ${hex(f)}, expected junk ${hex(e)} (a write after free)` },
 }
 
-export function describeFault(reason: number, faultBlock: number, found: number, expected: number): MemoryError {
+/** The MemoryError for a recorded fault; `ptr` is the pointer the call was given, if any. */
+export function describeFault(reason: number, faultBlock: number, found: number, expected: number, ptr?: number): MemoryError {
   const kind = FAULTS[reason] ?? { code: 'CORRUPTION', perBlock: false, describe: () => `fault ${reason}` }
   if (kind.code === 'DESTROYED') return new MemoryError('DESTROYED')
   const block = kind.perBlock && faultBlock !== 0 ? faultBlock + HEADER_SIZE : undefined
   const where = block === undefined ? '' : `block ${block}: `
   return new MemoryError(kind.code, `${where}${kind.describe(found, expected)}`, {
-    ptr: block,
+    ptr: ptr ?? block,
     block,
     found,
     expected,

@@ -7,7 +7,7 @@ import {
   type MemoryManagerOptions, type BlockInfo, type LeakInfo, type ValidationReport,
   type AllocatorHandle, type Policy,
 } from './api.js'
-import { MemoryError } from './errors.js'
+import { MemoryError, type MemoryErrorCode } from './errors.js'
 import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolveShared, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
@@ -15,6 +15,8 @@ import type { WasmExports } from './wasm-exports.js'
 
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
 const OPTION_CHECKS = 1
+/** assembly/faults.ts FAULT_FINGERPRINT. */
+const FAULT_FINGERPRINT = 12
 const MIN_POOL_SIZE = 64
 
 interface HeapConfig {
@@ -135,8 +137,7 @@ export class MemoryManager extends Allocator {
     checkPointer(ptr)
     checkSize(size)
     checkProtection(prot)
-    const result = this.wasm.heap_protect(this.base, ptr, sizeArgument(size), prot)
-    this.throwProtectionResult(result, ptr)
+    this.result(this.wasm.heap_protect(this.base, ptr, sizeArgument(size), prot), ptr)
   }
 
   /** The current protection of the block at `ptr`. */
@@ -151,11 +152,33 @@ export class MemoryManager extends Allocator {
     return this.protection(ptr) === prot
   }
 
-  private throwProtectionResult(result: number, ptr: number): void {
-    if ((result | 0) === -4) {
-      throw new MemoryError('PROTECTION', 'the block was written while it was not writable', { ptr, block: ptr })
+
+  /**
+   * Errors that help: the fault the wasm side recorded (block, found, expected) for CORRUPTION, and
+   * for a bad pointer the block it falls in. These walks run only on the error path.
+   */
+  protected errorFor(code: MemoryErrorCode, ptr?: number): MemoryError {
+    const wasm = this.wasm
+    if (code === 'CORRUPTION' || (code === 'PROTECTION' && wasm.heap_fault_reason(this.base) === FAULT_FINGERPRINT && wasm.heap_fault_block(this.base) + 8 === ptr)) {
+      const error = describeFault(wasm.heap_fault_reason(this.base), wasm.heap_fault_block(this.base) >>> 0, wasm.heap_fault_found(this.base) >>> 0, wasm.heap_fault_expected(this.base) >>> 0, ptr)
+      return error
     }
-    this.result(result, ptr)
+    if (ptr === undefined || wasm.allocator_is_destroyed(this.base) !== 0) return new MemoryError(code, undefined, { ptr })
+    if (code === 'INVALID_POINTER') {
+      const block = wasm.heap_block_containing(this.base, ptr) >>> 0
+      if (block === 0) return new MemoryError(code, `${ptr} is not in this heap's pool`, { ptr })
+      const start = wasm.block_payload(block) >>> 0
+      const state = wasm.block_is_used(block) ? `live block ${start} (${wasm.block_reported_size(block) >>> 0} bytes)` : `free block ${start}`
+      const where = ptr < start ? `in the header of ${state}` : `${ptr - start} bytes into ${state}`
+      return new MemoryError(code, `${ptr} is not a block start: it is ${where}`, { ptr, block: start, found: ptr, expected: start })
+    }
+    if (code === 'DOUBLE_FREE') return new MemoryError(code, `block ${ptr} is already free`, { ptr, block: ptr, found: 'free', expected: 'live' })
+    if (code === 'PROTECTION') {
+      const prot = wasm.heap_protection(this.base, ptr) | 0
+      const name = prot >= 0 ? Protection[prot] : 'unknown'
+      return new MemoryError(code, `block ${ptr} is ${name}: the call needs more (free and realloc need Write, read needs Read, write needs Write)`, { ptr, block: ptr, found: name })
+    }
+    return new MemoryError(code, undefined, { ptr })
   }
 
   protected accessibleBytes(ptr: number, need: number): number {

@@ -1,5 +1,6 @@
 import { heapMalloc, heapFree, heapAllocate, settle } from "../../assembly/heap";
-import { heapValidate, FAULT_INDEX_LINK } from "../../assembly/validate";
+import { heapValidate } from "../../assembly/validate";
+import { FAULT_INDEX_LINK } from "../../assembly/faults";
 import { indexCheck, indexLargest } from "../../assembly/freeindex";
 import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
 import { HEADER_SIZE } from "../../assembly/block";

@@ -1,5 +1,6 @@
 import { heapMalloc, heapFree, heapRealloc, heapUsableSize, checkLiveBlock } from "../../assembly/heap";
-import { heapValidate, FAULT_BAD_MAGIC, FAULT_BAD_FOOTER } from "../../assembly/validate";
+import { heapValidate } from "../../assembly/validate";
+import { FAULT_BAD_MAGIC, FAULT_BAD_FOOTER } from "../../assembly/faults";
 import {
   ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_DESTROYED, errorResult,
 } from "../../assembly/errors";

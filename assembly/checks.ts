@@ -1,0 +1,95 @@
+// Checks mode (the `checks` option): red zones after every block and junk in freed memory, in the
+// manner of AddressSanitizer's red zones and debug CRTs' fill bytes.
+//
+//    a used block in checks mode:
+//    ┌────────┬──────────────────────────────┬──────────────┐
+//    │ header │ payload: `requested` bytes   │ red zone     │   the red zone is the slack, at
+//    │        │                              │ CANARY bytes │   least 1 byte (need + 1), up to
+//    └────────┴──────────────────────────────┴──────────────┘   the end of the block
+//
+//    a free block in checks mode:
+//    ┌────────┬────────────┬─────────────────────────────┬────────┐
+//    │ header │ index node │ JUNK bytes                  │ footer │
+//    └────────┴────────────┴─────────────────────────────┴────────┘
+//
+// A write past the requested size changes a CANARY byte: found on free, realloc and validate().
+// A write after free changes a JUNK byte: found when those bytes are handed out again and by a
+// deep validate(). Both are CORRUPTION faults naming the block, the byte found and the byte expected.
+// Costs: the red zone is checked in O(slack); junk is written on free and checked on hand-out in
+// O(bytes handed out or freed), never over a whole free block on the hot path.
+
+import { HEADER_SIZE, FOOTER_SIZE, usableBytes, requestedBytes } from "./block";
+import { HEAP_OPTIONS, OPTION_CHECKS } from "./control";
+import { FAULT_CANARY, FAULT_WRITE_AFTER_FREE, recordFault } from "./faults";
+
+export const CANARY: u8 = 0xcb;
+export const JUNK: u8 = 0xdd;
+export const JUNK_WORD: u32 = 0xdddd_dddd;
+/** A free block's first bytes that are not junk: its header and its index node (freeindex.ts). */
+export const FREE_BLOCK_PREFIX: usize = 20;
+
+// @ts-ignore: decorator
+@inline export function checksOn(heap: usize): bool {
+  return (load<u32>(heap + HEAP_OPTIONS) & OPTION_CHECKS) != 0;
+}
+
+/** The first byte in [from, to) that is not `expected`, or 0. Word at a time where aligned. */
+function firstDifferent(from: usize, to: usize, expected: u8): usize {
+  const word = <u32>expected * 0x0101_0101;
+  let at = from;
+  while (at < to && (at & 3) != 0) {
+    if (load<u8>(at) != expected) return at;
+    at++;
+  }
+  while (at + 4 <= to) {
+    if (load<u32>(at) != word) break;
+    at += 4;
+  }
+  while (at < to) {
+    if (load<u8>(at) != expected) return at;
+    at++;
+  }
+  return 0;
+}
+
+/** Fills the red zone of a used block: from its requested size to the end of the block. */
+export function writeCanary(block: usize): void {
+  const payload = block + HEADER_SIZE;
+  memory.fill(payload + requestedBytes(block), CANARY, usableBytes(block) - requestedBytes(block));
+}
+
+/** True when the red zone is intact; else records a FAULT_CANARY naming the block. */
+export function canaryIntact(heap: usize, block: usize): bool {
+  const payload = block + HEADER_SIZE;
+  const bad = firstDifferent(payload + requestedBytes(block), payload + usableBytes(block), CANARY);
+  if (bad == 0) return true;
+  recordFault(heap, FAULT_CANARY, block, load<u8>(bad), CANARY);
+  return false;
+}
+
+export function junkFill(from: usize, to: usize): void {
+  if (to > from) memory.fill(from, JUNK, to - from);
+}
+
+/**
+ * True when [from, to) still holds junk; else records a FAULT_WRITE_AFTER_FREE naming `block` (the
+ * free block) and fills the junk in again, so the same write is reported once.
+ */
+export function junkIntact(heap: usize, block: usize, from: usize, to: usize): bool {
+  if (to <= from) return true;
+  const bad = firstDifferent(from, to, JUNK);
+  if (bad == 0) return true;
+  recordFault(heap, FAULT_WRITE_AFTER_FREE, block, load<u8>(bad), JUNK);
+  junkFill(from, to);
+  return false;
+}
+
+/** The junk span of a free block [block, block + size): after its node, before its footer. */
+// @ts-ignore: decorator
+@inline export function junkStart(block: usize): usize {
+  return block + FREE_BLOCK_PREFIX;
+}
+// @ts-ignore: decorator
+@inline export function junkEnd(block: usize, size: u32): usize {
+  return block + size - FOOTER_SIZE;
+}

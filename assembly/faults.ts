@@ -1,0 +1,35 @@
+// Faults: what a check found wrong, recorded in the control block so the host can say which block,
+// what was found there and what was expected. Reasons are mirrored by host/faults.ts.
+//
+// Several threads may record faults on one heap; the record is the last one written, read by the
+// host right after the call that returned the error (a later fault may replace it in between).
+
+import { HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON } from "./control";
+
+export const FAULT_NONE: u32 = 0;
+export const FAULT_BAD_MAGIC: u32 = 1;
+export const FAULT_BAD_SIZE: u32 = 2;
+export const FAULT_PREV_FREE_FLAG: u32 = 3;
+export const FAULT_ADJACENT_FREE: u32 = 4;
+export const FAULT_BAD_FOOTER: u32 = 5;
+export const FAULT_BAD_END: u32 = 6;
+export const FAULT_INDEX_LINK: u32 = 7;
+export const FAULT_INDEX_COUNT: u32 = 8;
+export const FAULT_FREE_BYTES: u32 = 9;
+export const FAULT_LIVE_BLOCKS: u32 = 10;
+export const FAULT_CURRENT_USAGE: u32 = 11;
+export const FAULT_FINGERPRINT: u32 = 12;
+export const FAULT_DESTROYED: u32 = 13;
+/** checks mode: a byte of the red zone after the requested size was overwritten. */
+export const FAULT_CANARY: u32 = 14;
+/** checks mode: a byte of freed memory was written after the free. */
+export const FAULT_WRITE_AFTER_FREE: u32 = 15;
+
+/** Records a fault and returns its reason. */
+export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {
+  store<u32>(heap + HEAP_FAULT_REASON, reason);
+  store<u32>(heap + HEAP_FAULT_BLOCK, <u32>block);
+  store<u32>(heap + HEAP_FAULT_FOUND, <u32>found);
+  store<u32>(heap + HEAP_FAULT_EXPECTED, <u32>expected);
+  return reason;
+}
