@@ -208,7 +208,11 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     return errorResult(ERR_CORRUPTION);
   }
   carve(heap, free, payload, need, requested, prot);
-  if (checks) writeCanary(payload - HEADER_SIZE);
+  if (checks) {
+    // The payload may start where the free block's index node was: junk there too, like the rest.
+    junkFill(payload, payload + (<usize>requested < FREE_BLOCK_PREFIX ? <usize>requested : FREE_BLOCK_PREFIX));
+    writeCanary(payload - HEADER_SIZE);
+  }
   return payload;
 }
 
@@ -463,7 +467,7 @@ export function heapRebuildIndex(heap: usize): void {
  * What an operation returns once it is over: its own result, or CORRUPTION when the free index met
  * a link it would not follow (the index is then rebuilt, so the next call works on a sound heap).
  */
-export function settle(heap: usize, result: u32): u32 {
+export function settle(heap: usize, result: usize): usize {
   if (!indexDamaged()) return result;
   recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0);
   heapRebuildIndex(heap);

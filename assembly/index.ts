@@ -78,7 +78,7 @@ export function heap_aligned_alloc(heap: usize, alignment: u32, size: u32): usiz
 
 export function heap_free(heap: usize, ptr: usize): u32 {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = settle(heap, heapFree(heap, ptr));
+  const result = <u32>settle(heap, heapFree(heap, ptr));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }
@@ -99,7 +99,7 @@ export function heap_requested_size(heap: usize, ptr: usize): u32 {
 
 export function heap_protect(heap: usize, ptr: usize, size: u32, prot: u32): u32 {
   lockAcquire(heap + CONTROL_LOCK);
-  const result = settle(heap, heapProtect(heap, ptr, size, prot));
+  const result = <u32>settle(heap, heapProtect(heap, ptr, size, prot));
   lockRelease(heap + CONTROL_LOCK);
   return result;
 }

@@ -1,0 +1,163 @@
+// checks mode and errors that help: each detection, with a test that fails without it.
+import { describe, it, expect } from 'vitest'
+import { MemoryManager, MemoryError, Protection } from '../../host/index.js'
+
+function thrown(call: () => unknown): MemoryError {
+  try {
+    call()
+  } catch (error) {
+    if (error instanceof MemoryError) return error
+    throw error
+  }
+  throw new Error('expected a MemoryError')
+}
+
+const checked = () => MemoryManager.createSync({ size: 64 * 1024, checks: true })
+
+describe('checks mode: red zones', () => {
+  it('usableSize equals the requested size', () => {
+    const mm = checked()
+    for (const size of [0, 1, 7, 8, 9, 100]) expect(mm.usableSize(mm.malloc(size))).toBe(size)
+    expect(mm.view(mm.malloc(13)).length).toBe(13)
+  })
+
+  it('a write one byte past the requested size is caught on free, naming the block', () => {
+    const mm = checked()
+    const ptr = mm.malloc(13)
+    new Uint8Array(mm.memory.buffer)[ptr + 13] = 0x41
+    const error = thrown(() => mm.free(ptr))
+    expect(error.code).toBe('CORRUPTION')
+    expect(error.ptr).toBe(ptr)
+    expect(error.block).toBe(ptr)
+    expect(error.found).toBe(0x41)
+    expect(error.expected).toBe(0xcb)
+    expect(error.message).toMatch(/red zone/)
+    expect(mm.stats().liveBlocks).toBe(1) // the free changed nothing
+  })
+
+  it('... and by validate() and realloc()', () => {
+    const mm = checked()
+    const ptr = mm.malloc(100)
+    const other = mm.malloc(8)
+    new Uint8Array(mm.memory.buffer)[ptr + 100] = 0
+    expect(thrown(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: ptr })
+    expect(thrown(() => mm.realloc(ptr, 200))).toMatchObject({ code: 'CORRUPTION', block: ptr })
+    expect(other).not.toBe(0)
+  })
+
+  it('the checked accessors stop at the requested size', () => {
+    const mm = checked()
+    const ptr = mm.malloc(10)
+    expect(thrown(() => mm.write(ptr, [1], 10)).code).toBe('OUT_OF_BOUNDS')
+    expect(thrown(() => mm.read(ptr, 11)).code).toBe('OUT_OF_BOUNDS')
+  })
+
+  it('without checks the same overflow goes unseen (the control)', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const ptr = mm.malloc(13)
+    new Uint8Array(mm.memory.buffer)[ptr + 13] = 0x41
+    mm.free(ptr)
+    mm.validate()
+  })
+})
+
+describe('checks mode: writes after free', () => {
+  it('are reported when the memory is handed out again, once', () => {
+    const mm = checked()
+    const keep = mm.malloc(64)
+    const ptr = mm.malloc(64)
+    mm.malloc(64)
+    mm.free(ptr)
+    new Uint8Array(mm.memory.buffer)[ptr + 40] = 7 // use after free
+    const error = thrown(() => mm.malloc(64))
+    expect(error.code).toBe('CORRUPTION')
+    expect(error.message).toMatch(/after the free/)
+    expect(error.found).toBe(7)
+    expect(error.expected).toBe(0xdd)
+    expect(mm.malloc(64)).toBe(ptr) // reported once: the next malloc gets the block
+    expect(keep).not.toBe(0)
+  })
+
+  it('are reported by validate()', () => {
+    const mm = checked()
+    const ptr = mm.malloc(200)
+    mm.malloc(8)
+    mm.free(ptr)
+    new Uint8Array(mm.memory.buffer)[ptr + 150] = 1
+    expect(thrown(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: ptr })
+    expect(() => mm.validate()).not.toThrow()
+  })
+
+  it('freed memory holds junk and fresh blocks come junk-filled (calloc zeroes)', () => {
+    const mm = checked()
+    const ptr = mm.malloc(32)
+    expect([...mm.read(ptr, 32)].every((byte) => byte === 0xdd)).toBe(true)
+    const zeroed = mm.calloc(4, 8)
+    expect([...mm.read(zeroed, 32)].every((byte) => byte === 0)).toBe(true)
+  })
+
+  it('a free of a pointer into merged freed memory is a DOUBLE_FREE', () => {
+    const mm = checked()
+    const a = mm.malloc(32)
+    const b = mm.malloc(32)
+    mm.malloc(8)
+    mm.free(a)
+    mm.free(b) // merges into a's hole: b's header becomes junk
+    expect(thrown(() => mm.free(b)).code).toBe('DOUBLE_FREE')
+  })
+})
+
+describe('checks mode: validation on every free', () => {
+  it('a corrupted header elsewhere stops the next free, which changes nothing', () => {
+    const mm = checked()
+    const a = mm.malloc(32)
+    const b = mm.malloc(32)
+    const c = mm.malloc(32)
+    const bytes = new Uint8Array(mm.memory.buffer)
+    bytes[c - 4] ^= 0x10 // c's header tag: its magic
+    const error = thrown(() => mm.free(a))
+    expect(error.code).toBe('CORRUPTION')
+    expect(error.block).toBe(c)
+    expect(mm.stats().liveBlocks).toBe(3)
+    bytes[c - 4] ^= 0x10
+    mm.free(a)
+    expect(b).not.toBe(0)
+  })
+})
+
+describe('errors that help', () => {
+  it('an interior pointer names the block it falls in and the offset', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    const ptr = mm.malloc(100)
+    const error = thrown(() => mm.free(ptr + 24))
+    expect(error).toMatchObject({ code: 'INVALID_POINTER', ptr: ptr + 24, block: ptr, found: ptr + 24, expected: ptr })
+    expect(error.message).toContain(`24 bytes into live block ${ptr} (100 bytes)`)
+  })
+
+  it('a pointer outside the pool says so', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    expect(thrown(() => mm.free(1 << 20)).message).toMatch(/not in this heap's pool/)
+  })
+
+  it('a double free names the block; a protection refusal names the protection', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    const ptr = mm.malloc(8)
+    const ro = mm.malloc(8)
+    mm.free(ptr)
+    expect(thrown(() => mm.free(ptr))).toMatchObject({ code: 'DOUBLE_FREE', block: ptr, found: 'free', expected: 'live' })
+    mm.protect(ro, 8, Protection.Read)
+    expect(thrown(() => mm.free(ro)).message).toMatch(/Read/)
+  })
+
+  it('corruption names the block, what was found and what was expected', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    const a = mm.malloc(16)
+    const b = mm.malloc(16)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(b - 8) >> 2] = 0x7ffffff9 // b's size word: far past the pool
+    const error = thrown(() => mm.validate())
+    expect(error).toMatchObject({ code: 'CORRUPTION', block: b, found: 0x7ffffff8 })
+    expect(error.message).toMatch(/block size/)
+    expect(a).not.toBe(0)
+  })
+})
