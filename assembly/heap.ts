@@ -26,7 +26,7 @@ import {
 } from "./checks";
 import { heapValidate } from "./validate";
 import {
-  FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG,
+  FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER,
   FAULT_INDEX_LINK, recordFault,
 } from "./faults";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
@@ -120,7 +120,35 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
     recordFault(heap, FAULT_PREV_FREE_FLAG, next, 1, 0);
     return ERR_CORRUPTION;
   }
+  // The neighbours a free would merge with must hold too.
+  if (!isUsed(next) && !freeBlockHolds(heap, next, 0)) return ERR_CORRUPTION;
+  if (isPrevFree(block) && !freeBlockHolds(heap, block - load<u32>(block - FOOTER_SIZE_BYTES), block)) return ERR_CORRUPTION;
   return 0;
+}
+
+/**
+ * O(1): does the free block at `free` look sound (magic, free, a size that ends at `end` when one is
+ * given or inside the pool, a footer that agrees)? Records the fault when not. Checked before a
+ * free block is merged or carved, so a damaged one is never trusted.
+ */
+export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
+  const start: usize = load<u32>(heap + HEAP_POOL_START);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if (free < start || free >= sentinel || (free & 7) != 0 || !hasValidMagic(free)) {
+    recordFault(heap, FAULT_BAD_MAGIC, free < start || free >= sentinel ? 0 : free, 0, 0);
+    return false;
+  }
+  const size = blockSize(free);
+  if (isUsed(free) || size < MIN_BLOCK_SIZE || <u64>free + size > <u64>sentinel || (end != 0 && free + size != end)) {
+    recordFault(heap, FAULT_BAD_SIZE, free, size, end != 0 ? end - free : sentinel - free);
+    return false;
+  }
+  const footer = load<u32>(free + size - FOOTER_SIZE_BYTES);
+  if (footer != size) {
+    recordFault(heap, FAULT_BAD_FOOTER, free, footer, size);
+    return false;
+  }
+  return true;
 }
 
 // ─── Allocation ──────────────────────────────────────────────────────────────────────────────────
@@ -201,6 +229,11 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     if (!growFor(heap, need, alignment)) return 0;
     free = indexFind(heap, need, alignment);
     if (free == 0) return 0;
+  }
+  if (!freeBlockHolds(heap, free, 0)) {
+    // Never carve a damaged block: take it out of the index (its bytes are lost, the heap goes on).
+    indexRemove(heap, free);
+    return errorResult(ERR_CORRUPTION);
   }
   const payload = payloadFitting(free, blockSize(free), need, alignment);
   const checks = checksOn(heap);
