@@ -1,0 +1,273 @@
+// The fuzzer's engine: a seeded stream of every public heap operation, checked against a JS model of
+// the live blocks. Used by `npm run fuzz` (fuzz/cli.ts) and by the test suite (a short run).
+//
+// What the model pins down, at every step: the pointers returned (aligned, never one that is live),
+// what each call returns or throws (including the errors it should throw: double frees, interior
+// pointers, protection refusals), the contents of every live block (its own byte pattern; a block
+// handed out twice or overlapping another breaks a pattern), contents kept through realloc, calloc
+// zeroed, protection bits, and the statistics. Every `validateEvery` operations: validate(), every
+// pattern, blocks() and leaks() against the model.
+//
+// A stream is a pure function of (config, seed): a failure at operation N replays exactly, and
+// shortestFailingPrefix() finds the first operation after which anything can be seen wrong.
+
+import { MemoryManager, MemoryError, Protection, type Policy } from '../host/index.js'
+
+export interface FuzzConfig {
+  policy: Policy
+  checks: boolean
+  growth: boolean
+}
+
+export interface FuzzResult {
+  ok: boolean
+  operations: number
+  /** The operation at which the failure was seen (0-based), when not ok. */
+  failedAt?: number
+  message?: string
+  counts: Record<string, number>
+}
+
+export const ALL_CONFIGS: FuzzConfig[] = (['first-fit', 'best-fit'] as Policy[]).flatMap((policy) =>
+  [false, true].flatMap((checks) => [false, true].map((growth) => ({ policy, checks, growth }))),
+)
+
+export function configName(config: FuzzConfig): string {
+  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}`
+}
+
+class Mismatch extends Error {}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = Math.imul(state ^ (state >>> 15), state | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+const patternByte = (tag: number, index: number) => (tag * 131 + index * 7 + 1) & 0xff
+
+interface Block {
+  size: number
+  tag: number
+  prot: Protection
+}
+
+const PROTECTIONS = [0, 1, 2, 3, 4, 5, 6, 7] as Protection[]
+
+/**
+ * Runs `operations` operations of the stream (config, seed); never throws, reports instead.
+ * `sabotage` may break the manager on purpose, to show that the model notices (tests only).
+ */
+export function runStream(config: FuzzConfig, seed: number, operations: number, validateEvery = 1000, sabotage?: (mm: MemoryManager) => void): FuzzResult {
+  const random = seeded(seed)
+  const int = (low: number, high: number) => low + Math.floor(random() * (high - low + 1))
+  const size = () => {
+    const kind = random()
+    return kind < 0.7 ? int(0, 128) : kind < 0.95 ? int(129, 2048) : int(2049, 24_000)
+  }
+  const mm = MemoryManager.createSync({
+    size: 192 * 1024,
+    maxSize: config.growth ? 768 * 1024 : 192 * 1024,
+    policy: config.policy,
+    checks: config.checks,
+  })
+  sabotage?.(mm)
+  const live = new Map<number, Block>()
+  const stats = { totalAllocated: 0, totalFreed: 0, currentUsage: 0, peakUsage: 0, allocationCount: 0, freeCount: 0, failedAllocations: 0 }
+  const counts: Record<string, number> = {}
+  let nextTag = 1
+  let step = 0
+
+  const fail = (message: string): never => {
+    throw new Mismatch(message)
+  }
+  const check = (condition: boolean, message: string) => {
+    if (!condition) fail(message)
+  }
+  const expectError = (call: () => unknown, code: string, what: string) => {
+    try {
+      call()
+    } catch (error) {
+      if (error instanceof MemoryError && error.code === code) return
+      fail(`${what}: expected ${code}, got ${error instanceof MemoryError ? error.code : String(error)}`)
+    }
+    fail(`${what}: expected ${code}, got no error`)
+  }
+  const intact = (ptr: number, block: Block) => {
+    const view = mm.view(ptr, block.size)
+    for (let i = 0; i < block.size; i++) if (view[i] !== patternByte(block.tag, i)) return false
+    return true
+  }
+  const fillBlock = (ptr: number, block: Block) => {
+    const view = mm.view(ptr, block.size) // raw: allowed here, the model only writes writable blocks
+    for (let i = 0; i < block.size; i++) view[i] = patternByte(block.tag, i)
+  }
+  const adopt = (ptr: number, bytes: number, alignment: number, what: string, prot = Protection.ReadWrite) => {
+    check(ptr % alignment === 0, `${what} returned ${ptr}, not aligned to ${alignment}`)
+    check(!live.has(ptr), `${what} returned ${ptr}, which is live`)
+    check(mm.usableSize(ptr) >= bytes, `${what}: usableSize below the request`)
+    if (config.checks) check(mm.usableSize(ptr) === bytes, `${what}: usableSize is not the request in checks mode`)
+    check(mm.protection(ptr) === prot, `${what}: the block is ${Protection[mm.protection(ptr)]}, expected ${Protection[prot]}`)
+    const block = { size: bytes, tag: nextTag++, prot }
+    fillBlock(ptr, block)
+    live.set(ptr, block)
+    stats.totalAllocated += bytes
+    stats.allocationCount++
+    stats.currentUsage += bytes
+    stats.peakUsage = Math.max(stats.peakUsage, stats.currentUsage)
+  }
+  const forget = (ptr: number, block: Block) => {
+    live.delete(ptr)
+    stats.totalFreed += block.size
+    stats.freeCount++
+    stats.currentUsage -= block.size
+  }
+  const pick = (): [number, Block] => {
+    const index = Math.floor(random() * live.size)
+    let i = 0
+    for (const entry of live) if (i++ === index) return entry
+    return fail('picked from an empty model')
+  }
+  const makeWritable = (ptr: number, block: Block) => {
+    if ((block.prot & Protection.Write) === 0) {
+      mm.protect(ptr, 0, Protection.ReadWrite)
+      block.prot = Protection.ReadWrite
+    }
+  }
+  const failed = () => {
+    stats.failedAllocations++
+  }
+  const audit = () => {
+    mm.validate()
+    const actual = mm.stats()
+    for (const [key, value] of Object.entries(stats)) {
+      check(actual[key as keyof typeof stats] === value, `stats.${key} is ${actual[key as keyof typeof stats]}, the model says ${value}`)
+    }
+    check(actual.liveBlocks === live.size, `stats.liveBlocks is ${actual.liveBlocks}, the model has ${live.size}`)
+    for (const [ptr, block] of live) check(intact(ptr, block), `block ${ptr} (${block.size} bytes) was overwritten`)
+    const listed = mm.blocks().filter((b) => !b.free)
+    check(listed.length === live.size, `blocks() lists ${listed.length} live blocks, the model has ${live.size}`)
+    for (const b of listed) {
+      const block = live.get(b.ptr)
+      check(block !== undefined && block.size === b.size && block.prot === b.protection, `blocks() entry ${b.ptr} does not match the model`)
+    }
+    check(mm.leaks().length === live.size, 'leaks() does not list every live block')
+  }
+
+  try {
+    for (step = 0; step < operations; step++) {
+      const op = random()
+      const grow = live.size < 300
+      let name: string
+      if (live.size === 0 || op < (grow ? 0.42 : 0.3)) {
+        const kind = random()
+        const bytes = size()
+        if (kind < 0.7) {
+          name = 'malloc'
+          const ptr = mm.malloc(bytes)
+          if (ptr === 0) failed()
+          else adopt(ptr, bytes, 8, `malloc(${bytes})`)
+        } else if (kind < 0.85) {
+          name = 'calloc'
+          const count = int(0, 8)
+          const each = Math.ceil(bytes / Math.max(count, 1))
+          const ptr = mm.calloc(count, each)
+          if (ptr === 0) failed()
+          else {
+            check(mm.view(ptr, count * each).every((byte) => byte === 0), `calloc(${count}, ${each}) is not zeroed`)
+            adopt(ptr, count * each, 8, `calloc(${count}, ${each})`)
+          }
+        } else {
+          name = 'alignedAlloc'
+          const alignment = 2 ** int(3, 12)
+          const ptr = mm.alignedAlloc(alignment, bytes)
+          if (ptr === 0) failed()
+          else adopt(ptr, bytes, alignment, `alignedAlloc(${alignment}, ${bytes})`)
+        }
+      } else if (op < 0.62) {
+        name = 'free'
+        const [ptr, block] = pick()
+        check(intact(ptr, block), `block ${ptr} was overwritten before its free`)
+        if ((block.prot & Protection.Write) === 0) {
+          expectError(() => mm.free(ptr), 'PROTECTION', `free of ${Protection[block.prot]} block`)
+          makeWritable(ptr, block)
+        }
+        mm.free(ptr)
+        forget(ptr, block)
+        if (random() < 0.05) expectError(() => mm.free(ptr), 'DOUBLE_FREE', 'second free')
+      } else if (op < 0.75) {
+        name = 'realloc'
+        const [ptr, block] = pick()
+        makeWritable(ptr, block)
+        const bytes = random() < 0.05 ? 0 : size()
+        const moved = mm.realloc(ptr, bytes)
+        if (bytes === 0) {
+          check(moved === 0, 'realloc(p, 0) did not return 0')
+          forget(ptr, block)
+        } else if (moved === 0) {
+          failed()
+          check(intact(ptr, block), 'a failed realloc changed the block')
+        } else {
+          const kept = Math.min(bytes, block.size)
+          const view = mm.view(moved, kept)
+          for (let i = 0; i < kept; i++) if (view[i] !== patternByte(block.tag, i)) fail(`realloc(${ptr}, ${bytes}) lost byte ${i}`)
+          forget(ptr, block)
+          adopt(moved, bytes, 8, `realloc(${ptr}, ${bytes})`, block.prot) // the protection travels
+        }
+      } else if (op < 0.83) {
+        name = 'protect'
+        const [ptr, block] = pick()
+        const prot = PROTECTIONS[int(0, 7)]
+        const offset = block.size > 0 ? int(0, block.size - 1) : 0
+        mm.protect(ptr + offset, block.size > 0 ? 1 : 0, prot) // any range inside: the whole block
+        block.prot = prot
+        check(mm.isProtected(ptr, prot), 'isProtected does not report the protection just set')
+        expectError(() => mm.protect(ptr, mm.usableSize(ptr) + 1, prot), 'OUT_OF_BOUNDS', 'protect past the block')
+      } else if (op < 0.93) {
+        name = 'access'
+        const [ptr, block] = pick()
+        const offset = int(0, Math.max(0, block.size - 1))
+        const length = block.size === 0 ? 0 : int(1, block.size - offset)
+        if (block.prot & Protection.Read) {
+          const bytes = mm.read(ptr, length, offset)
+          for (let i = 0; i < length; i++) if (bytes[i] !== patternByte(block.tag, offset + i)) fail(`read(${ptr}) saw a changed byte`)
+        } else expectError(() => mm.read(ptr, length, offset), 'PROTECTION', `read of ${Protection[block.prot]} block`)
+        const data = Array.from({ length }, (_, i) => patternByte(block.tag, offset + i))
+        if (block.prot & Protection.Write) mm.write(ptr, data, offset)
+        else expectError(() => mm.write(ptr, data, offset), 'PROTECTION', `write to ${Protection[block.prot]} block`)
+        expectError(() => mm.read(ptr, mm.usableSize(ptr) + 1), (block.prot & Protection.Read) ? 'OUT_OF_BOUNDS' : 'PROTECTION', 'read past the block')
+      } else if (op < 0.97) {
+        name = 'bad-pointer'
+        const [ptr] = pick()
+        expectError(() => mm.free(ptr + 4), 'INVALID_POINTER', 'free of a misaligned interior pointer')
+        expectError(() => mm.realloc(ptr + 4, 8), 'INVALID_POINTER', 'realloc of a misaligned interior pointer')
+      } else if (op < 0.995) {
+        name = 'stats'
+        const actual = mm.stats()
+        check(actual.currentUsage === stats.currentUsage, 'currentUsage differs from the model')
+        check(actual.fragmentation >= 0 && actual.fragmentation <= 100, 'fragmentation out of range')
+      } else {
+        name = 'resetStats'
+        mm.resetStats()
+        Object.assign(stats, { totalAllocated: 0, totalFreed: 0, allocationCount: 0, freeCount: 0, failedAllocations: 0, peakUsage: stats.currentUsage })
+      }
+      counts[name] = (counts[name] ?? 0) + 1
+      if ((step + 1) % validateEvery === 0) audit()
+    }
+    audit()
+    return { ok: true, operations, counts }
+  } catch (error) {
+    const message = error instanceof Mismatch ? error.message : `${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`
+    return { ok: false, operations, failedAt: step, message, counts }
+  }
+}
+
+/** The smallest number of operations of (config, seed) after which a failure can be seen. */
+export function shortestFailingPrefix(config: FuzzConfig, seed: number, failedAt: number): number {
+  const result = runStream(config, seed, failedAt + 1, 1)
+  return result.ok ? failedAt + 1 : (result.failedAt ?? failedAt) + 1
+}
