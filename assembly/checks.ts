@@ -13,6 +13,7 @@
 //    └────────┴────────────┴─────────────────────────────┴────────┘
 //
 // A write past the requested size changes a CANARY byte: found on free, realloc and validate().
+// Each detection is reported once: the red zone or the junk is laid again after the report.
 // A write after free changes a JUNK byte: found when those bytes are handed out again and by a
 // deep validate(). Both are CORRUPTION faults naming the block, the byte found and the byte expected.
 // Costs: the red zone is checked in O(slack); junk is written on free and checked on hand-out in
@@ -58,12 +59,13 @@ export function writeCanary(block: usize): void {
   memory.fill(payload + requestedBytes(block), CANARY, usableBytes(block) - requestedBytes(block));
 }
 
-/** True when the red zone is intact; else records a FAULT_CANARY naming the block. */
+/** True when the red zone is intact; else records a FAULT_CANARY naming the block and lays the zone again. */
 export function canaryIntact(heap: usize, block: usize): bool {
   const payload = block + HEADER_SIZE;
   const bad = firstDifferent(payload + requestedBytes(block), payload + usableBytes(block), CANARY);
   if (bad == 0) return true;
   recordFault(heap, FAULT_CANARY, block, load<u8>(bad), CANARY);
+  writeCanary(block); // reported once, like every other detection
   return false;
 }
 

@@ -24,7 +24,7 @@ import {
   CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
   HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON, CONTROL_SIZE,
 } from "./control";
-import { HEADER_SIZE, isUsed, protectionOf, requestedBytes, usableBytes, alignUp } from "./block";
+import { HEADER_SIZE, isUsed, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
 import { ERR_DESTROYED, errorResult } from "./errors";
 
 // ─── Geometry ────────────────────────────────────────────────────────────────────────────────────
@@ -258,3 +258,5 @@ export function unlocked_stack_mark(stack: usize): u32 { return stackMark(stack)
 export function unlocked_stack_reset(stack: usize, marker: usize): u32 { return stackReset(stack, marker); }
 export function unlocked_stack_clear(stack: usize): u32 { return stackClear(stack); }
 export function unlocked_stack_block_size(stack: usize, ptr: usize): u32 { return stackBlockSize(stack, ptr); }
+export function block_extent(block: usize): u32 { return blockSize(block); }
+export function heap_pool_start(heap: usize): usize { return heapFirstBlock(heap); }

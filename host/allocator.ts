@@ -6,6 +6,7 @@ import { MemoryError, isErrorResult, codeOfResult, type MemoryErrorCode } from '
 import type { AllocatorHandle, MemoryStats } from './api.js'
 import type { WasmExports } from './wasm-exports.js'
 import { formatStatsTable } from './format.js'
+import { renderTextMap, renderSvgMap, MAP_LEGEND, type MapRegion, type TextMapOptions, type SvgMapOptions } from './heap-map.js'
 import { sharedMemoryAvailable } from './load.js'
 import { readStatsRecord, fragmentationPercent } from './stats.js'
 
@@ -239,4 +240,28 @@ export abstract class Allocator {
   }
 
   protected abstract statsTitle(): string
+
+  // ─── Maps ───────────────────────────────────────────────────────────────────────────────────
+
+  protected abstract mapRegions(): { regions: MapRegion[]; poolSize: number }
+  protected abstract mapTitle(): string
+
+  /** A text map of the pool for terminals (one character a cell), its legend and the statistics. */
+  formatMap(options: TextMapOptions = {}): string {
+    const { regions, poolSize } = this.mapRegions()
+    const cells = (options.columns ?? 64) * (options.rows ?? 8)
+    const cellBytes = Math.max(1, Math.round(poolSize / cells))
+    return [
+      `${this.mapTitle()}: ${poolSize.toLocaleString('en-US')} bytes, 1 cell = ${cellBytes.toLocaleString('en-US')} bytes`,
+      renderTextMap(regions, poolSize, options),
+      MAP_LEGEND,
+      this.formatStats(),
+    ].join('\n')
+  }
+
+  /** An SVG map of the pool, as a string. */
+  mapSvg(options: SvgMapOptions = {}): string {
+    const { regions, poolSize } = this.mapRegions()
+    return renderSvgMap(regions, poolSize, { title: this.mapTitle(), ...options })
+  }
 }

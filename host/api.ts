@@ -28,6 +28,13 @@ export interface MemoryManagerOptions {
   shared?: boolean
   /** Extra corruption checks (red zones, junk fill, validation on free). @defaultValue false */
   checks?: boolean
+  /** Record where each block was allocated (a stack trace) and its tag, for leaks(). @defaultValue false */
+  trackAllocations?: boolean
+}
+
+export interface AttachOptions {
+  /** As for create: record allocation sites of the blocks this face allocates. @defaultValue false */
+  trackAllocations?: boolean
 }
 
 export interface StackAllocatorOptions {
@@ -68,7 +75,14 @@ export interface BlockInfo {
 
 export interface LeakInfo {
   ptr: number
+  /** Requested size. */
   size: number
+  /** Where it was allocated: the first stack frame outside this library (trackAllocations only). */
+  site?: string
+  /** The whole stack trace captured at allocation (trackAllocations only). */
+  stack?: string
+  /** The tag passed to the allocation, if any. */
+  tag?: string
 }
 
 export interface ValidationReport {

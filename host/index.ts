@@ -12,5 +12,7 @@ export {
   type LeakInfo,
   type ValidationReport,
   type AllocatorHandle,
+  type AttachOptions,
 } from './api.js'
+export type { TextMapOptions, SvgMapOptions } from './heap-map.js'
 export { StackAllocator } from './stack-allocator.js'

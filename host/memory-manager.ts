@@ -5,12 +5,14 @@
 import {
   Protection, DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, MAX_ALIGNED_ALLOC,
   type MemoryManagerOptions, type BlockInfo, type LeakInfo, type ValidationReport,
-  type AllocatorHandle, type Policy,
+  type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
 import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolveShared, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
+import { captureOrigin, formatLeakReport, type AllocationOrigin } from './leaks.js'
+import type { MapRegion } from './heap-map.js'
 import type { WasmExports } from './wasm-exports.js'
 
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
@@ -26,6 +28,7 @@ interface HeapConfig {
   policy: Policy
   shared: boolean
   checks: boolean
+  trackAllocations: boolean
 }
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
@@ -42,7 +45,11 @@ function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   }
   if (!(policy in POLICY_CODES)) throw new RangeError(`policy must be 'first-fit' or 'best-fit'`)
   if (options.checks !== undefined && typeof options.checks !== 'boolean') throw new TypeError('checks must be a boolean')
-  return { size, maxSize, alignment, policy, shared: resolveShared(options.shared), checks: options.checks ?? false }
+  if (options.trackAllocations !== undefined && typeof options.trackAllocations !== 'boolean') throw new TypeError('trackAllocations must be a boolean')
+  return {
+    size, maxSize, alignment, policy, shared: resolveShared(options.shared), checks: options.checks ?? false,
+    trackAllocations: options.trackAllocations ?? false,
+  }
 }
 
 export class MemoryManager extends Allocator {
@@ -61,17 +68,17 @@ export class MemoryManager extends Allocator {
   }
 
   /** A second face over the SAME pool, in another thread, from `handle` posted by its creator. */
-  static async attach(handle: AllocatorHandle): Promise<MemoryManager> {
-    return MemoryManager.attachSync(handle)
+  static async attach(handle: AllocatorHandle, options: AttachOptions = {}): Promise<MemoryManager> {
+    return MemoryManager.attachSync(handle, options)
   }
 
-  static attachSync(handle: AllocatorHandle): MemoryManager {
+  static attachSync(handle: AllocatorHandle, options: AttachOptions = {}): MemoryManager {
     if (!handle || handle.kind !== 'heap') throw new TypeError('not a MemoryManager handle')
     if (!handle.shared) {
       throw new RangeError('this heap lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }
     const wasm = instantiateOver(handle.module, handle.memory)
-    return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true)
+    return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true, options.trackAllocations ?? false)
   }
 
   private static build(module: WebAssembly.Module, config: HeapConfig): MemoryManager {
@@ -84,44 +91,57 @@ export class MemoryManager extends Allocator {
     const options = config.checks ? OPTION_CHECKS : 0
     const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
-    return new MemoryManager(wasm, memory, module, base, config.shared)
+    return new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
   }
 
-  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {
+  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, trackAllocations: boolean) {
     super(wasm, memory, module, base, shared)
+    if (trackAllocations) this.origins = new Map()
   }
 
   // ─── Allocation ─────────────────────────────────────────────────────────────────────────────
 
+  // The optional `tag` names an allocation in leak reports (with trackAllocations).
+
   /** A block of at least `size` bytes aligned to the heap's alignment, or 0 when none can be had. */
-  malloc(size: number): number {
-    return this.result(this.wasm.heap_malloc(this.base, sizeArgument(size)))
+  malloc(size: number, tag?: string): number {
+    const ptr = this.result(this.wasm.heap_malloc(this.base, sizeArgument(size)))
+    return this.origins ? this.track(ptr, tag) : ptr
   }
 
   /** A zero-filled block of `count * size` bytes, or 0 (an overflowing product is a failure). */
-  calloc(count: number, size: number): number {
-    return this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
+  calloc(count: number, size: number, tag?: string): number {
+    const ptr = this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
+    return this.origins ? this.track(ptr, tag) : ptr
   }
 
   /** Resizes the block at `ptr`, moving it when needed; 0 on failure (and `ptr` stays valid). */
-  realloc(ptr: number, size: number): number {
+  realloc(ptr: number, size: number, tag?: string): number {
     checkPointer(ptr)
-    return this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
+    const moved = this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
+    if (this.origins && (moved !== 0 || size === 0)) {
+      const origin = this.origins.get(ptr)
+      this.origins.delete(ptr)
+      if (moved !== 0) this.origins.set(moved, tag === undefined && origin ? origin : captureOrigin(tag))
+    }
+    return moved
   }
 
   /** A block whose payload is aligned to `alignment` (a power of two from 8 to 65536), or 0. */
-  alignedAlloc(alignment: number, size: number): number {
+  alignedAlloc(alignment: number, size: number, tag?: string): number {
     checkSize(alignment, 'alignment')
     if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_ALIGNED_ALLOC) {
       throw new RangeError(`alignment must be a power of two from 8 to ${MAX_ALIGNED_ALLOC}, got ${alignment}`)
     }
-    return this.result(this.wasm.heap_aligned_alloc(this.base, alignment, sizeArgument(size)))
+    const ptr = this.result(this.wasm.heap_aligned_alloc(this.base, alignment, sizeArgument(size)))
+    return this.origins ? this.track(ptr, tag) : ptr
   }
 
   /** Frees the block at `ptr`; free(0) does nothing. */
   free(ptr: number): void {
     checkPointer(ptr)
     this.result(this.wasm.heap_free(this.base, ptr), ptr)
+    this.origins?.delete(ptr)
   }
 
   /** Bytes usable at `ptr` (at least the requested size). */
@@ -218,11 +238,11 @@ export class MemoryManager extends Allocator {
     }
   }
 
-  /** Every block in address order. */
-  blocks(): BlockInfo[] {
+  /** Every block in address order, with where it starts and its whole extent (for maps). */
+  private walk(): Array<BlockInfo & { start: number; extent: number }> {
     return this.locked(() => {
       const wasm = this.wasm
-      const list: BlockInfo[] = []
+      const list: Array<BlockInfo & { start: number; extent: number }> = []
       for (let block = wasm.heap_walk_first(this.base) >>> 0; block !== 0; block = wasm.heap_walk_next(this.base, block) >>> 0) {
         const free = wasm.block_is_used(block) === 0
         list.push({
@@ -230,17 +250,64 @@ export class MemoryManager extends Allocator {
           size: wasm.block_reported_size(block) >>> 0,
           free,
           protection: (free ? Protection.None : wasm.block_protection(block)) as Protection,
+          start: block,
+          extent: wasm.block_extent(block) >>> 0,
         })
       }
       return list
     })
   }
 
-  /** Every live block, with its requested size. */
+  /** Every block in address order (free blocks held in small-size caches are listed as free). */
+  blocks(): BlockInfo[] {
+    return this.walk().map(({ ptr, size, free, protection }) => ({ ptr, size, free, protection }))
+  }
+
+  /**
+   * Every live block with its requested size; with `trackAllocations`, also where it was allocated
+   * (a stack trace) and the tag given to the allocation, for the blocks this face allocated.
+   */
   leaks(): LeakInfo[] {
     return this.blocks()
       .filter((block) => !block.free)
-      .map(({ ptr, size }) => ({ ptr, size }))
+      .map(({ ptr, size }) => {
+        const origin = this.origins?.get(ptr)
+        return origin ? { ptr, size, site: origin.site, stack: origin.stack, ...(origin.tag === undefined ? {} : { tag: origin.tag }) } : { ptr, size }
+      })
+  }
+
+  /** The live blocks grouped by allocation site (and tag), largest total first. */
+  formatLeaks(): string {
+    return formatLeakReport(this.leaks())
+  }
+
+  protected mapRegions(): { regions: MapRegion[]; poolSize: number } {
+    const walk = this.walk()
+    const poolStart = this.locked(() => this.wasm.heap_pool_start(this.base) >>> 0)
+    const poolSize = this.stats().poolSize
+    const regions: MapRegion[] = []
+    let end = poolStart
+    for (const block of walk) {
+      // A gap in the walk is the allocator's own bookkeeping block: memory in use all the same.
+      if (block.start > end) regions.push({ offset: end - poolStart, length: block.start - end, state: 'used' })
+      const state = block.free ? 'free' : (block.protection & Protection.Write) === 0 ? 'protected' : 'used'
+      regions.push({ offset: block.start - poolStart, length: block.extent, state })
+      end = block.start + block.extent
+    }
+    return { regions, poolSize }
+  }
+
+  protected mapTitle(): string {
+    return 'Heap map'
+  }
+
+  // ─── Allocation sites (trackAllocations) ──────────────────────────────────────────────────────
+
+  private origins?: Map<number, AllocationOrigin>
+
+  private track<T extends number>(ptr: T, tag: string | undefined): T {
+    if (this.origins && ptr !== 0) this.origins.set(ptr, captureOrigin(tag))
+    return ptr
   }
 }
 

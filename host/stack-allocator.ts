@@ -6,6 +6,7 @@ import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolve
 import { MemoryError } from './errors.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import type { WasmExports } from './wasm-exports.js'
+import type { MapRegion } from './heap-map.js'
 
 interface StackConfig {
   size: number
@@ -155,5 +156,17 @@ export class StackAllocator extends Allocator {
 
   protected statsTitle(): string {
     return 'Stack allocator statistics'
+  }
+
+  protected mapRegions(): { regions: MapRegion[]; poolSize: number } {
+    return this.locked(() => {
+      const used = this.wasm.stack_used(this.base) >>> 0
+      const poolSize = this.wasm.stack_capacity(this.base) >>> 0
+      return { regions: [{ offset: 0, length: used, state: 'used' as const }], poolSize }
+    })
+  }
+
+  protected mapTitle(): string {
+    return 'Stack map'
   }
 }

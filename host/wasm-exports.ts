@@ -42,6 +42,8 @@ export interface WasmExports {
   block_is_used(block: number): number
   block_reported_size(block: number): number
   block_protection(block: number): number
+  block_extent(block: number): number
+  heap_pool_start(heap: number): number
 
   stack_init(stack: number, poolBytes: number, alignment: number): number
   stack_push(stack: number, size: number, alignment: number): number

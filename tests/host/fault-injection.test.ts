@@ -1,0 +1,97 @@
+// Faults injected on purpose: each is reported as the right MemoryError (never a wasm trap), and the
+// rest of the heap stays usable.
+import { describe, it, expect } from 'vitest'
+import { MemoryManager, MemoryError, Protection } from '../../host/index.js'
+
+function error(call: () => unknown): MemoryError {
+  try {
+    call()
+  } catch (caught) {
+    expect(caught).toBeInstanceOf(MemoryError) // not a WebAssembly.RuntimeError
+    return caught as MemoryError
+  }
+  throw new Error('expected an error')
+}
+
+/** Allocations and frees away from the damage still work. */
+function stillUsable(mm: MemoryManager) {
+  const blocks = Array.from({ length: 20 }, (_, i) => mm.malloc(16 + i * 8))
+  expect(blocks.every((ptr) => ptr !== 0)).toBe(true)
+  blocks.forEach((ptr, i) => mm.write(ptr, [i]))
+  blocks.forEach((ptr, i) => expect(mm.read(ptr, 1)[0]).toBe(i))
+  blocks.forEach((ptr) => mm.free(ptr))
+}
+
+function heapWithHoles(checks = false) {
+  const mm = MemoryManager.createSync({ size: 256 * 1024, checks })
+  const ptrs = Array.from({ length: 64 }, () => mm.malloc(64))
+  ptrs.filter((_, i) => i % 2 === 0).forEach((ptr) => mm.free(ptr))
+  return { mm, ptrs, words: () => new Uint32Array(mm.memory.buffer) }
+}
+
+describe('fault injection', () => {
+  it("an overwritten header: CORRUPTION from validate() and from freeing it or its neighbour", () => {
+    const { mm, ptrs, words } = heapWithHoles()
+    const victim = ptrs[11]
+    words()[(victim - 8) >> 2] = 0xffff_fff9 // size word of a live block
+    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: victim })
+    expect(error(() => mm.free(victim)).code).toBe('CORRUPTION')
+    expect(error(() => mm.realloc(victim, 8)).code).toBe('CORRUPTION')
+    mm.free(ptrs[15]) // away from the damage, frees work
+    stillUsable(mm)
+  })
+
+  it("an overwritten free block's links: CORRUPTION, the index is rebuilt, the heap goes on", () => {
+    const { mm, ptrs, words } = heapWithHoles()
+    for (const i of [0, 2, 4, 6, 8, 10]) {
+      const node = ptrs[i] - 8
+      words()[(node + 8) >> 2] = 0xdead_0000 + i * 8 // left child
+      words()[(node + 12) >> 2] = 0x0bad_f00d // right child
+    }
+    expect(error(() => mm.validate()).code).toBe('CORRUPTION')
+    mm.validate() // rebuilt
+    stillUsable(mm)
+    for (const i of [20, 22]) words()[(ptrs[i] - 8 + 12) >> 2] = 0xffff_fff0
+    const caught = (() => {
+      for (let n = 0; n < 200; n++) {
+        try {
+          mm.malloc(8)
+        } catch (e) {
+          return e as MemoryError
+        }
+      }
+      return undefined
+    })()
+    expect(caught?.code).toBe('CORRUPTION') // met by malloc's own descent
+    mm.validate()
+    stillUsable(mm)
+  })
+
+  it('an overwritten red zone (checks mode): CORRUPTION naming the block', () => {
+    const { mm, ptrs } = heapWithHoles(true)
+    const bytes = new Uint8Array(mm.memory.buffer)
+    bytes[ptrs[13] + 64] = 0
+    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: ptrs[13] })
+    stillUsable(mm) // reported once: the red zone was laid again
+    bytes[ptrs[15] + 64] = 0
+    expect(error(() => mm.free(ptrs[15]))).toMatchObject({ code: 'CORRUPTION', block: ptrs[15] })
+    mm.free(ptrs[15])
+  })
+
+  it('a written fingerprinted block: PROTECTION naming it, once', () => {
+    const { mm, ptrs } = heapWithHoles()
+    mm.protect(ptrs[21], 64, Protection.Read)
+    new Uint8Array(mm.memory.buffer)[ptrs[21] + 5] ^= 0xff
+    expect(error(() => mm.validate())).toMatchObject({ code: 'PROTECTION', block: ptrs[21] })
+    mm.validate()
+    stillUsable(mm)
+  })
+
+  it('a damaged free block is never carved: CORRUPTION, and the allocation after it works', () => {
+    const { mm, ptrs, words } = heapWithHoles()
+    words()[(ptrs[0] - 8 + 72 - 4) >> 2] = 12345 // the first hole's footer
+    expect(error(() => mm.malloc(8)).code).toBe('CORRUPTION')
+    expect(mm.malloc(8)).not.toBe(0)
+    stillUsable(mm)
+  })
+})

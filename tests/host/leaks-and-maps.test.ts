@@ -1,0 +1,94 @@
+import { describe, it, expect } from 'vitest'
+import { MemoryManager, StackAllocator, Protection } from '../../host/index.js'
+
+function allocateForLeak(mm: MemoryManager) {
+  return mm.malloc(48, 'mesh')
+}
+
+describe('leak detection', () => {
+  it('leaks() lists the live blocks; with trackAllocations, where each was allocated and its tag', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, trackAllocations: true })
+    const leaked = allocateForLeak(mm)
+    const freed = mm.malloc(10)
+    const untagged = mm.calloc(2, 8)
+    mm.free(freed)
+    const leaks = mm.leaks()
+    expect(leaks.map((leak) => leak.ptr)).toEqual([leaked, untagged].sort((a, b) => a - b))
+    const mesh = leaks.find((leak) => leak.ptr === leaked)!
+    expect(mesh.tag).toBe('mesh')
+    expect(mesh.size).toBe(48)
+    expect(mesh.site).toMatch(/leaks-and-maps\.test\.ts/)
+    expect(mesh.stack).toMatch(/allocateForLeak/)
+    expect(leaks.find((leak) => leak.ptr === untagged)!.tag).toBeUndefined()
+  })
+
+  it('realloc carries the site along; free forgets it', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, trackAllocations: true })
+    const ptr = mm.malloc(16, 'grows')
+    mm.malloc(8)
+    const moved = mm.realloc(ptr, 4000)
+    expect(moved).not.toBe(ptr)
+    expect(mm.leaks().find((leak) => leak.ptr === moved)?.tag).toBe('grows')
+    mm.free(moved)
+    expect(mm.leaks().some((leak) => leak.tag === 'grows')).toBe(false)
+  })
+
+  it('formatLeaks groups the live blocks by site and tag', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, trackAllocations: true })
+    for (let i = 0; i < 5; i++) mm.malloc(100, 'texture')
+    mm.malloc(7, 'name')
+    const report = mm.formatLeaks()
+    expect(report).toMatch(/^6 live block\(s\), 507 bytes:/)
+    expect(report).toMatch(/5 block\(s\), 500 bytes \[texture\] at .*leaks-and-maps\.test\.ts/)
+    expect(report).toMatch(/1 block\(s\), 7 bytes \[name\]/)
+    expect(report.indexOf('[texture]')).toBeLessThan(report.indexOf('[name]'))
+  })
+
+  it('without tracking, leaks() still lists every live block, without sites', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const ptr = mm.malloc(5)
+    expect(mm.leaks()).toEqual([{ ptr, size: 5 }])
+    expect(mm.formatLeaks()).toMatch(/allocation site not tracked/)
+    mm.free(ptr)
+    expect(mm.formatLeaks()).toMatch(/nothing leaked/)
+  })
+})
+
+describe('heap maps', () => {
+  it('the text map shows used, free and protected cells with a legend and the statistics', () => {
+    const mm = MemoryManager.createSync({ size: 8192 })
+    const a = mm.malloc(2040) // the first quarter of the pool
+    const b = mm.malloc(2040)
+    mm.protect(b, 1, Protection.Read)
+    const map = mm.formatMap({ columns: 16, rows: 1 })
+    const row = map.split('\n')[1]
+    expect(row).toMatch(/^\|####PPPP\+\.{7}\|$/) // + is the table of fingerprints, right after b
+    expect(map).toContain('1 cell = 512 bytes')
+    expect(map).toContain("'P' holds a block that is not writable")
+    expect(map).toContain('Heap allocator statistics')
+    mm.protect(b, 1, Protection.ReadWrite)
+    mm.free(b)
+    expect(mm.formatMap({ columns: 16, rows: 1 }).split('\n')[1]).toBe('|####............|')
+    expect(a).not.toBe(0)
+  })
+
+  it('the SVG map is a well-formed document with one rectangle a non-free block', () => {
+    const mm = MemoryManager.createSync({ size: 8192 })
+    mm.malloc(100)
+    const b = mm.malloc(100)
+    mm.protect(b, 1, Protection.None)
+    const svg = mm.mapSvg({ width: 400 })
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true)
+    expect(svg.endsWith('</svg>')).toBe(true)
+    expect(svg.match(/<rect [^>]*fill="#3b7dd8"><title>used/g)).toHaveLength(2) // a, and the fingerprint table
+    expect(svg.match(/<rect [^>]*fill="#d9534f"><title>protected/g)).toHaveLength(1)
+    expect(svg).toContain('Heap map')
+  })
+
+  it('the stack draws its used bytes from the bottom', () => {
+    const st = StackAllocator.createSync({ size: 4096 })
+    st.push(2032) // with its 16-byte header: half the pool
+    expect(st.formatMap({ columns: 8, rows: 1 }).split('\n')[1]).toBe('|####....|')
+    expect(st.mapSvg()).toContain('Stack map')
+  })
+})
