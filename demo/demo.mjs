@@ -2,7 +2,7 @@
 import { MemoryManager, StackAllocator, Protection } from 'wasm-memory-manager'
 
 // Initialize a heap with a 1 MiB pool.
-const manager = await MemoryManager.create({ size: 1024 * 1024 })
+const manager = await MemoryManager.create({ size: 64 * 1024, trackAllocations: true })
 
 // Allocate memory and use it.
 const ptr = manager.malloc(100)
@@ -19,17 +19,19 @@ try {
 }
 
 // A few more blocks, so the statistics have something to show.
-const others = [manager.malloc(256), manager.calloc(16, 32), manager.malloc(4000)]
+const others = [manager.malloc(256, 'names'), manager.calloc(16, 32), manager.malloc(4000, 'mesh'), manager.malloc(9000, 'texture')]
 manager.free(others[1])
 
 console.log()
-manager.printStats()
+console.log(manager.formatMap({ rows: 4 }))
 
 // Free memory (writable again first: freeing a read-only block is refused) and clean up.
 manager.protect(ptr, 100, Protection.ReadWrite)
 manager.free(ptr)
 manager.free(others[0])
 manager.free(others[2])
+console.log(`\nleft live on purpose, as a leak report shows it:\n${manager.formatLeaks()}`)
+manager.free(others[3])
 console.log(`\nafter freeing everything: ${manager.stats().liveBlocks} live blocks, validate() = ${JSON.stringify(manager.validate())}`)
 manager.destroy()
 
@@ -40,7 +42,7 @@ const a = stack.push(128)
 const b = stack.push(1000, 64)
 stack.write(b, [1, 2, 3])
 console.log(`\nstack: pushed ${a} and ${b} (64-aligned), depth ${stack.depth}, used ${stack.used} of ${stack.capacity} bytes`)
-stack.printStats()
+console.log(stack.formatMap({ rows: 2 }))
 stack.reset(frame)
 console.log(`after reset(mark): depth ${stack.depth}, used ${stack.used}`)
 stack.destroy()
