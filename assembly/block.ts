@@ -72,6 +72,15 @@ export const PROT_READ_WRITE: u32 = 3;
 @inline export function isUsed(block: usize): bool {
   return (load<u32>(block) & USED) != 0;
 }
+/** Used and not parked in a small-block cache: a block the user holds. */
+// @ts-ignore: decorator
+@inline export function isLive(block: usize): bool {
+  return (load<u32>(block) & (USED | CACHED)) == USED;
+}
+// @ts-ignore: decorator
+@inline export function isCached(block: usize): bool {
+  return (load<u32>(block) & CACHED) != 0;
+}
 // @ts-ignore: decorator
 @inline export function isPrevFree(block: usize): bool {
   return (load<u32>(block) & PREV_FREE) != 0;

@@ -23,7 +23,8 @@
 //    heap + 56   u32 fingerprints    protection fingerprint table (see protect.ts), 0 when none
 //    heap + 60   u32 faultReason     the FAULT_* reason of the last fault found (faults.ts)
 //    heap + 64   stats record        see stats.ts (64 bytes)
-//    heap + 128  pool: blocks up to the sentinel, first payload aligned to `alignment`
+//    heap + 128  small-block caches  see caches.ts (HEAP_CACHES_SIZE bytes)
+//    heap + HEAP_CONTROL_SIZE  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
 export const CONTROL_LOCK: usize = 0;
 export const CONTROL_STATE: usize = 4;
@@ -53,6 +54,13 @@ export const POLICY_FIRST_FIT: u32 = 0;
 export const POLICY_BEST_FIT: u32 = 1;
 
 export const OPTION_CHECKS: u32 = 1;
+/** Small-block caches off: every request is placed by the policy (caches.ts). */
+export const OPTION_NO_CACHES: u32 = 2;
+
+export const HEAP_CACHES: usize = 128;
+export const HEAP_CACHES_SIZE: usize = 288;
+/** The heap's control block is the common part, its own fields and the caches. */
+export const HEAP_CONTROL_SIZE: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
 
 /** Highest address a pool may end at: keeps every address and size below the error results. */
 export const ADDRESS_LIMIT: u64 = 0xffff_0000;

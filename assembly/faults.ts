@@ -24,6 +24,8 @@ export const FAULT_DESTROYED: u32 = 13;
 export const FAULT_CANARY: u32 = 14;
 /** checks mode: a byte of freed memory was written after the free. */
 export const FAULT_WRITE_AFTER_FREE: u32 = 15;
+/** A small-block cache list that does not match the cached blocks (caches.ts). */
+export const FAULT_CACHE: u32 = 16;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

@@ -235,6 +235,11 @@ export function indexLargest(heap: usize): u32 {
   return largest(load<u32>(heap + HEAP_FREE_ROOT));
 }
 
+/** Damage found outside the tree (a small-block cache list): reported and repaired like the tree's. */
+export function markIndexDamaged(): void {
+  damaged = true;
+}
+
 /** True when an index operation since the last indexClear met a link it would not follow. */
 export function indexDamaged(): bool {
   return damaged;

@@ -11,16 +11,19 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, USED, PREV_FREE, PROT_READ_WRITE,
-  blockSize, isUsed, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
+  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
 } from "./block";
 import {
   CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
-  CONTROL_STATS, CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
+  CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
 import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, indexDamaged, payloadFitting } from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
+import {
+  CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
+} from "./caches";
 import {
   checksOn, writeCanary, canaryIntact, junkFill, junkIntact, junkStart, junkEnd, JUNK_WORD, FREE_BLOCK_PREFIX,
 } from "./checks";
@@ -38,7 +41,7 @@ import {
 
 /** Address of the first block of a heap whose control block is at `heap`. */
 export function poolStartFor(heap: usize, alignment: u32): usize {
-  return alignUp(heap + CONTROL_SIZE + HEADER_SIZE, alignment) - HEADER_SIZE;
+  return alignUp(heap + HEAP_CONTROL_SIZE + HEADER_SIZE, alignment) - HEADER_SIZE;
 }
 
 /** Makes sure linear memory reaches `end`; false when it cannot grow that far. */
@@ -63,7 +66,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   const limit = <u64>start + limitBytes;
   if (limit > ADDRESS_LIMIT || !ensureMemory(end)) return errorResult(ERR_INVALID_POINTER);
 
-  memory.fill(heap, 0, CONTROL_SIZE);
+  memory.fill(heap, 0, HEAP_CONTROL_SIZE);
   store<u32>(heap + HEAP_POOL_START, <u32>start);
   store<u32>(heap + HEAP_LIMIT, <u32>limit);
   store<u32>(heap + HEAP_ALIGNMENT, alignment);
@@ -105,12 +108,12 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
     if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
     return ERR_INVALID_POINTER;
   }
-  if (!isUsed(block)) return ERR_DOUBLE_FREE;
   const size = blockSize(block);
   if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
     recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
     return ERR_CORRUPTION;
   }
+  if (!isLive(block)) return ERR_DOUBLE_FREE; // free, or parked in a small-block cache
   const next = block + size;
   if (!hasValidMagic(next)) {
     recordFault(heap, FAULT_BAD_MAGIC, next, tagMagic(next), magicFor(next));
@@ -225,6 +228,11 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   const need = needFor(heap, requested);
   if (need == 0) return 0;
   let free = indexFind(heap, need, alignment);
+  if (free == 0 && cachedBlocks(heap) != 0) {
+    // Before the pool grows (or the request fails), the cached blocks go back and coalesce.
+    cacheFlush(heap);
+    free = indexFind(heap, need, alignment);
+  }
   if (free == 0) {
     if (!growFor(heap, need, alignment)) return 0;
     free = indexFind(heap, need, alignment);
@@ -278,6 +286,15 @@ export function releaseBlock(heap: usize, block: usize): void {
 
 export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
+  // Fast path: a small request at the heap's alignment from the cache of its size, O(1).
+  if (requested <= CACHE_REQUEST_LIMIT && alignment == load<u32>(heap + HEAP_ALIGNMENT) && cachesOn(heap)) {
+    const cached = cacheTake(heap, blockSizeFor(requested));
+    if (cached != 0) {
+      writeUsedHeader(cached, blockSize(cached), load<u32>(cached) & PREV_FREE, requested, PROT_READ_WRITE);
+      statsOnAllocate(heap + CONTROL_STATS, requested);
+      return cached + HEADER_SIZE;
+    }
+  }
   const payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
   if (payload == 0) statsOnFailure(heap + CONTROL_STATS);
   else if (payload < 0xffff_fff0) statsOnAllocate(heap + CONTROL_STATS, requested);
@@ -324,7 +341,7 @@ export function heapFree(heap: usize, ptr: usize): u32 {
   }
   const block = ptr - HEADER_SIZE;
   const requested = requestedBytes(block);
-  releaseBlock(heap, block);
+  if (!cachesOn(heap) || !cachePut(heap, block, heapPoolSize(heap))) releaseBlock(heap, block);
   statsOnFree(heap + CONTROL_STATS, requested);
   return 0;
 }
@@ -435,14 +452,21 @@ export function heapRequestedSize(heap: usize, ptr: usize): u32 {
   return requestedBytes(ptr - HEADER_SIZE);
 }
 
-/** Free bytes usable by payloads: the free blocks' sizes less their headers. */
-export function heapFreeBytes(heap: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - load<u32>(heap + HEAP_FREE_BLOCKS) * HEADER_SIZE;
+/** Free blocks, cached ones included. */
+export function heapFreeBlocks(heap: usize): u32 {
+  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap);
 }
 
-/** Payload bytes of the largest free block; 0 when nothing is free. */
+/** Free bytes usable by payloads: the free (and cached) blocks' sizes less their headers. */
+export function heapFreeBytes(heap: usize): u32 {
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) - heapFreeBlocks(heap) * HEADER_SIZE;
+}
+
+/** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */
 export function heapLargestFree(heap: usize): u32 {
-  const largest = indexLargest(heap);
+  let largest = indexLargest(heap);
+  const cached = largestCached(heap);
+  if (cached > largest) largest = cached;
   return largest == 0 ? 0 : largest - HEADER_SIZE;
 }
 
@@ -483,17 +507,30 @@ export function heapNextBlock(heap: usize, block: usize): usize {
  */
 export function heapRebuildIndex(heap: usize): void {
   indexClear(heap);
+  cacheForget(heap); // cached blocks are folded back below, with every other free run
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block: usize = load<u32>(heap + HEAP_POOL_START);
+  let run: usize = 0; // start of the run of free (or cached) blocks being merged
   while (block < sentinel && hasValidMagic(block)) {
     const size = blockSize(block);
     if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
-    if (!isUsed(block)) {
-      writeFreeHeader(block, size);
-      indexInsert(heap, block);
+    if (isLive(block)) {
+      clearFlag(block, PREV_FREE);
+      if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
+      run = 0;
+    } else if (run == 0) {
+      run = block;
     }
     block += size;
   }
+  if (run != 0 && block == sentinel) closeRun(heap, run, sentinel);
+}
+
+/** The blocks from `run` to `end` become one free block in the index. */
+function closeRun(heap: usize, run: usize, end: usize): void {
+  writeFreeHeader(run, <u32>(end - run));
+  indexInsert(heap, run);
+  setFlag(end, PREV_FREE);
 }
 
 /**

@@ -11,20 +11,21 @@ import { lockAcquire, lockRelease } from "./lock";
 import {
   heapInit, heapMalloc, heapCalloc, heapRealloc, heapAllocate, heapFree, heapUsableSize,
   heapRequestedSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
-  poolStartFor, settle, heapBlockContaining,
+  poolStartFor, settle, heapBlockContaining, heapFreeBlocks,
 } from "./heap";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
 import { statsReset } from "./stats";
+import { cacheFlush } from "./caches";
 import {
   stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackBlockSize, stackUsed,
   stackCapacity, stackDepth, stackFreeBytes,
 } from "./stack";
 import {
-  CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
-  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON, CONTROL_SIZE,
+  CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
+  HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON,
 } from "./control";
-import { HEADER_SIZE, isUsed, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
+import { HEADER_SIZE, isLive, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
 import { ERR_DESTROYED, errorResult } from "./errors";
 
 // ─── Geometry ────────────────────────────────────────────────────────────────────────────────────
@@ -39,7 +40,6 @@ export function heap_pool_start_for(heap: usize, alignment: u32): usize {
   return poolStartFor(heap, alignment);
 }
 
-export const CONTROL_BYTES: u32 = <u32>CONTROL_SIZE;
 
 // ─── Heap: locked operations ─────────────────────────────────────────────────────────────────────
 
@@ -118,6 +118,16 @@ export function heap_access(heap: usize, ptr: usize, required: u32): u32 {
   return result;
 }
 
+/** Hands every block held in the small-block caches back to the free index, where it coalesces. */
+export function heap_trim(heap: usize): u32 {
+  lockAcquire(heap + CONTROL_LOCK);
+  const ready = load<u32>(heap + CONTROL_STATE) == HEAP_READY;
+  if (ready) cacheFlush(heap);
+  const result = <u32>settle(heap, ready ? 0 : errorResult(ERR_DESTROYED));
+  lockRelease(heap + CONTROL_LOCK);
+  return result;
+}
+
 export function heap_validate(heap: usize): u32 {
   lockAcquire(heap + CONTROL_LOCK);
   const result = heapValidate(heap);
@@ -166,7 +176,7 @@ export function stat_read(stats: usize, field: usize): f64 {
 export function heap_free_bytes(heap: usize): u32 { return heapFreeBytes(heap); }
 export function heap_largest_free(heap: usize): u32 { return heapLargestFree(heap); }
 export function heap_pool_size(heap: usize): u32 { return heapPoolSize(heap); }
-export function heap_free_blocks(heap: usize): u32 { return load<u32>(heap + HEAP_FREE_BLOCKS); }
+export function heap_free_blocks(heap: usize): u32 { return heapFreeBlocks(heap); }
 export function heap_fault_reason(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_REASON); }
 export function heap_block_containing(heap: usize, address: usize): usize { return heapBlockContaining(heap, address); }
 export function heap_fault_block(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_BLOCK); }
@@ -184,12 +194,13 @@ function skipInternal(heap: usize, block: usize): usize {
   return block != 0 && isInternalBlock(heap, block) ? heapNextBlock(heap, block) : block;
 }
 export function block_payload(block: usize): usize { return block + HEADER_SIZE; }
-export function block_is_used(block: usize): bool { return isUsed(block); }
-/** Requested bytes of a used block, usable bytes of a free one (as blocks() reports them). */
+/** Live: used and not parked in a small-block cache (cached blocks are listed as free). */
+export function block_is_used(block: usize): bool { return isLive(block); }
+/** Requested bytes of a live block, usable bytes of a free one (as blocks() reports them). */
 export function block_reported_size(block: usize): u32 {
-  return isUsed(block) ? requestedBytes(block) : usableBytes(block);
+  return isLive(block) ? requestedBytes(block) : usableBytes(block);
 }
-export function block_protection(block: usize): u32 { return isUsed(block) ? protectionOf(block) : 0; }
+export function block_protection(block: usize): u32 { return isLive(block) ? protectionOf(block) : 0; }
 
 // ─── Stack ───────────────────────────────────────────────────────────────────────────────────────
 

@@ -16,7 +16,7 @@
 // Invariant: a used block has an entry exactly when its protection lacks Write.
 // Cost: fingerprinting reads the block once (8 bytes a step); lookups are O(1) expected.
 
-import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isUsed } from "./block";
+import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive } from "./block";
 import { HEAP_FINGERPRINTS } from "./control";
 import { allocateBlock, releaseBlock, checkLiveBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
 import { FAULT_FINGERPRINT, recordFault } from "./faults";
@@ -157,7 +157,7 @@ function blockHolding(heap: usize, address: usize): usize {
   let block = heapFirstBlock(heap);
   while (block != 0) {
     const payload = block + HEADER_SIZE;
-    if (address >= payload && address < payload + usableBytes(block)) return isUsed(block) ? block : 0;
+    if (address >= payload && address < payload + usableBytes(block)) return isLive(block) ? block : 0;
     if (address < block) return 0;
     block = heapNextBlock(heap, block);
   }

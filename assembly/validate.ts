@@ -8,17 +8,18 @@
 // against what was expected are left in the control block (faultBlock/faultFound/faultExpected).
 
 import {
-  MIN_BLOCK_SIZE, blockSize, isUsed, isPrevFree, hasValidMagic, tagMagic, magicFor,
+  MIN_BLOCK_SIZE, blockSize, isUsed, isCached, isPrevFree, hasValidMagic, tagMagic, magicFor,
   requestedBytes, FOOTER_SIZE,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS } from "./control";
 import {
   FAULT_NONE, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
   FAULT_BAD_END, FAULT_INDEX_LINK, FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS,
-  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, recordFault,
+  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, recordFault,
 } from "./faults";
 import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
 import { indexCheck } from "./freeindex";
+import { cacheCheck } from "./caches";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE } from "./stats";
 import { isReady, heapRebuildIndex } from "./heap";
 import { fingerprintChanged, isInternalBlock } from "./protect";
@@ -44,13 +45,19 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   let freeBytes: u32 = 0;
   let liveBlocks: u64 = 0;
   let usage: u64 = 0;
+  let cachedBlocks: u32 = 0;
+  let cachedBytes: u32 = 0;
   const checks = checksOn(heap);
   while (block < sentinel) {
     if (!hasValidMagic(block)) return fault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
     const size = blockSize(block);
     if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return fault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
     if (isPrevFree(block) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, block, isPrevFree(block) ? 1 : 0, leftWasFree ? 1 : 0);
-    if (isUsed(block)) {
+    if (isCached(block)) {
+      cachedBlocks++;
+      cachedBytes += size;
+      leftWasFree = false; // parked, unmerged: its neighbours see a used block
+    } else if (isUsed(block)) {
       if (fingerprintChanged(heap, block)) return FAULT_FINGERPRINT; // recorded with both fingerprints
       if (checks && !canaryIntact(heap, block)) return FAULT_CANARY;
       if (!isInternalBlock(heap, block)) {
@@ -78,6 +85,14 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   if (indexed < 0 || <u32>indexed != freeBlocks) {
     const reason = indexed < 0 ? FAULT_INDEX_LINK : FAULT_INDEX_COUNT;
     const result = fault(heap, reason, 0, indexed < 0 ? 0 : indexed, freeBlocks);
+    heapRebuildIndex(heap);
+    return result;
+  }
+
+  // The small-block caches must hold exactly the cached blocks the walk found.
+  const badList = cacheCheck(heap, cachedBlocks, cachedBytes);
+  if (badList != 0) {
+    const result = fault(heap, FAULT_CACHE, 0, badList, cachedBlocks);
     heapRebuildIndex(heap);
     return result;
   }

@@ -28,6 +28,11 @@ export interface MemoryManagerOptions {
   shared?: boolean
   /** Extra corruption checks (red zones, junk fill, validation on free). @defaultValue false */
   checks?: boolean
+  /**
+   * Serve small requests (up to 256 bytes) first from per-size caches of recently freed blocks: O(1)
+   * for the churn of small objects. Off: every request is placed by the policy. @defaultValue true
+   */
+  smallBlockCaches?: boolean
   /** Record where each block was allocated (a stack trace) and its tag, for leaks(). @defaultValue false */
   trackAllocations?: boolean
 }

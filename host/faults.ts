@@ -28,6 +28,7 @@ const FAULTS: Record<number, FaultKind> = {
   12: { code: 'PROTECTION', perBlock: true, describe: (f, e) => `the block was written while it was not writable (fingerprint ${hex(f)}, recorded ${hex(e)})` },
   13: { code: 'DESTROYED', perBlock: false, describe: () => 'the allocator has been destroyed' },
   14: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `red zone after the requested size overwritten: byte ${hex(f)}, expected ${hex(e)} (a write past the end of the block)` },
+  16: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `a small-block cache list (block size ${f}) does not match the ${e} cached blocks (the caches were folded back into the free index)` },
   15: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `freed memory written after the free: byte ${hex(f)}, expected junk ${hex(e)} (a write after free)` },
 }
 

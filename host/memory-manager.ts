@@ -17,6 +17,7 @@ import type { WasmExports } from './wasm-exports.js'
 
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
 const OPTION_CHECKS = 1
+const OPTION_NO_CACHES = 2
 /** assembly/faults.ts FAULT_FINGERPRINT. */
 const FAULT_FINGERPRINT = 12
 const MIN_POOL_SIZE = 64
@@ -29,6 +30,7 @@ interface HeapConfig {
   shared: boolean
   checks: boolean
   trackAllocations: boolean
+  smallBlockCaches: boolean
 }
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
@@ -46,9 +48,11 @@ function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   if (!(policy in POLICY_CODES)) throw new RangeError(`policy must be 'first-fit' or 'best-fit'`)
   if (options.checks !== undefined && typeof options.checks !== 'boolean') throw new TypeError('checks must be a boolean')
   if (options.trackAllocations !== undefined && typeof options.trackAllocations !== 'boolean') throw new TypeError('trackAllocations must be a boolean')
+  if (options.smallBlockCaches !== undefined && typeof options.smallBlockCaches !== 'boolean') throw new TypeError('smallBlockCaches must be a boolean')
   return {
     size, maxSize, alignment, policy, shared: resolveShared(options.shared), checks: options.checks ?? false,
     trackAllocations: options.trackAllocations ?? false,
+    smallBlockCaches: options.smallBlockCaches ?? true,
   }
 }
 
@@ -88,7 +92,7 @@ export class MemoryManager extends Allocator {
     if (poolStart + config.maxSize > ADDRESS_LIMIT) throw new RangeError('maxSize leaves the wasm32 address space')
     const memory = createMemory(poolStart + config.size, poolStart + config.maxSize, config.shared)
     const wasm = instantiateOver(module, memory)
-    const options = config.checks ? OPTION_CHECKS : 0
+    const options = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
     const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
@@ -142,6 +146,15 @@ export class MemoryManager extends Allocator {
     checkPointer(ptr)
     this.result(this.wasm.heap_free(this.base, ptr), ptr)
     this.origins?.delete(ptr)
+  }
+
+  /**
+   * Hands the blocks held in the small-block caches back to the pool, where they coalesce with
+   * their free neighbours (as malloc_trim gives memory back). The caches also do this by themselves
+   * before a request would fail or grow the pool.
+   */
+  trim(): void {
+    this.result(this.wasm.heap_trim(this.base))
   }
 
   /** Bytes usable at `ptr` (at least the requested size). */

@@ -22,8 +22,9 @@ function stillUsable(mm: MemoryManager) {
   blocks.forEach((ptr) => mm.free(ptr))
 }
 
+/** 64 blocks of 64 bytes, every other one freed. Caches off: the holes go to the free index. */
 function heapWithHoles(checks = false) {
-  const mm = MemoryManager.createSync({ size: 256 * 1024, checks })
+  const mm = MemoryManager.createSync({ size: 256 * 1024, checks, smallBlockCaches: false })
   const ptrs = Array.from({ length: 64 }, () => mm.malloc(64))
   ptrs.filter((_, i) => i % 2 === 0).forEach((ptr) => mm.free(ptr))
   return { mm, ptrs, words: () => new Uint32Array(mm.memory.buffer) }
@@ -84,6 +85,19 @@ describe('fault injection', () => {
     new Uint8Array(mm.memory.buffer)[ptrs[21] + 5] ^= 0xff
     expect(error(() => mm.validate())).toMatchObject({ code: 'PROTECTION', block: ptrs[21] })
     mm.validate()
+    stillUsable(mm)
+  })
+
+  it('a damaged small-block cache list: CORRUPTION, the cached blocks are folded back, the heap goes on', () => {
+    const mm = MemoryManager.createSync({ size: 256 * 1024 })
+    const ptrs = Array.from({ length: 16 }, () => mm.malloc(64))
+    ptrs.filter((_, i) => i % 2 === 0).forEach((ptr) => mm.free(ptr)) // parked in the 72-byte cache
+    expect(mm.stats().freeBlocks).toBe(9)
+    new Uint32Array(mm.memory.buffer)[ptrs[14] >> 2] = 0x0bad_f00d // the newest one's link (a use after free)
+    mm.malloc(64) // takes ptrs[14] itself: its link is read only now
+    expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+    mm.validate()
+    expect(mm.stats().freeBlocks).toBeGreaterThan(0)
     stillUsable(mm)
   })
 

@@ -351,3 +351,37 @@ describe('destroy', () => {
     }
   })
 })
+
+describe('small-block caches', () => {
+  it('serve a small request from the blocks of its size freed last, and count them as free', () => {
+    const mm = MemoryManager.createSync({ size: 64 * KiB })
+    const a = mm.malloc(100)
+    mm.malloc(8)
+    mm.free(a)
+    const free = mm.stats()
+    expect(free.freeBlocks).toBe(2)
+    expect(mm.blocks().find((block) => block.ptr === a)).toMatchObject({ free: true, size: 104 })
+    expect(mm.malloc(97)).toBe(a)
+  })
+
+  it('trim() hands them back to coalesce', () => {
+    const mm = MemoryManager.createSync({ size: 64 * KiB })
+    const ptrs = Array.from({ length: 10 }, () => mm.malloc(64))
+    ptrs.forEach((ptr) => mm.free(ptr))
+    expect(mm.stats().freeBlocks).toBe(11)
+    mm.trim()
+    expect(mm.stats().freeBlocks).toBe(1)
+    mm.validate()
+  })
+
+  it('smallBlockCaches: false places every request by the policy', () => {
+    const mm = MemoryManager.createSync({ size: 64 * KiB, smallBlockCaches: false })
+    const a = mm.malloc(100)
+    const b = mm.malloc(100)
+    mm.malloc(8)
+    mm.free(a)
+    mm.free(b)
+    expect(mm.stats().freeBlocks).toBe(2) // a and b merged at once
+    expect(mm.malloc(50)).toBe(a) // first-fit: the lowest address, not the block freed last
+  })
+})

@@ -1,0 +1,154 @@
+// Small-block caches: per-size lists of recently freed small blocks, so that the churn of small
+// objects (the commonest pattern) is served in O(1) without touching the free index.
+//
+// Requests of up to CACHE_REQUEST_LIMIT bytes (blocks of up to MAX_CACHED_BLOCK bytes) are served
+// first from the cache of their exact block size; a free of such a block parks it there, unmerged.
+// A parked block keeps its header marked USED | CACHED: its neighbours do not merge with it, while
+// statistics, blocks() and validate() count it as free. Bounded: at most CLASS_LIMIT blocks a size
+// and at most 1/CACHE_SHARE of the pool in all. When a request would otherwise fail (before the pool
+// grows), every cache is flushed back into the free index, where the blocks coalesce.
+// Off in checks mode (every freed block is junk-filled and coalesced at once) and with OPTION_NO_CACHES.
+//
+//    heap + HEAP_CACHES + 0     31 × u32  list heads, one a block size: 24, 32, ..., 264 bytes
+//    heap + HEAP_CACHES + 124   31 × u32  blocks in each list
+//    heap + HEAP_CACHES + 248   u32       cached blocks in all
+//    heap + HEAP_CACHES + 252   u32       cached bytes in all (block sizes)
+//
+//    a cached block:  header (USED | CACHED) │ u32 next cached block of its size │ ...
+//
+// Invariants (validate.ts): every list holds blocks of its size marked USED | CACHED, the counts
+// agree with the lists, and every block so marked is in its list.
+
+import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, blockFlags, hasValidMagic, setFlag, clearFlag } from "./block";
+import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
+import { markIndexDamaged } from "./freeindex";
+import { releaseBlock } from "./heap";
+
+export const CACHE_REQUEST_LIMIT: u32 = 256;
+export const MAX_CACHED_BLOCK: u32 = 264;
+const HEADS: usize = 0;
+const COUNTS: usize = 124;
+const CACHED_BLOCKS: usize = 248;
+const CACHED_BYTES: usize = 252;
+const CLASS_LIMIT: u32 = 64;
+const CACHE_SHARE: u32 = 16;
+
+// @ts-ignore: decorator
+@inline function classOf(size: u32): usize {
+  return <usize>((size - MIN_BLOCK_SIZE) >> 3) << 2;
+}
+
+// @ts-ignore: decorator
+@inline export function cachesOn(heap: usize): bool {
+  return (load<u32>(heap + HEAP_OPTIONS) & (OPTION_CHECKS | OPTION_NO_CACHES)) == 0;
+}
+
+export function cachedBlocks(heap: usize): u32 {
+  return load<u32>(heap + HEAP_CACHES + CACHED_BLOCKS);
+}
+export function cachedBytes(heap: usize): u32 {
+  return load<u32>(heap + HEAP_CACHES + CACHED_BYTES);
+}
+
+/** Size of the largest cached block, 0 when none. */
+export function largestCached(heap: usize): u32 {
+  for (let size = MAX_CACHED_BLOCK; size >= MIN_BLOCK_SIZE; size -= 8) {
+    if (load<u32>(heap + HEAP_CACHES + COUNTS + classOf(size)) != 0) return size;
+  }
+  return 0;
+}
+
+/** A block of exactly `need` bytes from its cache, still marked USED (CACHED cleared), or 0. */
+// @ts-ignore: decorator
+@inline export function cacheTake(heap: usize, need: u32): usize {
+  if (need > MAX_CACHED_BLOCK) return 0;
+  const slot = heap + HEAP_CACHES + classOf(need);
+  const block: usize = load<u32>(slot + HEADS);
+  if (block == 0) return 0;
+  if (!cachedBlockHolds(heap, block, need)) {
+    markIndexDamaged(); // reported as CORRUPTION once the call is over, and the heap rebuilt
+    return 0;
+  }
+  store<u32>(slot + HEADS, load<u32>(block, HEADER_SIZE));
+  store<u32>(slot + COUNTS, load<u32>(slot + COUNTS) - 1);
+  store<u32>(heap + HEAP_CACHES + CACHED_BLOCKS, cachedBlocks(heap) - 1);
+  store<u32>(heap + HEAP_CACHES + CACHED_BYTES, cachedBytes(heap) - need);
+  clearFlag(block, CACHED);
+  return block;
+}
+
+/** Parks a used block in its cache when there is room; false when it must be freed for real. */
+// @ts-ignore: decorator
+@inline export function cachePut(heap: usize, block: usize, poolSize: u32): bool {
+  const size = blockSize(block);
+  if (size > MAX_CACHED_BLOCK) return false;
+  const slot = heap + HEAP_CACHES + classOf(size);
+  const count = load<u32>(slot + COUNTS);
+  const bytes = cachedBytes(heap) + size;
+  if (count >= CLASS_LIMIT || bytes > poolSize / CACHE_SHARE) return false;
+  setFlag(block, CACHED);
+  store<u32>(block, load<u32>(slot + HEADS), HEADER_SIZE);
+  store<u32>(slot + HEADS, <u32>block);
+  store<u32>(slot + COUNTS, count + 1);
+  store<u32>(heap + HEAP_CACHES + CACHED_BLOCKS, cachedBlocks(heap) + 1);
+  store<u32>(heap + HEAP_CACHES + CACHED_BYTES, bytes);
+  return true;
+}
+
+/** A cached block that may be used: in the pool, its magic, USED | CACHED, the size of its list. */
+function cachedBlockHolds(heap: usize, block: usize, size: u32): bool {
+  return (block & 7) == 0 && block >= <usize>load<u32>(heap + HEAP_POOL_START) && block < <usize>load<u32>(heap + HEAP_SENTINEL) &&
+    hasValidMagic(block) && blockFlags(block) & (USED | CACHED) == (USED | CACHED) && blockSize(block) == size;
+}
+
+/**
+ * Hands every cached block back to the free index (through releaseBlock, where it coalesces) and
+ * empties the lists. A list that leads somewhere unsound is cut there and reported as damage.
+ */
+export function cacheFlush(heap: usize): void {
+  for (let size = MIN_BLOCK_SIZE; size <= MAX_CACHED_BLOCK; size += 8) {
+    const slot = heap + HEAP_CACHES + classOf(size);
+    let block: usize = load<u32>(slot + HEADS);
+    let left = load<u32>(slot + COUNTS);
+    store<u32>(slot + HEADS, 0);
+    store<u32>(slot + COUNTS, 0);
+    while (block != 0 && left > 0) {
+      if (!cachedBlockHolds(heap, block, size)) {
+        markIndexDamaged();
+        break;
+      }
+      const next: usize = load<u32>(block, HEADER_SIZE);
+      clearFlag(block, CACHED);
+      releaseBlock(heap, block);
+      block = next;
+      left--;
+    }
+  }
+  store<u32>(heap + HEAP_CACHES + CACHED_BLOCKS, 0);
+  store<u32>(heap + HEAP_CACHES + CACHED_BYTES, 0);
+}
+
+/** Forgets every cached block without touching them (the index rebuild re-reads the blocks). */
+export function cacheForget(heap: usize): void {
+  memory.fill(heap + HEAP_CACHES, 0, CACHED_BYTES + 4);
+}
+
+/** validate(): the lists hold exactly `blocks` blocks of `bytes` bytes, all sound. 0, or the bad list's size. */
+export function cacheCheck(heap: usize, blocks: u32, bytes: u32): u32 {
+  let seenBlocks: u32 = 0;
+  let seenBytes: u32 = 0;
+  for (let size = MIN_BLOCK_SIZE; size <= MAX_CACHED_BLOCK; size += 8) {
+    const slot = heap + HEAP_CACHES + classOf(size);
+    const count = load<u32>(slot + COUNTS);
+    let block: usize = load<u32>(slot + HEADS);
+    for (let i: u32 = 0; i < count; i++) {
+      if (!cachedBlockHolds(heap, block, size)) return size;
+      block = load<u32>(block, HEADER_SIZE);
+    }
+    if (block != 0) return size;
+    seenBlocks += count;
+    seenBytes += count * size;
+  }
+  if (seenBlocks != blocks || seenBlocks != cachedBlocks(heap) || seenBytes != bytes || seenBytes != cachedBytes(heap)) return 1;
+  return 0;
+}

@@ -1,0 +1,77 @@
+import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, checkLiveBlock } from "../../assembly/heap";
+import { heapValidate } from "../../assembly/validate";
+import { cachedBlocks, cachedBytes, CACHE_REQUEST_LIMIT } from "../../assembly/caches";
+import { HEADER_SIZE, isUsed, isCached, blockSize } from "../../assembly/block";
+import { POLICY_FIRST_FIT, HEAP_FREE_BLOCKS } from "../../assembly/control";
+import { ERR_DOUBLE_FREE } from "../../assembly/errors";
+import { freshHeap } from "./fixture";
+
+function cachingHeap(bytes: u32): usize {
+  return freshHeap(bytes, POLICY_FIRST_FIT, 8, 0, 0);
+}
+
+describe("small-block caches", () => {
+  it("park a freed small block unmerged and hand it back for the same size", () => {
+    const heap = cachingHeap(65536);
+    const a = heapMalloc(heap, 40);
+    const b = heapMalloc(heap, 40);
+    heapMalloc(heap, 8);
+    heapFree(heap, a);
+    heapFree(heap, b);
+    expect<u32>(cachedBlocks(heap)).toBe(2);
+    expect<bool>(isUsed(a - HEADER_SIZE) && isCached(a - HEADER_SIZE)).toBe(true, "still marked used: nothing merges with it");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(1, "the free index holds only the tail");
+    expect<usize>(heapMalloc(heap, 33)).toBe(b, "same block size (48), newest first");
+    expect<usize>(heapMalloc(heap, 40)).toBe(a);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("count cached blocks as free in the statistics", () => {
+    const heap = cachingHeap(65536);
+    const a = heapMalloc(heap, 100);
+    heapMalloc(heap, 8);
+    const before = heapFreeBytes(heap);
+    heapFree(heap, a);
+    expect<u32>(heapFreeBlocks(heap)).toBe(2);
+    expect<u32>(heapFreeBytes(heap)).toBe(before + 104);
+    expect<u32>(cachedBytes(heap)).toBe(112);
+    expect<u32>(heapLargestFree(heap)).toBeGreaterThan(104);
+  });
+
+  it("a cached block freed again is a double free", () => {
+    const heap = cachingHeap(65536);
+    const a = heapMalloc(heap, 24);
+    heapFree(heap, a);
+    expect<u32>(checkLiveBlock(heap, a)).toBe(ERR_DOUBLE_FREE);
+  });
+
+  it("leave larger requests to the policy", () => {
+    const heap = cachingHeap(65536);
+    const big = heapMalloc(heap, CACHE_REQUEST_LIMIT + 1);
+    heapMalloc(heap, 8);
+    heapFree(heap, big);
+    expect<u32>(cachedBlocks(heap)).toBe(0);
+  });
+
+  it("are bounded: at most 64 blocks of a size", () => {
+    const heap = cachingHeap(1 << 20);
+    const ptrs = new StaticArray<usize>(100);
+    for (let i = 0; i < 100; i++) ptrs[i] = heapMalloc(heap, 16);
+    for (let i = 0; i < 100; i++) heapFree(heap, ptrs[i]);
+    expect<u32>(cachedBlocks(heap)).toBe(64);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("are flushed back to coalesce before a request fails", () => {
+    const heap = cachingHeap(16384);
+    const ptrs = new StaticArray<usize>(60);
+    for (let i = 0; i < 60; i++) ptrs[i] = heapMalloc(heap, 200);
+    for (let i = 0; i < 60; i++) heapFree(heap, ptrs[i]);
+    expect<u32>(cachedBlocks(heap)).toBeGreaterThan(0);
+    const big = heapMalloc(heap, 16000); // only fits once the cached blocks at the bottom rejoin the rest
+    expect<usize>(big).toBeGreaterThan(0, "the cached blocks merged into room for it");
+    expect<u32>(cachedBlocks(heap)).toBe(0);
+    expect<u32>(blockSize(big - HEADER_SIZE)).toBeGreaterThanOrEqual(16008);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+});
