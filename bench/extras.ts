@@ -1,0 +1,112 @@
+// The benchmark's other figures: the stack allocator on the LIFO trace, what fingerprinting costs per
+// KiB protected, and aggregate throughput with 1, 2 and 4 worker threads on one pool.
+
+import { Worker } from 'node:worker_threads'
+import { Bench } from 'tinybench'
+import { MemoryManager, StackAllocator, Protection } from '../host/index.js'
+import { instantiateOver } from '../host/load.js'
+import { readFileSync } from 'node:fs'
+import { MALLOC, type Workload } from './workloads.js'
+import type { Row } from './run.js'
+
+async function medianNs(count: number, fn: () => void, setup?: () => void): Promise<{ median: number; min: number; max: number }> {
+  const bench = new Bench({ iterations: count, time: 0, warmupIterations: 1, warmupTime: 0, throws: true })
+  bench.add('task', fn, setup ? { beforeEach: setup } : {})
+  await bench.run()
+  const latency = bench.tasks[0].result!.latency
+  return { median: latency.p50! * 1e6, min: latency.min * 1e6, max: latency.max * 1e6 }
+}
+
+/** The LIFO trace on the stack allocator: through the API, in a wasm loop, and the bare JS loop. */
+export async function stackRows(workload: Workload, runs: number): Promise<Row[]> {
+  const trace = workload.trace
+  const operations = workload.operations
+  let st: StackAllocator
+  let sink = 0
+  const api = await medianNs(runs, () => {
+    for (let i = 0; i < operations; i++) {
+      if (trace[3 * i] === MALLOC) sink ^= st.push(trace[3 * i + 2])
+      else st.pop()
+    }
+  }, () => { st = StackAllocator.createSync({ size: 1 << 20 }) })
+  const bare = await medianNs(runs, () => {
+    for (let i = 0; i < operations; i++) sink ^= trace[3 * i] === MALLOC ? trace[3 * i + 2] : 1
+  })
+  const module = new WebAssembly.Module(readFileSync(new URL('../build/bench/ours.wasm', import.meta.url)))
+  let replay: () => number = () => 0
+  const inWasm = await medianNs(runs, () => { sink ^= replay() }, () => {
+    const memory = new WebAssembly.Memory({ initial: 40, maximum: 40, shared: true })
+    const wasm = instantiateOver(module, memory) as ReturnType<typeof instantiateOver> & { replay_stack(stack: number, trace: number, operations: number): number }
+    const traceAt = wasm.region_start() >>> 0
+    const stack = Math.ceil((traceAt + trace.byteLength) / 64) * 64
+    new Int32Array(memory.buffer, traceAt, trace.length).set(trace)
+    wasm.stack_init(stack, 1 << 20, 8)
+    replay = () => wasm.replay_stack(stack, traceAt, operations)
+  })
+  if (sink === 0.5) console.log(sink) // keeps the loops from being optimised away
+  const perOp = (ns: number) => ns / operations
+  return [
+    { workload: 'ns/op', peer: 'stack push/pop', mode: 'JS → API', median: perOp(api.median), min: perOp(api.min), max: perOp(api.max), note: `LIFO trace, ${operations.toLocaleString('en-US')} operations` },
+    { workload: 'ns/op', peer: 'stack push/pop', mode: 'in-wasm loop', median: perOp(inWasm.median), min: perOp(inWasm.min), max: perOp(inWasm.max), note: 'each op takes the lock' },
+    { workload: 'ns/op', peer: 'the trace loop alone', mode: 'JS', median: perOp(bare.median), min: perOp(bare.min), max: perOp(bare.max), note: 'what the API loop costs without the allocator' },
+  ]
+}
+
+/** protect(Read) then protect(ReadWrite): two fingerprints of the block. ns per KiB fingerprinted. */
+export async function fingerprintRows(runs: number): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const kib of [1, 64, 1024]) {
+    const mm = MemoryManager.createSync({ size: 4 << 20 })
+    const ptr = mm.malloc(kib * 1024)
+    mm.view(ptr).fill(7)
+    const result = await medianNs(Math.max(runs, 20), () => {
+      mm.protect(ptr, 1, Protection.Read)
+      mm.protect(ptr, 1, Protection.ReadWrite)
+    })
+    const perKiB = (ns: number) => ns / (2 * kib)
+    rows.push({ workload: 'ns per KiB', peer: `fingerprint of a ${kib} KiB block`, mode: 'protect', median: perKiB(result.median), min: perKiB(result.min), max: perKiB(result.max), note: 'protect(Read) + protect(ReadWrite): two fingerprints' })
+  }
+  return rows
+}
+
+/** Aggregate malloc+free throughput of 1, 2 and 4 workers on one pool, against one thread. */
+export async function threadRows(quick: boolean): Promise<Row[]> {
+  const operationsEach = quick ? 50_000 : 400_000
+  const rows: Row[] = []
+  let single = 0
+  for (const workers of [1, 2, 4]) {
+    const samples: number[] = []
+    for (let round = 0; round < (quick ? 1 : 3); round++) {
+      const mm = MemoryManager.createSync({ size: 16 << 20 })
+      const started = await runWorkers(mm, workers, operationsEach)
+      samples.push(started)
+    }
+    samples.sort((a, b) => a - b)
+    const opsPerSecond = samples[Math.floor(samples.length / 2)]
+    if (workers === 1) single = opsPerSecond
+    rows.push({ workload: 'M ops/s', peer: `${workers} worker(s) on one heap`, mode: 'JS → API', median: opsPerSecond / 1e6, min: samples[0] / 1e6, max: samples[samples.length - 1] / 1e6, note: `${(opsPerSecond / single).toFixed(2)}x one thread; ${operationsEach.toLocaleString('en-US')} malloc/free each` })
+  }
+  return rows
+}
+
+function runWorkers(mm: MemoryManager, count: number, operations: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const workers = Array.from({ length: count }, (_, id) => new Worker(new URL('./thread-worker.mjs', import.meta.url), { workerData: { handle: mm.handle, operations, seed: id + 1 } }))
+    let ready = 0
+    let finished = 0
+    let startedAt = 0
+    for (const worker of workers) {
+      worker.on('error', reject)
+      worker.on('message', (message: string) => {
+        if (message === 'ready' && ++ready === count) {
+          startedAt = performance.now()
+          for (const w of workers) w.postMessage('go')
+        } else if (message === 'done' && ++finished === count) {
+          const seconds = (performance.now() - startedAt) / 1000
+          for (const w of workers) void w.terminate()
+          resolve((count * operations) / seconds)
+        }
+      })
+    }
+  })
+}

@@ -1,0 +1,237 @@
+// The allocators the benchmark compares, each behind one small driver: set up a fresh allocator
+// (untimed), replay a trace (timed), say how many bytes it reserved. Every driver replays the same
+// trace; `run` returns the operations it completed, which must be all of them.
+
+import { readFileSync, existsSync, writeFileSync, mkdtempSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { WASI } from 'node:wasi'
+import { MemPool } from '@thi.ng/malloc'
+import { MemoryManager } from '../host/index.js'
+import { instantiateOver } from '../host/load.js'
+import type { WasmExports } from '../host/wasm-exports.js'
+import { MALLOC, FREE, type Workload } from './workloads.js'
+
+export type Mode = 'JS → API' | 'in-wasm loop' | 'native'
+
+export interface Driver {
+  peer: string
+  mode: Mode
+  /** Why this peer cannot run here, when it cannot. */
+  missing?: string
+  setup(workload: Workload): void
+  run(workload: Workload): number
+  /** Bytes the allocator holds from the system after the run (its pool, its linear memory). */
+  reserved(): number
+}
+
+const BUILD = new URL('../build/bench/', import.meta.url)
+const GROWTH_LIMIT = 1 << 30
+const START_POOL = 64 * 1024
+const PAGE = 65536
+
+function wasmFile(name: string): Uint8Array<ArrayBuffer> | undefined {
+  const url = new URL(name, BUILD)
+  return existsSync(url) ? (readFileSync(url) as Uint8Array<ArrayBuffer>) : undefined
+}
+
+/** Replays a trace through three JS functions: the JS-driven mode of every peer. */
+function replayJs(trace: Int32Array, slots: Uint32Array, malloc: (size: number) => number, free: (ptr: number) => void, realloc: (ptr: number, size: number) => number): number {
+  const operations = trace.length / 3
+  for (let i = 0; i < operations; i++) {
+    const op = trace[3 * i]
+    const slot = trace[3 * i + 1]
+    if (op === MALLOC) {
+      const ptr = malloc(trace[3 * i + 2])
+      if (ptr === 0) return i
+      slots[slot] = ptr
+    } else if (op === FREE) {
+      free(slots[slot])
+    } else {
+      const ptr = realloc(slots[slot], trace[3 * i + 2])
+      if (ptr === 0) return i
+      slots[slot] = ptr
+    }
+  }
+  return operations
+}
+
+// ─── This allocator ──────────────────────────────────────────────────────────────────────────────
+
+export function oursThroughApi(options: { checks?: boolean; label?: string } = {}): Driver {
+  let mm: MemoryManager
+  let slots: Uint32Array
+  return {
+    peer: options.label ?? 'wasm-memory-manager',
+    mode: 'JS → API',
+    setup(workload) {
+      mm = MemoryManager.createSync({ size: START_POOL, maxSize: GROWTH_LIMIT, checks: options.checks ?? false })
+      slots = new Uint32Array(workload.slots)
+    },
+    run(workload) {
+      return replayJs(workload.trace, slots, (size) => mm.malloc(size), (ptr) => mm.free(ptr), (ptr, size) => mm.realloc(ptr, size))
+    },
+    reserved: () => mm.stats().poolSize,
+  }
+}
+
+/** This allocator's bench build (bench/assembly/ours.ts): the trace sits below the heap, in the same memory. */
+export function oursInWasm(): Driver {
+  const bytes = wasmFile('ours.wasm')
+  const module = bytes && new WebAssembly.Module(bytes)
+  let wasm: WasmExports & { replay_heap(heap: number, trace: number, operations: number, slots: number): number }
+  let heap = 0
+  let traceAt = 0
+  let slotsAt = 0
+  return {
+    peer: 'wasm-memory-manager',
+    mode: 'in-wasm loop',
+    missing: module ? undefined : 'build/bench/ours.wasm not built (bench/build-peers.sh)',
+    setup(workload) {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: GROWTH_LIMIT / PAGE, shared: true })
+      wasm = instantiateOver(module!, memory) as typeof wasm
+      traceAt = wasm.region_start() >>> 0
+      slotsAt = traceAt + workload.trace.byteLength
+      heap = Math.ceil((slotsAt + workload.slots * 4) / 64) * 64
+      const need = wasm.heap_pool_start_for(heap, 8) + START_POOL
+      memory.grow(Math.ceil(need / PAGE) - memory.buffer.byteLength / PAGE)
+      new Int32Array(memory.buffer, traceAt, workload.trace.length).set(workload.trace)
+      if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, 0) !== 0) throw new Error('heap_init failed')
+    },
+    run: (workload) => wasm.replay_heap(heap, traceAt, workload.operations, slotsAt) >>> 0,
+    reserved: () => wasm.heap_pool_size(heap) >>> 0,
+  }
+}
+
+// ─── AssemblyScript's TLSF (--runtime minimal) ───────────────────────────────────────────────────
+
+interface TlsfExports {
+  memory: WebAssembly.Memory
+  alloc(size: number): number
+  free(ptr: number): void
+  realloc(ptr: number, size: number): number
+  heap_base(): number
+  replay_heap(trace: number, operations: number, slots: number): number
+}
+
+export function tlsf(mode: 'JS → API' | 'in-wasm loop'): Driver {
+  const bytes = wasmFile('tlsf.wasm')
+  const module = bytes && new WebAssembly.Module(bytes)
+  let tl: TlsfExports
+  let slots: Uint32Array
+  let traceAt = 0
+  let slotsAt = 0
+  let ownBytes = 0
+  return {
+    peer: 'AssemblyScript TLSF',
+    mode,
+    missing: module ? undefined : 'build/bench/tlsf.wasm not built (bench/build-peers.sh)',
+    setup(workload) {
+      const instance = new WebAssembly.Instance(module!, { env: { abort: () => { throw new Error('TLSF aborted') } } })
+      tl = instance.exports as unknown as TlsfExports
+      slots = new Uint32Array(workload.slots)
+      ownBytes = 0
+      if (mode === 'in-wasm loop') {
+        traceAt = tl.alloc(workload.trace.byteLength) >>> 0
+        slotsAt = tl.alloc(workload.slots * 4) >>> 0
+        new Int32Array(tl.memory.buffer, traceAt, workload.trace.length).set(workload.trace)
+        ownBytes = workload.trace.byteLength + workload.slots * 4
+      }
+    },
+    run(workload) {
+      if (mode === 'in-wasm loop') return tl.replay_heap(traceAt, workload.operations, slotsAt) >>> 0
+      return replayJs(workload.trace, slots, (size) => tl.alloc(size) >>> 0, (ptr) => tl.free(ptr), (ptr, size) => tl.realloc(ptr, size) >>> 0)
+    },
+    reserved: () => tl.memory.buffer.byteLength - (tl.heap_base() >>> 0) - ownBytes,
+  }
+}
+
+// ─── dlmalloc (wasi-libc) in wasm ────────────────────────────────────────────────────────────────
+
+interface DlExports {
+  memory: WebAssembly.Memory
+  bench_malloc(size: number): number
+  bench_free(ptr: number): void
+  bench_realloc(ptr: number, size: number): number
+  heap_base(): number
+  replay_heap(trace: number, operations: number, slots: number): number
+}
+
+export function dlmalloc(mode: 'JS → API' | 'in-wasm loop'): Driver {
+  const bytes = wasmFile('dlmalloc.wasm')
+  const module = bytes && new WebAssembly.Module(bytes)
+  let dl: DlExports
+  let slots: Uint32Array
+  let traceAt = 0
+  let slotsAt = 0
+  let ownBytes = 0
+  return {
+    peer: 'dlmalloc (wasi-libc)',
+    mode,
+    missing: module ? undefined : 'not built: needs Debian clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (bench/build-peers.sh)',
+    setup(workload) {
+      const wasi = new WASI({ version: 'preview1', returnOnExit: true })
+      const instance = new WebAssembly.Instance(module!, wasi.getImportObject() as WebAssembly.Imports)
+      wasi.start(instance) // runs main (which returns at once) so libc is initialised
+      dl = instance.exports as unknown as DlExports
+      slots = new Uint32Array(workload.slots)
+      ownBytes = 0
+      if (mode === 'in-wasm loop') {
+        traceAt = dl.bench_malloc(workload.trace.byteLength) >>> 0
+        slotsAt = dl.bench_malloc(workload.slots * 4) >>> 0
+        new Int32Array(dl.memory.buffer, traceAt, workload.trace.length).set(workload.trace)
+        ownBytes = workload.trace.byteLength + workload.slots * 4
+      }
+    },
+    run(workload) {
+      if (mode === 'in-wasm loop') return dl.replay_heap(traceAt, workload.operations, slotsAt) >>> 0
+      return replayJs(workload.trace, slots, (size) => dl.bench_malloc(size) >>> 0, (ptr) => dl.bench_free(ptr), (ptr, size) => dl.bench_realloc(ptr, size) >>> 0)
+    },
+    reserved: () => dl.memory.buffer.byteLength - (dl.heap_base() >>> 0) - ownBytes,
+  }
+}
+
+// ─── @thi.ng/malloc ──────────────────────────────────────────────────────────────────────────────
+
+export function thingMalloc(): Driver {
+  let pool: MemPool
+  let slots: Uint32Array
+  let top = 0
+  return {
+    peer: '@thi.ng/malloc',
+    mode: 'JS → API',
+    setup(workload) {
+      pool = new MemPool({ size: 256 * 1024 * 1024 })
+      slots = new Uint32Array(workload.slots)
+    },
+    run(workload) {
+      const done = replayJs(workload.trace, slots, (size) => pool.malloc(size), (ptr) => { pool.free(ptr) }, (ptr, size) => pool.realloc(ptr, size))
+      top = pool.stats().top
+      return done
+    },
+    // The pool's top only grows: the highest address handed out is what it holds.
+    reserved: () => top,
+  }
+}
+
+// ─── glibc malloc, natively ──────────────────────────────────────────────────────────────────────
+
+export interface NativeResult {
+  nsPerOp: number[]
+  reserved: number
+}
+
+export function glibcAvailable(): string | undefined {
+  return existsSync(new URL('glibc-bench', BUILD)) ? undefined : 'not built: needs gcc (bench/build-peers.sh)'
+}
+
+/** Runs the native replay `runs` times in its own process. */
+export function runGlibc(workload: Workload, runs: number): NativeResult {
+  const dir = mkdtempSync(join(tmpdir(), 'wmm-bench-'))
+  const file = join(dir, `${workload.name}.trace`)
+  writeFileSync(file, new Uint8Array(workload.trace.buffer, workload.trace.byteOffset, workload.trace.byteLength))
+  const out = execFileSync(new URL('glibc-bench', BUILD).pathname, [file, String(runs), String(workload.slots)], { encoding: 'utf8' })
+  const parsed = JSON.parse(out) as { ns: number[]; reserved: number }
+  return { nsPerOp: parsed.ns, reserved: parsed.reserved }
+}

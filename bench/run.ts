@@ -1,0 +1,165 @@
+// npm run bench: every workload of bench/workloads.ts through every peer of bench/peers.ts, in one
+// process; then the stack allocator, fingerprinting, checks mode, threads and the .wasm size.
+// Prints the tables, and writes them to bench/RESULTS.md (and the figures to bench/results.json).
+//
+//   npm run bench                  5 timed runs of each trace (the median is what counts)
+//   npm run bench -- --runs 9      more runs
+//   npm run bench -- --quick       shorter traces, 3 runs: a smoke test of the harness
+
+import { parseArgs } from 'node:util'
+import { writeFileSync, statSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { Bench } from 'tinybench'
+import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, type Workload } from './workloads.js'
+import { oursThroughApi, oursInWasm, tlsf, dlmalloc, thingMalloc, glibcAvailable, runGlibc, type Driver, type Mode } from './peers.js'
+import { stackRows, fingerprintRows, threadRows } from './extras.js'
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } } })
+const runs = values.quick ? 3 : Math.max(5, Number(values.runs))
+
+export interface Row {
+  workload: string
+  peer: string
+  mode: Mode | string
+  median: number
+  min: number
+  max: number
+  /** reserved / peak live, when measured. */
+  memory?: number
+  note?: string
+}
+
+/** Times `runs` replays of the workload, each on a fresh allocator; ns/op statistics. */
+export async function timeDriver(driver: Driver, workload: Workload, count = runs): Promise<{ median: number; min: number; max: number; reserved: number }> {
+  let reserved = 0
+  let done = 0
+  const bench = new Bench({ iterations: count, time: 0, warmupIterations: 1, warmupTime: 0, throws: true, retainSamples: true })
+  bench.add(`${driver.peer} ${driver.mode}`, () => {
+    done = driver.run(workload)
+  }, {
+    beforeEach: () => driver.setup(workload),
+    afterEach: () => {
+      if (done !== workload.operations) throw new Error(`${driver.peer} (${driver.mode}) stopped after ${done} of ${workload.operations} operations`)
+      reserved = driver.reserved()
+    },
+  })
+  await bench.run()
+  const latency = bench.tasks[0].result!.latency
+  const perOp = (ms: number) => (ms * 1e6) / workload.operations
+  return { median: perOp(latency.p50!), min: perOp(latency.min), max: perOp(latency.max), reserved }
+}
+
+function quickWorkloads(): Workload[] {
+  return [smallChurn(1, 20_000), mixedSizes(2, 10_000), reallocGrowShrink(3, 10_000), lifo(4, 20)]
+}
+
+const fmt = (n: number, digits = 1) => n.toFixed(digits)
+
+async function heapRows(workloads: Workload[]): Promise<Row[]> {
+  const rows: Row[] = []
+  const drivers: Driver[] = [
+    oursThroughApi(), tlsf('JS → API'), dlmalloc('JS → API'), thingMalloc(),
+    oursInWasm(), tlsf('in-wasm loop'), dlmalloc('in-wasm loop'),
+  ]
+  for (const workload of workloads) {
+    console.log(`\n${workload.name}: ${workload.description}; ${workload.operations.toLocaleString('en-US')} operations, trace ${workload.checksum}, peak live ${workload.peakLive.toLocaleString('en-US')} B`)
+    for (const driver of drivers) {
+      if (driver.missing) {
+        rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: NaN, min: NaN, max: NaN, note: driver.missing })
+        console.log(`  ${driver.peer} (${driver.mode}): skipped: ${driver.missing}`)
+        continue
+      }
+      const result = await timeDriver(driver, workload)
+      const memory = result.reserved / workload.peakLive
+      const note = driver.peer === '@thi.ng/malloc' && workload.name === 'realloc' ? 'its realloc leaks the old block when it moves' : undefined
+      rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: result.median, min: result.min, max: result.max, memory, note })
+      console.log(`  ${driver.peer.padEnd(22)} ${driver.mode.padEnd(13)} ${fmt(result.median).padStart(8)} ns/op (${fmt(result.min)}..${fmt(result.max)})  reserved/peak ${fmt(memory, 2)}`)
+    }
+    const missing = glibcAvailable()
+    if (missing) {
+      rows.push({ workload: workload.name, peer: 'glibc malloc', mode: 'native', median: NaN, min: NaN, max: NaN, note: missing })
+    } else {
+      const native = runGlibc(workload, runs)
+      const sorted = [...native.nsPerOp].sort((a, b) => a - b)
+      const memory = native.reserved / workload.peakLive
+      rows.push({ workload: workload.name, peer: 'glibc malloc', mode: 'native', median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], memory })
+      console.log(`  ${'glibc malloc'.padEnd(22)} ${'native'.padEnd(13)} ${fmt(sorted[Math.floor(sorted.length / 2)]).padStart(8)} ns/op  reserved/peak ${fmt(memory, 2)}`)
+    }
+  }
+  return rows
+}
+
+async function checksRows(workloads: Workload[]): Promise<Row[]> {
+  const rows: Row[] = []
+  for (const workload of workloads.slice(0, 2)) {
+    const off = await timeDriver(oursThroughApi(), workload)
+    const on = await timeDriver(oursThroughApi({ checks: true, label: 'wasm-memory-manager checks' }), workload)
+    rows.push({ workload: workload.name, peer: 'checks: true / checks: false', mode: 'JS → API', median: on.median / off.median, min: on.min / off.max, max: on.max / off.min, note: `${fmt(on.median)} vs ${fmt(off.median)} ns/op` })
+  }
+  return rows
+}
+
+function ratio(rows: Row[], workload: string, peer: string, mode: string, against: string, againstMode: string): string {
+  const mine = rows.find((r) => r.workload === workload && r.peer === peer && r.mode === mode)
+  const theirs = rows.find((r) => r.workload === workload && r.peer === against && r.mode === againstMode)
+  if (!mine || !theirs || Number.isNaN(mine.median) || Number.isNaN(theirs.median)) return 'n/a (peer missing)'
+  return `${fmt(mine.median / theirs.median, 2)}x`
+}
+
+function markdown(heap: Row[], checks: Row[], extras: Row[], wasmBytes: number, workloads: Workload[]): string {
+  const when = new Date().toISOString().slice(0, 10)
+  const machine = `${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}`
+  const lines = [
+    `# Benchmark results`,
+    '',
+    `Measured ${when} on ${machine}. ${runs} timed runs of each trace on a fresh allocator; ns/op is the median (min..max).`,
+    'Memory is bytes reserved (pool, or linear memory, at the end) / peak bytes live. Regenerate with `npm run bench`.',
+    '',
+  ]
+  for (const workload of workloads) {
+    lines.push(`## ${workload.name}: ${workload.description}`, '', `${workload.operations.toLocaleString('en-US')} operations, trace checksum \`${workload.checksum}\`, peak live ${workload.peakLive.toLocaleString('en-US')} B.`, '')
+    lines.push('| allocator | driven | ns/op median | min..max | reserved / peak live | note |', '|---|---|---:|---:|---:|---|')
+    for (const row of heap.filter((r) => r.workload === workload.name)) {
+      const time = Number.isNaN(row.median) ? 'missing' : fmt(row.median)
+      const range = Number.isNaN(row.median) ? '' : `${fmt(row.min)}..${fmt(row.max)}`
+      lines.push(`| ${row.peer} | ${row.mode} | ${time} | ${range} | ${row.memory === undefined ? '' : fmt(row.memory, 2)} | ${row.note ?? ''} |`)
+    }
+    lines.push('')
+  }
+  lines.push('## Targets (ratios in the same run)', '', '| target | small-churn | mixed-sizes |', '|---|---:|---:|')
+  const target = (label: string, f: (w: string) => string) => lines.push(`| ${label} | ${f('small-churn')} | ${f('mixed-sizes')} |`)
+  target('in-wasm loop vs TLSF in-wasm (<= 0.80)', (w) => ratio(heap, w, 'wasm-memory-manager', 'in-wasm loop', 'AssemblyScript TLSF', 'in-wasm loop'))
+  target('in-wasm loop vs dlmalloc in-wasm (<= 1.00)', (w) => ratio(heap, w, 'wasm-memory-manager', 'in-wasm loop', 'dlmalloc (wasi-libc)', 'in-wasm loop'))
+  target('public API vs TLSF driven from JS (<= 0.80)', (w) => ratio(heap, w, 'wasm-memory-manager', 'JS → API', 'AssemblyScript TLSF', 'JS → API'))
+  target('reserved / peak live (<= 1.10)', (w) => {
+    const row = heap.find((r) => r.workload === w && r.peer === 'wasm-memory-manager' && r.mode === 'in-wasm loop')
+    return row?.memory === undefined ? 'n/a' : fmt(row.memory, 2)
+  })
+  lines.push(`| release .wasm with every feature (<= 8192 B) | ${wasmBytes} B | |`, '')
+  lines.push('## Checks mode', '', '| workload | checks on / off | note |', '|---|---:|---|')
+  for (const row of checks) lines.push(`| ${row.workload} | ${fmt(row.median, 2)}x | ${row.note} |`)
+  lines.push('')
+  lines.push('## Stack allocator, fingerprints and threads', '', '| what | figure | note |', '|---|---:|---|')
+  for (const row of extras) lines.push(`| ${row.peer} (${row.mode}) | ${fmt(row.median, 2)} ${row.workload} | ${row.note ?? ''} |`)
+  lines.push('')
+  return lines.join('\n')
+}
+
+const workloads = values.quick ? quickWorkloads() : allWorkloads()
+console.log(`wasm-memory-manager benchmark: ${runs} runs a trace`)
+const heap = await heapRows(workloads)
+console.log('\nchecks mode:')
+const checks = await checksRows(workloads)
+for (const row of checks) console.log(`  ${row.workload}: checks on / off = ${fmt(row.median, 2)}x (${row.note})`)
+console.log('\nstack, fingerprints, threads:')
+const extras = [...(await stackRows(workloads.find((w) => w.name === 'lifo')!, runs)), ...(await fingerprintRows(runs)), ...(await threadRows(values.quick))]
+for (const row of extras) console.log(`  ${row.peer} (${row.mode}): ${fmt(row.median, 2)} ${row.workload} ${row.note ?? ''}`)
+const wasmBytes = statSync(new URL('../build/wasm-memory-manager.wasm', import.meta.url)).size
+console.log(`\nrelease .wasm: ${wasmBytes} bytes`)
+const report = markdown(heap, checks, extras, wasmBytes, workloads)
+if (!values.quick) {
+  writeFileSync(new URL('./RESULTS.md', import.meta.url), report)
+  writeFileSync(new URL('./results.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), runs, heap, checks, extras, wasmBytes }, null, 2))
+  console.log('\nwritten: bench/RESULTS.md, bench/results.json')
+}
+console.log('\n' + report.split('## Targets')[1]?.split('## Checks')[0]?.trim())

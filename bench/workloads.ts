@@ -1,0 +1,139 @@
+// Seeded workloads: operation traces that every allocator in the benchmark replays exactly.
+//
+// A trace is an Int32Array of triples (op, slot, size): op MALLOC puts a new block of `size` bytes
+// in `slot`, FREE frees the block in `slot`, REALLOC resizes it to `size`. Slots are indexes into a
+// table of pointers each driver keeps. Traces never free an empty slot, so every peer can run them
+// as they are; a driver whose allocation fails stops and says so.
+
+export const MALLOC = 0
+export const FREE = 1
+export const REALLOC = 2
+
+export interface Workload {
+  name: string
+  description: string
+  trace: Int32Array
+  /** Operations in the trace. */
+  operations: number
+  /** Slots the trace uses. */
+  slots: number
+  /** Highest sum of requested bytes live at once. */
+  peakLive: number
+  /** FNV-1a of the trace, printed with every result: the same trace ran everywhere. */
+  checksum: string
+  /** Sum of all sizes requested: what a driver that ran the whole trace reports back. */
+  requestedBytes: number
+}
+
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = Math.imul(state ^ (state >>> 15), state | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+class TraceBuilder {
+  private ops: number[] = []
+  private sizes = new Map<number, number>()
+  private live = 0
+  peak = 0
+
+  malloc(slot: number, size: number) {
+    this.ops.push(MALLOC, slot, size)
+    this.sizes.set(slot, size)
+    this.live += size
+    this.peak = Math.max(this.peak, this.live)
+  }
+  free(slot: number) {
+    this.ops.push(FREE, slot, 0)
+    this.live -= this.sizes.get(slot) ?? 0
+    this.sizes.delete(slot)
+  }
+  realloc(slot: number, size: number) {
+    this.ops.push(REALLOC, slot, size)
+    this.live += size - (this.sizes.get(slot) ?? 0)
+    this.sizes.set(slot, size)
+    this.peak = Math.max(this.peak, this.live)
+  }
+  build(name: string, description: string, slots: number): Workload {
+    const trace = Int32Array.from(this.ops)
+    let hash = 0x811c9dc5
+    let requested = 0
+    for (let i = 0; i < trace.length; i++) {
+      hash = Math.imul(hash ^ trace[i], 0x01000193) >>> 0
+      if (i % 3 === 2) requested += trace[i]
+    }
+    return { name, description, trace, operations: trace.length / 3, slots, peakLive: this.peak, checksum: hash.toString(16).padStart(8, '0'), requestedBytes: requested }
+  }
+}
+
+/** (1) Churn of small blocks: 8..256 bytes at 10,000 live; each step frees a random block and allocates another. */
+export function smallChurn(seed = 1, steps = 200_000): Workload {
+  const random = seeded(seed)
+  const size = () => 8 + Math.floor(random() * 249)
+  const t = new TraceBuilder()
+  const live = 10_000
+  for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
+  for (let i = 0; i < steps; i++) {
+    const slot = Math.floor(random() * live)
+    t.free(slot)
+    t.malloc(slot, size())
+  }
+  for (let slot = 0; slot < live; slot++) t.free(slot)
+  return t.build('small-churn', '8..256 B, 10,000 live, random free + malloc', live)
+}
+
+/** (2) Mixed sizes: 8 B .. 64 KiB, log-uniform, 1,000 live. */
+export function mixedSizes(seed = 2, steps = 100_000): Workload {
+  const random = seeded(seed)
+  const size = () => Math.floor(2 ** (3 + random() * 13)) // 8 .. 65536, as many small as large
+  const t = new TraceBuilder()
+  const live = 1_000
+  for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
+  for (let i = 0; i < steps; i++) {
+    const slot = Math.floor(random() * live)
+    t.free(slot)
+    t.malloc(slot, size())
+  }
+  for (let slot = 0; slot < live; slot++) t.free(slot)
+  return t.build('mixed-sizes', '8 B..64 KiB log-uniform, 1,000 live', live)
+}
+
+/** (3) realloc: 1,000 live buffers that grow by half or shrink by a third at random. */
+export function reallocGrowShrink(seed = 3, steps = 100_000): Workload {
+  const random = seeded(seed)
+  const t = new TraceBuilder()
+  const live = 1_000
+  const sizes = new Int32Array(live)
+  for (let slot = 0; slot < live; slot++) {
+    sizes[slot] = 16 + Math.floor(random() * 240)
+    t.malloc(slot, sizes[slot])
+  }
+  for (let i = 0; i < steps; i++) {
+    const slot = Math.floor(random() * live)
+    const grow = sizes[slot] < 64 || (sizes[slot] < 16_384 && random() < 0.55)
+    sizes[slot] = grow ? Math.ceil(sizes[slot] * 1.5) : Math.floor(sizes[slot] / 1.5)
+    t.realloc(slot, sizes[slot])
+  }
+  for (let slot = 0; slot < live; slot++) t.free(slot)
+  return t.build('realloc', 'realloc grow x1.5 / shrink /1.5, 1,000 live, 16 B..24 KiB', live)
+}
+
+/** (4) LIFO: allocate 1,000 blocks of 8..512 bytes, free them newest first; `rounds` times. */
+export function lifo(seed = 4, rounds = 200): Workload {
+  const random = seeded(seed)
+  const t = new TraceBuilder()
+  const depth = 1_000
+  for (let round = 0; round < rounds; round++) {
+    for (let slot = 0; slot < depth; slot++) t.malloc(slot, 8 + Math.floor(random() * 505))
+    for (let slot = depth - 1; slot >= 0; slot--) t.free(slot)
+  }
+  return t.build('lifo', `1,000 blocks of 8..512 B pushed then popped, ${rounds} rounds`, depth)
+}
+
+export function allWorkloads(): Workload[] {
+  return [smallChurn(), mixedSizes(), reallocGrowShrink(), lifo()]
+}
