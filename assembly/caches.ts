@@ -9,10 +9,10 @@
 // grows), every cache is flushed back into the free index, where the blocks coalesce.
 // Off in checks mode (every freed block is junk-filled and coalesced at once) and with OPTION_NO_CACHES.
 //
-//    heap + HEAP_CACHES + 0     31 × u32  list heads, one a block size: 24, 32, ..., 264 bytes
-//    heap + HEAP_CACHES + 124   31 × u32  blocks in each list
-//    heap + HEAP_CACHES + 248   u32       cached blocks in all
-//    heap + HEAP_CACHES + 252   u32       cached bytes in all (block sizes)
+//    heap + HEAP_CACHES + 0     127 × u32  list heads, one a block size: 24, 32, ..., 1032 bytes
+//    heap + HEAP_CACHES + 508   127 × u32  blocks in each list
+//    heap + HEAP_CACHES + 1016  u32        cached blocks in all
+//    heap + HEAP_CACHES + 1020  u32        cached bytes in all (block sizes)
 //
 //    a cached block:  header (USED | CACHED) │ u32 next cached block of its size │ ...
 //
@@ -24,12 +24,12 @@ import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_S
 import { markIndexDamaged } from "./freeindex";
 import { releaseBlock } from "./heap";
 
-export const CACHE_REQUEST_LIMIT: u32 = 256;
-export const MAX_CACHED_BLOCK: u32 = 264;
+export const CACHE_REQUEST_LIMIT: u32 = 1024;
+export const MAX_CACHED_BLOCK: u32 = 1032;
 const HEADS: usize = 0;
-const COUNTS: usize = 124;
-const CACHED_BLOCKS: usize = 248;
-const CACHED_BYTES: usize = 252;
+const COUNTS: usize = 508;
+const CACHED_BLOCKS: usize = 1016;
+const CACHED_BYTES: usize = 1020;
 const CLASS_LIMIT: u32 = 64;
 const CACHE_SHARE: u32 = 16;
 

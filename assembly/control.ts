@@ -58,7 +58,7 @@ export const OPTION_CHECKS: u32 = 1;
 export const OPTION_NO_CACHES: u32 = 2;
 
 export const HEAP_CACHES: usize = 128;
-export const HEAP_CACHES_SIZE: usize = 288;
+export const HEAP_CACHES_SIZE: usize = 1024;
 /** The heap's control block is the common part, its own fields and the caches. */
 export const HEAP_CONTROL_SIZE: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
 

@@ -29,7 +29,7 @@ export interface MemoryManagerOptions {
   /** Extra corruption checks (red zones, junk fill, validation on free). @defaultValue false */
   checks?: boolean
   /**
-   * Serve small requests (up to 256 bytes) first from per-size caches of recently freed blocks: O(1)
+   * Serve small requests (up to 1 KiB) first from per-size caches of recently freed blocks: O(1)
    * for the churn of small objects. Off: every request is placed by the policy. @defaultValue true
    */
   smallBlockCaches?: boolean
