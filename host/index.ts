@@ -16,3 +16,4 @@ export {
 } from './api.js'
 export type { TextMapOptions, SvgMapOptions } from './heap-map.js'
 export { StackAllocator } from './stack-allocator.js'
+export type { NumericType, TypedArrayOf, AnyTypedArray } from './typed.js'

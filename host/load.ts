@@ -10,10 +10,15 @@ import type { WasmExports } from './wasm-exports.js'
 
 const WASM_PAGE = 65536
 
-/** The URL of a packaged build, next to this file's folder: works from host/ and from dist/. */
+/**
+ * The URL of a packaged build, next to this file's folder: works from host/ and from dist/, and the
+ * literal `new URL('...', import.meta.url)` form is what bundlers (Vite, webpack) recognise as an
+ * asset to ship, so no configuration is needed there either.
+ */
 function wasmUrl(shared: boolean): URL {
-  const name = shared ? 'wasm-memory-manager.wasm' : 'wasm-memory-manager.unshared.wasm'
-  return new URL(`../build/${name}`, import.meta.url)
+  return shared
+    ? new URL('../build/wasm-memory-manager.wasm', import.meta.url)
+    : new URL('../build/wasm-memory-manager.unshared.wasm', import.meta.url)
 }
 
 /** True where a shared WebAssembly.Memory can be made and posted to workers. */

@@ -13,6 +13,7 @@ import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './
 import { describeFault } from './faults.js'
 import { captureOrigin, formatLeakReport, type AllocationOrigin } from './leaks.js'
 import type { MapRegion } from './heap-map.js'
+import { typedConstructor, constructorOf, isTypedArray, type NumericType, type TypedArrayOf, type AnyTypedArray } from './typed.js'
 import type { WasmExports } from './wasm-exports.js'
 
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
@@ -141,8 +142,9 @@ export class MemoryManager extends Allocator {
     return this.origins ? this.track(ptr, tag) : ptr
   }
 
-  /** Frees the block at `ptr`; free(0) does nothing. */
-  free(ptr: number): void {
+  /** Frees the block at `ptr` (or under a typed view from mallocAs/callocAs); free(0) does nothing. */
+  free(ptr: number | AnyTypedArray): void {
+    if (isTypedArray(ptr)) ptr = this.viewBlocks.get(ptr)?.ptr ?? ptr.byteOffset
     checkPointer(ptr)
     this.result(this.wasm.heap_free(this.base, ptr), ptr)
     this.origins?.delete(ptr)
@@ -161,6 +163,59 @@ export class MemoryManager extends Allocator {
   usableSize(ptr: number): number {
     checkPointer(ptr)
     return this.result(this.wasm.heap_usable_size(this.base, ptr), ptr)
+  }
+
+  // ─── Typed views ────────────────────────────────────────────────────────────────────────────
+
+  /** Where each view handed out lives: a detached view (unshared memory, after growth) forgets it. */
+  private readonly viewBlocks = new WeakMap<AnyTypedArray, { ptr: number; length: number }>()
+
+  private makeView<T extends AnyTypedArray>(constructor: ReturnType<typeof typedConstructor>, ptr: number, length: number): T {
+    const view = new constructor(this.memory.buffer, ptr, length) as T
+    this.viewBlocks.set(view, { ptr, length })
+    return view
+  }
+
+  /** `count` elements of `type` and a typed array over them; undefined when they cannot be had. */
+  mallocAs<T extends NumericType>(type: T, count: number, tag?: string): TypedArrayOf<T> | undefined {
+    const constructor = typedConstructor(type)
+    checkSize(count, 'count')
+    const ptr = this.malloc(count * constructor.BYTES_PER_ELEMENT > 0xffff_ffff ? 0xffff_ffff : count * constructor.BYTES_PER_ELEMENT, tag)
+    return ptr === 0 ? undefined : this.makeView<TypedArrayOf<T>>(constructor, ptr, count)
+  }
+
+  /** As mallocAs, zero-filled. */
+  callocAs<T extends NumericType>(type: T, count: number, tag?: string): TypedArrayOf<T> | undefined {
+    const constructor = typedConstructor(type)
+    const ptr = this.calloc(count, constructor.BYTES_PER_ELEMENT, tag)
+    return ptr === 0 ? undefined : this.makeView<TypedArrayOf<T>>(constructor, ptr, count)
+  }
+
+  /** Resizes the array under `view` to `count` elements (moving it when needed); undefined on failure, and `view` stays valid. */
+  reallocAs<T extends AnyTypedArray>(view: T, count: number): T | undefined {
+    const constructor = constructorOf(view)
+    checkSize(count, 'count')
+    const ptr = this.realloc(this.viewBlocks.get(view)?.ptr ?? view.byteOffset, count * constructor.BYTES_PER_ELEMENT)
+    return ptr === 0 ? undefined : this.makeView<T>(constructor, ptr, count)
+  }
+
+  /** A typed view of `count` elements of `type` at the block `ptr` (all of its usable bytes by default). */
+  typedView<T extends NumericType>(type: T, ptr: number, count?: number): TypedArrayOf<T> {
+    const constructor = typedConstructor(type)
+    const usable = this.usableSize(ptr)
+    const length = count ?? Math.floor(usable / constructor.BYTES_PER_ELEMENT)
+    if (length * constructor.BYTES_PER_ELEMENT > usable) throw new MemoryError('OUT_OF_BOUNDS', `${length} elements leave the block of ${usable} bytes`, { ptr })
+    return this.makeView<TypedArrayOf<T>>(constructor, ptr, length)
+  }
+
+  /**
+   * The same view over the memory as it is now: needed only for an unshared memory after the pool
+   * grew (growth detaches its old ArrayBuffer); over shared memory it returns an equal view.
+   */
+  refreshView<T extends AnyTypedArray>(view: T): T {
+    const constructor = constructorOf(view)
+    const where = this.viewBlocks.get(view) ?? { ptr: view.byteOffset, length: view.length }
+    return this.makeView<T>(constructor, where.ptr, where.length)
   }
 
   // ─── Protection ─────────────────────────────────────────────────────────────────────────────

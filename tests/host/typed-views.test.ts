@@ -1,0 +1,77 @@
+import { describe, it, expect } from 'vitest'
+import { MemoryManager } from '../../host/index.js'
+
+describe('typed views', () => {
+  it('mallocAs gives a typed array over a new block; free takes the view', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const floats = mm.mallocAs('f64', 100)!
+    expect(floats).toBeInstanceOf(Float64Array)
+    expect(floats.length).toBe(100)
+    expect(floats.byteOffset % 8).toBe(0)
+    expect(mm.usableSize(floats.byteOffset)).toBeGreaterThanOrEqual(800)
+    floats.fill(1.5)
+    expect(new Float64Array(mm.read(floats.byteOffset, 16).buffer)[1]).toBe(1.5)
+    mm.free(floats)
+    expect(mm.stats().liveBlocks).toBe(0)
+  })
+
+  it('callocAs zero-fills; every numeric kind is there', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const dirty = mm.malloc(800)
+    mm.view(dirty).fill(0xff)
+    mm.free(dirty)
+    const ints = mm.callocAs('i32', 200)!
+    expect(ints.every((value) => value === 0)).toBe(true)
+    for (const [type, constructor] of [['u8', Uint8Array], ['u8c', Uint8ClampedArray], ['i8', Int8Array], ['u16', Uint16Array], ['i16', Int16Array], ['u32', Uint32Array], ['f32', Float32Array], ['i64', BigInt64Array], ['u64', BigUint64Array]] as const) {
+      expect(mm.mallocAs(type, 3)).toBeInstanceOf(constructor)
+    }
+    expect(() => mm.mallocAs('f16' as 'f32', 3)).toThrow(TypeError)
+  })
+
+  it('returns undefined when the block cannot be had, as mallocAs users expect', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    expect(mm.mallocAs('f64', 10_000)).toBeUndefined()
+    expect(mm.callocAs('u32', 2 ** 31)).toBeUndefined()
+    expect(mm.stats().failedAllocations).toBe(2)
+  })
+
+  it('reallocAs keeps the elements', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const a = mm.mallocAs('u16', 10)!
+    mm.malloc(8)
+    a.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    const b = mm.reallocAs(a, 1000)!
+    expect([...b.subarray(0, 10)]).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+    expect(b.length).toBe(1000)
+  })
+
+  it('over shared memory, views stay valid when the pool grows', () => {
+    const mm = MemoryManager.createSync({ size: 4096, maxSize: 4 * 1024 * 1024 })
+    const view = mm.mallocAs('u32', 16)!
+    view.fill(7)
+    mm.malloc(1024 * 1024) // grows the pool
+    expect(mm.memory.buffer.byteLength).toBeGreaterThan(1024 * 1024)
+    expect(view.length).toBe(16)
+    expect([...view]).toEqual(new Array(16).fill(7))
+  })
+
+  it('over unshared memory, growth detaches views; refreshView gives them back', () => {
+    const mm = MemoryManager.createSync({ size: 4096, maxSize: 4 * 1024 * 1024, shared: false })
+    const view = mm.mallocAs('f32', 16)!
+    view.fill(2.5)
+    mm.malloc(1024 * 1024)
+    expect(view.length).toBe(0) // detached: the ArrayBuffer moved
+    const fresh = mm.refreshView(view)
+    expect(fresh.length).toBe(16)
+    expect([...fresh]).toEqual(new Array(16).fill(2.5))
+    mm.free(view) // the detached view still names its block
+    expect(mm.stats().liveBlocks).toBe(1)
+  })
+
+  it('typedView lays a view over an existing block, bounded by it', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    const ptr = mm.malloc(64)
+    expect(mm.typedView('f64', ptr).length).toBe(mm.usableSize(ptr) / 8)
+    expect(() => mm.typedView('f64', ptr, 100)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }))
+  })
+})
