@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every test suite (as-pect specs of the AssemblyScript, vitest of the host) and ends with
+// Runs every test suite (as-pect specs of the AssemblyScript, vitest of the host, the browser tests
+// in Chromium) and ends with
 // one line that totals them all: `N passed, M failed`. Exits non-zero when anything failed.
 import { spawn } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
@@ -40,8 +41,16 @@ async function vitest() {
   }
 }
 
+async function browser() {
+  const { code, output } = await run('node', ['tests/browser/run.mjs'])
+  const match = /browser: (\d+) passed, (\d+) failed/.exec(output)
+  if (!match) return { name: 'browser', passed: 0, failed: 1, code }
+  return { name: 'browser', passed: Number(match[1]), failed: Number(match[2]) + (code !== 0 && match[2] === '0' ? 1 : 0), code }
+}
+
 suites.push(await asPect())
 suites.push(await vitest())
+suites.push(await browser())
 
 let passed = 0
 let failed = 0
