@@ -30,7 +30,7 @@
 // never followed out of the pool or around a cycle; indexRebuild then lays the index anew from the
 // blocks themselves.
 
-import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed } from "./block";
+import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader } from "./block";
 import {
   HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
   HEAP_POOL_START, HEAP_SENTINEL,
@@ -189,6 +189,99 @@ export function indexRemove(heap: usize, block: usize): void {
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - blockSize(block));
 }
 
+// ─── Changes in place (first-fit) ────────────────────────────────────────────────────────────────
+// Splitting and merging mostly change a free block's size without changing its place in address
+// order: for first-fit these are one descent that refreshes the largest-below figures (and, for a
+// block taking another's place, a few rotations for its priority), instead of a removal and an
+// insertion. For best-fit the size is part of the key, so they are a removal and an insertion.
+
+/** Refreshes the largest-below figures on the path from `tree` down to `node`. */
+function refreshPath(tree: usize, node: usize, depth: i32): void {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return; }
+  if (tree != node) refreshPath(before(node, tree) ? left(tree) : right(tree), node, depth + 1);
+  refresh(tree);
+}
+
+/** Rotates `node` down while a child outranks it; the subtree's new root. */
+function sink(node: usize, depth: i32): usize {
+  if (depth > MAX_DEPTH) { damaged = true; return node; }
+  const l = left(node);
+  const r = right(node);
+  const mine = priority(node);
+  const lp: u32 = l == 0 ? 0 : priority(l);
+  const rp: u32 = r == 0 ? 0 : priority(r);
+  if (lp > mine && lp >= rp) {
+    const root = rotateRight(node);
+    setRight(root, sink(node, depth + 1));
+    refresh(root);
+    return root;
+  }
+  if (rp > mine) {
+    const root = rotateLeft(node);
+    setLeft(root, sink(node, depth + 1));
+    refresh(root);
+    return root;
+  }
+  return node;
+}
+
+/** Puts `block` (its links already copied from `old`) where `old` is, keeping the heap order. */
+function replaceIn(tree: usize, old: usize, block: usize, depth: i32): usize {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
+  if (tree == old) {
+    refresh(block); // its links were set from old's before old's bytes could be overwritten
+    return sink(block, depth);
+  }
+  if (before(old, tree)) {
+    setLeft(tree, replaceIn(left(tree), old, block, depth + 1));
+    if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
+  } else {
+    setRight(tree, replaceIn(right(tree), old, block, depth + 1));
+    if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
+  }
+  refresh(tree);
+  return tree;
+}
+
+/** The indexed free block `block` becomes `size` bytes (header and footer written here). */
+export function indexResize(heap: usize, block: usize, size: u32): void {
+  begin(heap);
+  if (bestFit) {
+    indexRemove(heap, block);
+    writeFreeHeader(block, size);
+    indexInsert(heap, block);
+    return;
+  }
+  const old = blockSize(block);
+  writeFreeHeader(block, size);
+  refreshPath(load<u32>(heap + HEAP_FREE_ROOT), block, 0);
+  store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - old + size);
+}
+
+/**
+ * The free block `block` of `size` bytes takes the place of the indexed block `old`, which it
+ * overlaps or touches, so no other free block lies between them (header and footer written here).
+ */
+export function indexReplace(heap: usize, old: usize, block: usize, size: u32): void {
+  begin(heap);
+  if (bestFit) {
+    indexRemove(heap, old);
+    writeFreeHeader(block, size);
+    indexInsert(heap, block);
+    return;
+  }
+  const oldSize = blockSize(old);
+  // `old`'s links are read before `block`'s header may overwrite them (they can overlap).
+  const l = left(old);
+  const r = right(old);
+  writeFreeHeader(block, size);
+  setLeft(block, l);
+  setRight(block, r);
+  // First-fit compares addresses only: the descent to `old` reads none of its bytes.
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, block, 0));
+  store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - oldSize + size);
+}
+
 /**
  * Where a block of `need` bytes (header included) with its payload aligned to `alignment` would
  * start inside the free block [block, block + size): the payload address, or 0 when it does not fit.
@@ -248,8 +341,8 @@ export function indexDamaged(): bool {
 // ─── Checks, for validate.ts ─────────────────────────────────────────────────────────────────────
 
 /**
- * Checks the tree: links that stay in the pool and lead to free blocks, key order, the
- * largest-below figures and a bounded depth. The number of nodes, or -1 when anything is off.
+ * Checks the tree: links that stay in the pool and lead to free blocks, key order, heap order of
+ * the priorities, the largest-below figures and a bounded depth. The number of nodes, or -1 when anything is off.
  */
 export function indexCheck(heap: usize): i32 {
   begin(heap);
@@ -263,6 +356,8 @@ function checkSubtree(tree: usize, low: usize, high: usize, depth: i32): i32 {
   if (tree == 0) return 0;
   if (depth > MAX_DEPTH || !sane(tree) || !hasValidMagic(tree) || isUsed(tree)) { damaged = true; return 0; }
   if ((low != 0 && !before(low, tree)) || (high != 0 && !before(tree, high))) { damaged = true; return 0; }
+  // Heap order of the priorities: what keeps the tree balanced.
+  if ((left(tree) != 0 && priority(left(tree)) > priority(tree)) || (right(tree) != 0 && priority(right(tree)) > priority(tree))) { damaged = true; return 0; }
   const l = checkSubtree(left(tree), low, tree, depth + 1);
   if (damaged) return 0;
   const r = checkSubtree(right(tree), tree, high, depth + 1);

@@ -19,7 +19,9 @@ import {
   CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
-import { indexClear, indexInsert, indexRemove, indexFind, indexLargest, indexDamaged, payloadFitting } from "./freeindex";
+import {
+  indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
+} from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import {
   CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
@@ -103,11 +105,10 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if ((ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return ERR_INVALID_POINTER;
   const block = ptr - HEADER_SIZE;
-  if (!hasValidMagic(block)) {
-    // In checks mode freed memory is junk: a "header" of junk is a pointer into freed memory.
-    if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
-    return ERR_INVALID_POINTER;
-  }
+  // In checks mode freed memory is junk: a "header" of junk is a pointer into freed memory. (Checked
+  // before the magic, which junk matches at one address in 65,536.)
+  if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
+  if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
   const size = blockSize(block);
   if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
     recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
@@ -173,12 +174,15 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
   if (!ensureMemory(end)) return false;
 
   const newSentinel = <usize>end - HEADER_SIZE;
-  if (lastFree != 0) indexRemove(heap, lastFree);
   if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : junkStart(freeStart), newSentinel - FOOTER_SIZE_BYTES);
-  writeFreeHeader(freeStart, <u32>(newSentinel - freeStart));
   writeSentinel(newSentinel, PREV_FREE);
   store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
-  indexInsert(heap, freeStart);
+  if (lastFree != 0) {
+    indexResize(heap, lastFree, <u32>(newSentinel - freeStart));
+  } else {
+    writeFreeHeader(freeStart, <u32>(newSentinel - freeStart));
+    indexInsert(heap, freeStart);
+  }
   return true;
 }
 
@@ -189,21 +193,24 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
 function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u32, prot: u32): void {
   const freeEnd = free + blockSize(free);
   const block = payload - HEADER_SIZE;
-  indexRemove(heap, free);
+  let size = <u32>(freeEnd - block);
+  const keepRest = size - need >= MIN_BLOCK_SIZE;
   let leftFree: u32 = 0;
   if (block > free) {
-    writeFreeHeader(free, <u32>(block - free));
-    indexInsert(heap, free);
+    // An alignment gap stays free where the block was: the same place in address order.
+    indexResize(heap, free, <u32>(block - free));
     leftFree = PREV_FREE;
-  }
-  let size = <u32>(freeEnd - block);
-  if (size - need >= MIN_BLOCK_SIZE) {
-    writeFreeHeader(block + need, size - need);
-    indexInsert(heap, block + need);
-    size = need; // the block after the remainder already says its left side is free
+    if (keepRest) {
+      writeFreeHeader(block + need, size - need);
+      indexInsert(heap, block + need);
+    }
+  } else if (keepRest) {
+    indexReplace(heap, free, block + need, size - need); // the remainder takes the block's place
   } else {
-    clearFlag(freeEnd, PREV_FREE);
+    indexRemove(heap, free);
   }
+  if (keepRest) size = need; // the block after the remainder already says its left side is free
+  else clearFlag(freeEnd, PREV_FREE);
   writeUsedHeader(block, size, leftFree, requested, prot);
 }
 
@@ -267,21 +274,34 @@ export function releaseBlock(heap: usize, block: usize): void {
   // neighbour's header and node, the left neighbour's footer); what stays meaningful is rewritten.
   let junkFrom = block;
   let junkTo = next;
-  if (!isUsed(next)) {
-    indexRemove(heap, next);
+  const nextFree = !isUsed(next);
+  const prevFree = isPrevFree(block);
+  if (nextFree) {
     size += blockSize(next);
     junkTo = next + FREE_BLOCK_PREFIX;
   }
-  if (isPrevFree(block)) {
+  if (prevFree) {
     start = prevBlock(block);
-    indexRemove(heap, start);
     size += blockSize(start);
     junkFrom = block - FOOTER_SIZE_BYTES;
   }
-  if (checksOn(heap)) junkFill(junkFrom, junkTo);
-  writeFreeHeader(start, size);
+  // The index mostly changes in place: the merged block keeps the left neighbour's place, or takes
+  // the right neighbour's; only a block with no free neighbour is a new entry.
+  if (prevFree) {
+    if (nextFree) indexRemove(heap, next);
+    indexResize(heap, start, size);
+  } else if (nextFree) {
+    indexReplace(heap, next, start, size);
+  } else {
+    writeFreeHeader(start, size);
+    indexInsert(heap, start);
+  }
+  if (checksOn(heap)) {
+    // After the index work (which reads the neighbours' links), and around the live node and footer.
+    junkFill(junkFrom > start + FREE_BLOCK_PREFIX ? junkFrom : start + FREE_BLOCK_PREFIX, junkTo);
+    writeFreeHeader(start, size);
+  }
   setFlag(start + size, PREV_FREE);
-  indexInsert(heap, start);
 }
 
 export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
@@ -376,13 +396,12 @@ function growInPlace(heap: usize, block: usize, need: u32): i32 {
   const total = size + blockSize(next);
   if (total < need) return CANNOT_GROW;
   if (checksOn(heap) && !handOutIntact(heap, next, next, block + need + FREE_BLOCK_PREFIX)) return FREED_BYTES_WRITTEN;
-  indexRemove(heap, next);
   const end = block + total;
   if (total - need >= MIN_BLOCK_SIZE) {
-    writeFreeHeader(block + need, total - need);
-    indexInsert(heap, block + need);
+    indexReplace(heap, next, block + need, total - need); // what is left of it keeps its place
     store<u32>(block, need | (load<u32>(block) & 7));
   } else {
+    indexRemove(heap, next);
     clearFlag(end, PREV_FREE);
     store<u32>(block, total | (load<u32>(block) & 7));
   }

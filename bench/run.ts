@@ -11,7 +11,7 @@ import { writeFileSync, statSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { Bench } from 'tinybench'
 import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, type Workload } from './workloads.js'
-import { oursThroughApi, oursInWasm, tlsf, dlmalloc, thingMalloc, glibcAvailable, runGlibc, type Driver, type Mode } from './peers.js'
+import { oursThroughApi, oursInWasm, tlsf, dlmalloc, thingMalloc, glibcAvailable, runGlibc, cannotRun, type Driver, type Mode } from './peers.js'
 import { stackRows, fingerprintRows, threadRows } from './extras.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } } })
@@ -64,15 +64,15 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
   for (const workload of workloads) {
     console.log(`\n${workload.name}: ${workload.description}; ${workload.operations.toLocaleString('en-US')} operations, trace ${workload.checksum}, peak live ${workload.peakLive.toLocaleString('en-US')} B`)
     for (const driver of drivers) {
-      if (driver.missing) {
-        rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: NaN, min: NaN, max: NaN, note: driver.missing })
-        console.log(`  ${driver.peer} (${driver.mode}): skipped: ${driver.missing}`)
+      const skip = driver.missing ?? cannotRun(driver, workload)
+      if (skip) {
+        rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: NaN, min: NaN, max: NaN, note: skip })
+        console.log(`  ${driver.peer} (${driver.mode}): skipped: ${skip}`)
         continue
       }
       const result = await timeDriver(driver, workload)
       const memory = result.reserved / workload.peakLive
-      const note = driver.peer === '@thi.ng/malloc' && workload.name === 'realloc' ? 'its realloc leaks the old block when it moves' : undefined
-      rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: result.median, min: result.min, max: result.max, memory, note })
+      rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: result.median, min: result.min, max: result.max, memory })
       console.log(`  ${driver.peer.padEnd(22)} ${driver.mode.padEnd(13)} ${fmt(result.median).padStart(8)} ns/op (${fmt(result.min)}..${fmt(result.max)})  reserved/peak ${fmt(memory, 2)}`)
     }
     const missing = glibcAvailable()
