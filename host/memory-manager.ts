@@ -110,7 +110,10 @@ export class MemoryManager extends Allocator {
 
   /** A block of at least `size` bytes aligned to the heap's alignment, or 0 when none can be had. */
   malloc(size: number, tag?: string): number {
-    const ptr = this.result(this.wasm.heap_malloc(this.base, sizeArgument(size)))
+    // The common case checked inline (a u32 integer); anything else goes through sizeArgument.
+    const bytes = typeof size === 'number' && size >= 0 && size <= 0xffff_ffff && size % 1 === 0 ? size : sizeArgument(size)
+    const result = this.wasm.heap_malloc(this.base, bytes)
+    const ptr = result < 0 && result > -16 ? this.result(result) : result >>> 0
     return this.origins ? this.track(ptr, tag) : ptr
   }
 
@@ -144,10 +147,13 @@ export class MemoryManager extends Allocator {
 
   /** Frees the block at `ptr` (or under a typed view from mallocAs/callocAs); free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
-    if (isTypedArray(ptr)) ptr = this.viewBlocks.get(ptr)?.ptr ?? ptr.byteOffset
-    checkPointer(ptr)
-    this.result(this.wasm.heap_free(this.base, ptr), ptr)
-    this.origins?.delete(ptr)
+    if (typeof ptr !== 'number' || !(ptr >= 0 && ptr <= 0xffff_ffff && ptr % 1 === 0)) {
+      if (isTypedArray(ptr)) ptr = this.viewBlocks.get(ptr)?.ptr ?? ptr.byteOffset
+      checkPointer(ptr)
+    }
+    const result = this.wasm.heap_free(this.base, ptr as number)
+    if (result !== 0) this.result(result, ptr as number)
+    this.origins?.delete(ptr as number)
   }
 
   /**
