@@ -20,7 +20,7 @@ import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, se
 import { HEAP_FINGERPRINTS } from "./control";
 import { allocateBlock, releaseBlock, checkLiveBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
 import { FAULT_FINGERPRINT, recordFault } from "./faults";
-import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, errorResult } from "./errors";
+import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
 
 const TABLE_HEADER: usize = 8;
 const ENTRY_SIZE: usize = 8;
@@ -168,9 +168,12 @@ function blockHolding(heap: usize, address: usize): usize {
 export function heapBlockHoldingRange(heap: usize, address: usize, size: u32): u32 {
   let problem = checkLiveBlock(heap, address);
   let block: usize = address - HEADER_SIZE;
-  if (problem == ERR_INVALID_POINTER || problem == ERR_DOUBLE_FREE) {
+  if (problem == ERR_INVALID_POINTER || problem == ERR_DOUBLE_FREE || problem == ERR_CORRUPTION) {
+    // Not a block start: look for the block holding it. (An interior address whose 8 bytes before
+    // happen to pass for a header, one in 65,536, reads as a corrupted block: the walk settles it.)
     block = blockHolding(heap, address);
-    problem = block == 0 || isInternalBlock(heap, block) ? ERR_INVALID_POINTER : 0;
+    if (block != 0 && !isInternalBlock(heap, block)) problem = 0;
+    else if (problem != ERR_CORRUPTION) problem = ERR_INVALID_POINTER;
   }
   if (problem != 0) return errorResult(problem);
   const end = <u64>address + <u64>size;

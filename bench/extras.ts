@@ -13,7 +13,7 @@ async function medianNs(count: number, fn: () => void, setup?: () => void): Prom
   const bench = new Bench({ iterations: count, time: 0, warmupIterations: 1, warmupTime: 0, throws: true })
   bench.add('task', fn, setup ? { beforeEach: setup } : {})
   await bench.run()
-  const latency = bench.tasks[0].result!.latency
+  const latency = (bench.tasks[0].result as unknown as { latency: { p50?: number; min: number; max: number } }).latency
   return { median: latency.p50! * 1e6, min: latency.min * 1e6, max: latency.max * 1e6 }
 }
 

@@ -76,8 +76,11 @@ export function oursThroughApi(options: { checks?: boolean; label?: string } = {
   }
 }
 
-/** This allocator's bench build (bench/assembly/ours.ts): the trace sits below the heap, in the same memory. */
-export function oursInWasm(): Driver {
+/**
+ * This allocator's bench build (bench/assembly/ours.ts): the trace sits below the heap, in the same
+ * memory. `caches: false` sends every request through the free index (the scaling figures).
+ */
+export function oursInWasm(options: { caches?: boolean; label?: string } = {}): Driver {
   const bytes = wasmFile('ours.wasm')
   const module = bytes && new WebAssembly.Module(bytes)
   let wasm: WasmExports & { replay_heap(heap: number, trace: number, operations: number, slots: number): number }
@@ -85,7 +88,7 @@ export function oursInWasm(): Driver {
   let traceAt = 0
   let slotsAt = 0
   return {
-    peer: 'wasm-memory-manager',
+    peer: options.label ?? 'wasm-memory-manager',
     mode: 'in-wasm loop',
     missing: module ? undefined : 'build/bench/ours.wasm not built (bench/build-peers.sh)',
     setup(workload) {
@@ -97,7 +100,8 @@ export function oursInWasm(): Driver {
       const need = wasm.heap_pool_start_for(heap, 8) + START_POOL
       memory.grow(Math.ceil(need / PAGE) - memory.buffer.byteLength / PAGE)
       new Int32Array(memory.buffer, traceAt, workload.trace.length).set(workload.trace)
-      if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, 0) !== 0) throw new Error('heap_init failed')
+      const options2 = options.caches === false ? 2 /* OPTION_NO_CACHES */ : 0
+      if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, options2) !== 0) throw new Error('heap_init failed')
     },
     run: (workload) => wasm.replay_heap(heap, traceAt, workload.operations, slotsAt) >>> 0,
     reserved: () => wasm.heap_pool_size(heap) >>> 0,

@@ -44,7 +44,7 @@ export async function timeDriver(driver: Driver, workload: Workload, count = run
     },
   })
   await bench.run()
-  const latency = bench.tasks[0].result!.latency
+  const latency = (bench.tasks[0].result as unknown as { latency: { p50?: number; min: number; max: number } }).latency
   const perOp = (ms: number) => (ms * 1e6) / workload.operations
   return { median: perOp(latency.p50!), min: perOp(latency.min), max: perOp(latency.max), reserved }
 }
@@ -85,6 +85,19 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
       rows.push({ workload: workload.name, peer: 'glibc malloc', mode: 'native', median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], memory })
       console.log(`  ${'glibc malloc'.padEnd(22)} ${'native'.padEnd(13)} ${fmt(sorted[Math.floor(sorted.length / 2)]).padStart(8)} ns/op  reserved/peak ${fmt(memory, 2)}`)
     }
+  }
+  return rows
+}
+
+/** Cost per operation with 1,000 and with 100,000 live blocks, every request through the free index. */
+async function scalingRows(quick: boolean): Promise<Row[]> {
+  const rows: Row[] = []
+  const results: number[] = []
+  for (const live of quick ? [1_000, 10_000] : [1_000, 100_000]) {
+    const workload = smallChurn(11, 200_000, live)
+    const result = await timeDriver(oursInWasm({ caches: false, label: `${live.toLocaleString('en-US')} live` }), workload)
+    results.push(result.median)
+    rows.push({ workload: 'ns/op', peer: `${live.toLocaleString('en-US')} live blocks, caches off`, mode: 'in-wasm loop', median: result.median, min: result.min, max: result.max, note: live === 1_000 ? 'every request through the treap' : `${fmt(result.median / results[0], 2)}x the cost at 1,000 live (target <= 1.5x)` })
   }
   return rows
 }
@@ -152,7 +165,7 @@ console.log('\nchecks mode:')
 const checks = await checksRows(workloads)
 for (const row of checks) console.log(`  ${row.workload}: checks on / off = ${fmt(row.median, 2)}x (${row.note})`)
 console.log('\nstack, fingerprints, threads:')
-const extras = [...(await stackRows(workloads.find((w) => w.name === 'lifo')!, runs)), ...(await fingerprintRows(runs)), ...(await threadRows(values.quick))]
+const extras = [...(await scalingRows(values.quick)), ...(await stackRows(workloads.find((w) => w.name === 'lifo')!, runs)), ...(await fingerprintRows(runs)), ...(await threadRows(values.quick))]
 for (const row of extras) console.log(`  ${row.peer} (${row.mode}): ${fmt(row.median, 2)} ${row.workload} ${row.note ?? ''}`)
 const wasmBytes = statSync(new URL('../build/wasm-memory-manager.wasm', import.meta.url)).size
 console.log(`\nrelease .wasm: ${wasmBytes} bytes`)

@@ -71,11 +71,10 @@ class TraceBuilder {
 }
 
 /** (1) Churn of small blocks: 8..256 bytes at 10,000 live; each step frees a random block and allocates another. */
-export function smallChurn(seed = 1, steps = 200_000): Workload {
+export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
   const random = seeded(seed)
   const size = () => 8 + Math.floor(random() * 249)
   const t = new TraceBuilder()
-  const live = 10_000
   for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
   for (let i = 0; i < steps; i++) {
     const slot = Math.floor(random() * live)
@@ -83,7 +82,7 @@ export function smallChurn(seed = 1, steps = 200_000): Workload {
     t.malloc(slot, size())
   }
   for (let slot = 0; slot < live; slot++) t.free(slot)
-  return t.build('small-churn', '8..256 B, 10,000 live, random free + malloc', live)
+  return t.build('small-churn', `8..256 B, ${live.toLocaleString('en-US')} live, random free + malloc`, live)
 }
 
 /** (2) Mixed sizes: 8 B .. 64 KiB, log-uniform, 1,000 live. */

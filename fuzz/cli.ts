@@ -40,7 +40,7 @@ for (const config of configs) {
       continue
     }
     failures++
-    const prefix = shortestFailingPrefix(config, seed, result.failedAt ?? 0)
+    const prefix = shortestFailingPrefix(config, seed, result.failedAt ?? 0, validateEvery)
     console.log(`FAIL  ${configName(config).padEnd(24)} seed ${seed}: at operation ${result.failedAt}: ${result.message}`)
     console.log(`      shortest failing prefix: ${prefix} operations`)
     console.log(`      replay: npm run fuzz -- --config ${configName(config)} --seed ${seed} --operations ${prefix} --validate-every 1`)

@@ -62,7 +62,7 @@ const PROTECTIONS = [0, 1, 2, 3, 4, 5, 6, 7] as Protection[]
  * Runs `operations` operations of the stream (config, seed); never throws, reports instead.
  * `sabotage` may break the manager on purpose, to show that the model notices (tests only).
  */
-export function runStream(config: FuzzConfig, seed: number, operations: number, validateEvery = 1000, sabotage?: (mm: MemoryManager) => void): FuzzResult {
+export function runStream(config: FuzzConfig, seed: number, operations: number, validateEvery = 1000, sabotage?: (mm: MemoryManager) => void, validateFrom = 0): FuzzResult {
   const random = seeded(seed)
   const int = (low: number, high: number) => low + Math.floor(random() * (high - low + 1))
   const size = () => {
@@ -256,7 +256,7 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
         Object.assign(stats, { totalAllocated: 0, totalFreed: 0, allocationCount: 0, freeCount: 0, failedAllocations: 0, peakUsage: stats.currentUsage })
       }
       counts[name] = (counts[name] ?? 0) + 1
-      if ((step + 1) % validateEvery === 0) audit()
+      if ((step + 1) % validateEvery === 0 && step >= validateFrom) audit()
     }
     audit()
     return { ok: true, operations, counts }
@@ -266,8 +266,11 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
   }
 }
 
-/** The smallest number of operations of (config, seed) after which a failure can be seen. */
-export function shortestFailingPrefix(config: FuzzConfig, seed: number, failedAt: number): number {
-  const result = runStream(config, seed, failedAt + 1, 1)
+/**
+ * The smallest number of operations of (config, seed) after which a failure can be seen: the run
+ * again, audited after every operation of the window in which it was found (`validateEvery` wide).
+ */
+export function shortestFailingPrefix(config: FuzzConfig, seed: number, failedAt: number, validateEvery = 1000): number {
+  const result = runStream(config, seed, failedAt + 1, 1, undefined, Math.max(0, failedAt - validateEvery))
   return result.ok ? failedAt + 1 : (result.failedAt ?? failedAt) + 1
 }

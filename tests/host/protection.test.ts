@@ -190,3 +190,18 @@ describe('raw writes into non-writable blocks are detected', () => {
     mm.validate()
   })
 })
+
+describe('protect with an interior pointer', () => {
+  it('finds the holding block even when the bytes before the pointer pass for a header', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const ptr = mm.malloc(256)
+    const inner = ptr + 64
+    // Forge what block.ts would take for a header at inner - 8: the right magic, an impossible size.
+    const magic = ((Math.imul((inner - 8) >>> 3, 0x9e3779b1) >>> 16) ^ 0xa110) & 0xffff
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(inner - 8) >> 2] = 0x7fff_fff1
+    words[(inner - 4) >> 2] = (magic << 16) | 3
+    mm.protect(inner, 8, Protection.Read) // the fuzzer met this at one address in 65,536
+    expect(mm.protection(ptr)).toBe(Protection.Read)
+  })
+})
