@@ -35,7 +35,8 @@ export async function stackRows(workload: Workload, runs: number): Promise<Row[]
   const module = new WebAssembly.Module(readFileSync(new URL('../build/bench/ours.wasm', import.meta.url)))
   let replay: () => number = () => 0
   const inWasm = await medianNs(runs, () => { sink ^= replay() }, () => {
-    const memory = new WebAssembly.Memory({ initial: 40, maximum: 40, shared: true })
+    const pages = Math.ceil((64 * 1024 + trace.byteLength + (2 << 20)) / 65536) // statics, the trace, the stack
+    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
     const wasm = instantiateOver(module, memory) as ReturnType<typeof instantiateOver> & { replay_stack(stack: number, trace: number, operations: number): number }
     const traceAt = wasm.region_start() >>> 0
     const stack = Math.ceil((traceAt + trace.byteLength) / 64) * 64
