@@ -108,92 +108,70 @@ export function oursInWasm(options: { caches?: boolean; label?: string } = {}): 
   }
 }
 
-// ─── AssemblyScript's TLSF (--runtime minimal) ───────────────────────────────────────────────────
+// ─── Peers compiled to wasm with their own memory: TLSF and dlmalloc ─────────────────────────────
 
-interface TlsfExports {
+/** What a peer module exports, under its own names for malloc, free and realloc. */
+interface PeerExports {
   memory: WebAssembly.Memory
-  alloc(size: number): number
+  malloc(size: number): number
   free(ptr: number): void
   realloc(ptr: number, size: number): number
   heap_base(): number
   replay_heap(trace: number, operations: number, slots: number): number
 }
 
+/**
+ * A peer module that allocates in its own linear memory. In-wasm mode, the trace and the slot table
+ * are allocated from the peer's own heap first (and left out of what it reserved).
+ */
+function wasmPeer(peer: string, file: string, missing: string, mode: 'JS → API' | 'in-wasm loop', instantiate: (module: WebAssembly.Module) => PeerExports): Driver {
+  const bytes = wasmFile(file)
+  const module = bytes && new WebAssembly.Module(bytes)
+  let wasm: PeerExports
+  let slots: Uint32Array
+  let traceAt = 0
+  let slotsAt = 0
+  let ownBytes = 0
+  return {
+    peer,
+    mode,
+    missing: module ? undefined : missing,
+    setup(workload) {
+      wasm = instantiate(module!)
+      slots = new Uint32Array(workload.slots)
+      ownBytes = 0
+      if (mode === 'in-wasm loop') {
+        traceAt = wasm.malloc(workload.trace.byteLength) >>> 0
+        slotsAt = wasm.malloc(workload.slots * 4) >>> 0
+        new Int32Array(wasm.memory.buffer, traceAt, workload.trace.length).set(workload.trace)
+        ownBytes = workload.trace.byteLength + workload.slots * 4
+      }
+    },
+    run(workload) {
+      if (mode === 'in-wasm loop') return wasm.replay_heap(traceAt, workload.operations, slotsAt) >>> 0
+      return replayJs(workload.trace, slots, (size) => wasm.malloc(size) >>> 0, (ptr) => wasm.free(ptr), (ptr, size) => wasm.realloc(ptr, size) >>> 0)
+    },
+    reserved: () => wasm.memory.buffer.byteLength - (wasm.heap_base() >>> 0) - ownBytes,
+  }
+}
+
+/** AssemblyScript's TLSF, built with --runtime minimal (bench/assembly/tlsf.ts). */
 export function tlsf(mode: 'JS → API' | 'in-wasm loop'): Driver {
-  const bytes = wasmFile('tlsf.wasm')
-  const module = bytes && new WebAssembly.Module(bytes)
-  let tl: TlsfExports
-  let slots: Uint32Array
-  let traceAt = 0
-  let slotsAt = 0
-  let ownBytes = 0
-  return {
-    peer: 'AssemblyScript TLSF',
-    mode,
-    missing: module ? undefined : 'build/bench/tlsf.wasm not built (bench/build-peers.sh)',
-    setup(workload) {
-      const instance = new WebAssembly.Instance(module!, { env: { abort: () => { throw new Error('TLSF aborted') } } })
-      tl = instance.exports as unknown as TlsfExports
-      slots = new Uint32Array(workload.slots)
-      ownBytes = 0
-      if (mode === 'in-wasm loop') {
-        traceAt = tl.alloc(workload.trace.byteLength) >>> 0
-        slotsAt = tl.alloc(workload.slots * 4) >>> 0
-        new Int32Array(tl.memory.buffer, traceAt, workload.trace.length).set(workload.trace)
-        ownBytes = workload.trace.byteLength + workload.slots * 4
-      }
-    },
-    run(workload) {
-      if (mode === 'in-wasm loop') return tl.replay_heap(traceAt, workload.operations, slotsAt) >>> 0
-      return replayJs(workload.trace, slots, (size) => tl.alloc(size) >>> 0, (ptr) => tl.free(ptr), (ptr, size) => tl.realloc(ptr, size) >>> 0)
-    },
-    reserved: () => tl.memory.buffer.byteLength - (tl.heap_base() >>> 0) - ownBytes,
-  }
+  return wasmPeer('AssemblyScript TLSF', 'tlsf.wasm', 'build/bench/tlsf.wasm not built (bench/build-peers.sh)', mode, (module) => {
+    const exports = new WebAssembly.Instance(module, { env: { abort: () => { throw new Error('TLSF aborted') } } }).exports as Record<string, unknown>
+    return { ...exports, malloc: exports.alloc } as unknown as PeerExports
+  })
 }
 
-// ─── dlmalloc (wasi-libc) in wasm ────────────────────────────────────────────────────────────────
-
-interface DlExports {
-  memory: WebAssembly.Memory
-  bench_malloc(size: number): number
-  bench_free(ptr: number): void
-  bench_realloc(ptr: number, size: number): number
-  heap_base(): number
-  replay_heap(trace: number, operations: number, slots: number): number
-}
-
+/** wasi-libc's dlmalloc, built with Debian's clang (bench/c/dlmalloc.c). */
 export function dlmalloc(mode: 'JS → API' | 'in-wasm loop'): Driver {
-  const bytes = wasmFile('dlmalloc.wasm')
-  const module = bytes && new WebAssembly.Module(bytes)
-  let dl: DlExports
-  let slots: Uint32Array
-  let traceAt = 0
-  let slotsAt = 0
-  let ownBytes = 0
-  return {
-    peer: 'dlmalloc (wasi-libc)',
-    mode,
-    missing: module ? undefined : 'not built: needs Debian clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (bench/build-peers.sh)',
-    setup(workload) {
-      const wasi = new WASI({ version: 'preview1', returnOnExit: true })
-      const instance = new WebAssembly.Instance(module!, wasi.getImportObject() as WebAssembly.Imports)
-      wasi.start(instance) // runs main (which returns at once) so libc is initialised
-      dl = instance.exports as unknown as DlExports
-      slots = new Uint32Array(workload.slots)
-      ownBytes = 0
-      if (mode === 'in-wasm loop') {
-        traceAt = dl.bench_malloc(workload.trace.byteLength) >>> 0
-        slotsAt = dl.bench_malloc(workload.slots * 4) >>> 0
-        new Int32Array(dl.memory.buffer, traceAt, workload.trace.length).set(workload.trace)
-        ownBytes = workload.trace.byteLength + workload.slots * 4
-      }
-    },
-    run(workload) {
-      if (mode === 'in-wasm loop') return dl.replay_heap(traceAt, workload.operations, slotsAt) >>> 0
-      return replayJs(workload.trace, slots, (size) => dl.bench_malloc(size) >>> 0, (ptr) => dl.bench_free(ptr), (ptr, size) => dl.bench_realloc(ptr, size) >>> 0)
-    },
-    reserved: () => dl.memory.buffer.byteLength - (dl.heap_base() >>> 0) - ownBytes,
-  }
+  return wasmPeer('dlmalloc (wasi-libc)', 'dlmalloc.wasm', 'not built: needs Debian clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (bench/build-peers.sh)', mode, (module) => {
+    const wasi = new WASI({ version: 'preview1', returnOnExit: true })
+    const instance = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports)
+    wasi.start(instance) // runs main (which returns at once) so libc is initialised
+    const exports = instance.exports as Record<string, unknown>
+    return { ...exports, malloc: exports.bench_malloc, free: exports.bench_free, realloc: exports.bench_realloc } as unknown as PeerExports
+  })
 }
 
 // ─── @thi.ng/malloc ──────────────────────────────────────────────────────────────────────────────

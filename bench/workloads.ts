@@ -5,6 +5,8 @@
 // table of pointers each driver keeps. Traces never free an empty slot, so every peer can run them
 // as they are; a driver whose allocation fails stops and says so.
 
+import { seededRandom as seeded } from '../fuzz/random.js'
+
 export const MALLOC = 0
 export const FREE = 1
 export const REALLOC = 2
@@ -23,16 +25,6 @@ export interface Workload {
   checksum: string
   /** Sum of all sizes requested: what a driver that ran the whole trace reports back. */
   requestedBytes: number
-}
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 class TraceBuilder {
@@ -70,10 +62,8 @@ class TraceBuilder {
   }
 }
 
-/** (1) Churn of small blocks: 8..256 bytes at 10,000 live; each step frees a random block and allocates another. */
-export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
-  const random = seeded(seed)
-  const size = () => 8 + Math.floor(random() * 249)
+/** Fills `live` slots, then each step frees a random block and allocates another; frees all at the end. */
+function churn(name: string, description: string, random: () => number, size: () => number, steps: number, live: number): Workload {
   const t = new TraceBuilder()
   for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
   for (let i = 0; i < steps; i++) {
@@ -82,23 +72,19 @@ export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
     t.malloc(slot, size())
   }
   for (let slot = 0; slot < live; slot++) t.free(slot)
-  return t.build('small-churn', `8..256 B, ${live.toLocaleString('en-US')} live, random free + malloc`, live)
+  return t.build(name, description, live)
 }
 
-/** (2) Mixed sizes: 8 B .. 64 KiB, log-uniform, 1,000 live. */
+/** (1) Churn of small blocks: 8..256 bytes at 10,000 live. */
+export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
+  const random = seeded(seed)
+  return churn('small-churn', `8..256 B, ${live.toLocaleString('en-US')} live, random free + malloc`, random, () => 8 + Math.floor(random() * 249), steps, live)
+}
+
+/** (2) Mixed sizes: 8 B .. 64 KiB, log-uniform (as many small as large), 1,000 live. */
 export function mixedSizes(seed = 2, steps = 100_000): Workload {
   const random = seeded(seed)
-  const size = () => Math.floor(2 ** (3 + random() * 13)) // 8 .. 65536, as many small as large
-  const t = new TraceBuilder()
-  const live = 1_000
-  for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
-  for (let i = 0; i < steps; i++) {
-    const slot = Math.floor(random() * live)
-    t.free(slot)
-    t.malloc(slot, size())
-  }
-  for (let slot = 0; slot < live; slot++) t.free(slot)
-  return t.build('mixed-sizes', '8 B..64 KiB log-uniform, 1,000 live', live)
+  return churn('mixed-sizes', '8 B..64 KiB log-uniform, 1,000 live', random, () => Math.floor(2 ** (3 + random() * 13)), steps, 1_000)
 }
 
 /** (3) realloc: 1,000 live buffers that grow by half or shrink by a third at random. */

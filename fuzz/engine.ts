@@ -12,6 +12,7 @@
 // shortestFailingPrefix() finds the first operation after which anything can be seen wrong.
 
 import { MemoryManager, MemoryError, Protection, type Policy } from '../host/index.js'
+import { seededRandom } from './random.js'
 
 export interface FuzzConfig {
   policy: Policy
@@ -38,16 +39,6 @@ export function configName(config: FuzzConfig): string {
 
 class Mismatch extends Error {}
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const patternByte = (tag: number, index: number) => (tag * 131 + index * 7 + 1) & 0xff
 
 interface Block {
@@ -63,7 +54,7 @@ const PROTECTIONS = [0, 1, 2, 3, 4, 5, 6, 7] as Protection[]
  * `sabotage` may break the manager on purpose, to show that the model notices (tests only).
  */
 export function runStream(config: FuzzConfig, seed: number, operations: number, validateEvery = 1000, sabotage?: (mm: MemoryManager) => void, validateFrom = 0): FuzzResult {
-  const random = seeded(seed)
+  const random = seededRandom(seed)
   const int = (low: number, high: number) => low + Math.floor(random() * (high - low + 1))
   const size = () => {
     const kind = random()

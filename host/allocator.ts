@@ -3,7 +3,7 @@
 // to gate an access (its block extent and protection) and how to read its statistics.
 
 import { MemoryError, isErrorResult, codeOfResult, type MemoryErrorCode } from './errors.js'
-import type { AllocatorHandle, MemoryStats } from './api.js'
+import { DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, type AllocatorHandle, type MemoryStats } from './api.js'
 import type { WasmExports } from './wasm-exports.js'
 import { formatStatsTable } from './format.js'
 import { renderTextMap, renderSvgMap, MAP_LEGEND, type MapRegion, type TextMapOptions, type SvgMapOptions } from './heap-map.js'
@@ -15,6 +15,7 @@ export const NEED_READ = 1
 export const NEED_WRITE = 2
 
 const MAX_U32 = 0xffff_ffff
+const MIN_POOL_SIZE = 64
 /** A pool must end below this address (assembly/control.ts ADDRESS_LIMIT). */
 export const ADDRESS_LIMIT = 0xffff_0000
 const textEncoder = new TextEncoder()
@@ -48,6 +49,29 @@ export function resolveShared(shared: unknown): boolean {
     throw new RangeError('shared memory is not available here (SharedArrayBuffer needs a cross-origin isolated page)')
   }
   return shared
+}
+
+/** The options every allocator takes: size, alignment and shared, checked (RangeError / TypeError). */
+export function resolvePoolOptions(options: { size?: number; maxSize?: number; alignment?: number; shared?: boolean } | undefined) {
+  if (options === undefined) options = {}
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
+  const maxSize = checkSize(options.maxSize ?? size, 'maxSize')
+  const alignment = checkSize(options.alignment ?? DEFAULT_ALIGNMENT, 'alignment')
+  if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
+  if (maxSize < size) throw new RangeError('maxSize must be at least size')
+  if (maxSize > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('the pool must stay below 4 GiB - 128 KiB (wasm32 addresses)')
+  if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_DEFAULT_ALIGNMENT) {
+    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_DEFAULT_ALIGNMENT}`)
+  }
+  return { size, maxSize, alignment, shared: resolveShared(options.shared) }
+}
+
+/** An optional boolean option: its value, or `fallback` when it is not given. */
+export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean`)
+  return value
 }
 
 export function isPowerOfTwo(value: number): boolean {

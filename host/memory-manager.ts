@@ -3,12 +3,12 @@
 // into MemoryErrors, and renders what it reads.
 
 import {
-  Protection, DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, MAX_ALIGNED_ALLOC,
+  Protection, MAX_ALIGNED_ALLOC,
   type MemoryManagerOptions, type BlockInfo, type LeakInfo, type ValidationReport,
   type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolveShared, ADDRESS_LIMIT } from './allocator.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolvePoolOptions, booleanOption, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { captureOrigin, formatLeakReport, type AllocationOrigin } from './leaks.js'
@@ -21,7 +21,6 @@ const OPTION_CHECKS = 1
 const OPTION_NO_CACHES = 2
 /** assembly/faults.ts FAULT_FINGERPRINT. */
 const FAULT_FINGERPRINT = 12
-const MIN_POOL_SIZE = 64
 
 interface HeapConfig {
   size: number
@@ -35,25 +34,15 @@ interface HeapConfig {
 }
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
-  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-  const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
-  const maxSize = checkSize(options.maxSize ?? size, 'maxSize')
-  const alignment = checkSize(options.alignment ?? DEFAULT_ALIGNMENT, 'alignment')
+  const pool = resolvePoolOptions(options)
   const policy = options.policy ?? 'first-fit'
-  if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
-  if (maxSize < size) throw new RangeError('maxSize must be at least size')
-  if (maxSize > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('maxSize must stay below 4 GiB - 128 KiB (wasm32 addresses)')
-  if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_DEFAULT_ALIGNMENT) {
-    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_DEFAULT_ALIGNMENT}`)
-  }
   if (!(policy in POLICY_CODES)) throw new RangeError(`policy must be 'first-fit' or 'best-fit'`)
-  if (options.checks !== undefined && typeof options.checks !== 'boolean') throw new TypeError('checks must be a boolean')
-  if (options.trackAllocations !== undefined && typeof options.trackAllocations !== 'boolean') throw new TypeError('trackAllocations must be a boolean')
-  if (options.smallBlockCaches !== undefined && typeof options.smallBlockCaches !== 'boolean') throw new TypeError('smallBlockCaches must be a boolean')
   return {
-    size, maxSize, alignment, policy, shared: resolveShared(options.shared), checks: options.checks ?? false,
-    trackAllocations: options.trackAllocations ?? false,
-    smallBlockCaches: options.smallBlockCaches ?? true,
+    ...pool,
+    policy,
+    checks: booleanOption(options.checks, 'checks', false),
+    trackAllocations: booleanOption(options.trackAllocations, 'trackAllocations', false),
+    smallBlockCaches: booleanOption(options.smallBlockCaches, 'smallBlockCaches', true),
   }
 }
 

@@ -1,8 +1,8 @@
 // StackAllocator: the linear allocator's face. The bump pointer, the LIFO bookkeeping and the
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
-import { DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolveShared, ADDRESS_LIMIT } from './allocator.js'
+import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolvePoolOptions } from './allocator.js'
 import { MemoryError } from './errors.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import type { WasmExports } from './wasm-exports.js'
@@ -14,20 +14,13 @@ interface StackConfig {
   shared: boolean
 }
 
-const MIN_POOL_SIZE = 64
 /** Bytes of the stack's control block before its pool (assembly/control.ts CONTROL_SIZE). */
 const CONTROL_SIZE = 128
 
 function resolveOptions(options: StackAllocatorOptions = {}): StackConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-  const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
-  const alignment = checkSize(options.alignment ?? DEFAULT_ALIGNMENT, 'alignment')
-  if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
-  if (size > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('size must stay below 4 GiB - 128 KiB (wasm32 addresses)')
-  if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_DEFAULT_ALIGNMENT) {
-    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_DEFAULT_ALIGNMENT}`)
-  }
-  return { size, alignment, shared: resolveShared(options.shared) }
+  const { size, alignment, shared } = resolvePoolOptions({ ...options, maxSize: undefined }) // a stack does not grow
+  return { size, alignment, shared }
 }
 
 function checkPushAlignment(alignment: unknown): number {

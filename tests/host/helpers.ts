@@ -1,16 +1,6 @@
 // Test helpers: a seeded PRNG (so failures replay) and byte patterns that tell blocks apart.
 
-/** mulberry32: a small, fast, seeded generator of floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { seededRandom } from '../../fuzz/random.js'
 
 export function randomInt(random: () => number, low: number, high: number): number {
   return low + Math.floor(random() * (high - low + 1))
