@@ -43,96 +43,89 @@ export function heap_pool_start_for(heap: usize, alignment: u32): usize {
 
 // ─── Heap: locked operations ─────────────────────────────────────────────────────────────────────
 
+/** Takes the allocator's lock: every operation below runs between enter and leave. */
+// @ts-ignore: decorator
+@inline function enter(base: usize): void {
+  lockAcquire(base + CONTROL_LOCK);
+}
+
+/**
+ * Settles the result (CORRUPTION when the free index met damage, which is then repaired: see
+ * heap.ts settle) and releases the lock. A stack never damages a heap index: settle passes it by.
+ */
+// @ts-ignore: decorator
+@inline function leave<T>(base: usize, result: T): T {
+  const settled = <T>settle(base, <usize>result);
+  lockRelease(base + CONTROL_LOCK);
+  return settled;
+}
+
 export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32): u32 {
   return heapInit(heap, poolBytes, limitBytes, alignment, policy, options);
 }
 
 export function heap_malloc(heap: usize, size: u32): usize {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = settle(heap, heapMalloc(heap, size));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapMalloc(heap, size));
 }
 
 export function heap_calloc(heap: usize, count: u32, size: u32): usize {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = settle(heap, heapCalloc(heap, count, size));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapCalloc(heap, count, size));
 }
 
 export function heap_realloc(heap: usize, ptr: usize, size: u32): usize {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = settle(heap, heapRealloc(heap, ptr, size));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapRealloc(heap, ptr, size));
 }
 
 export function heap_aligned_alloc(heap: usize, alignment: u32, size: u32): usize {
-  lockAcquire(heap + CONTROL_LOCK);
+  enter(heap);
   const defaultAlignment = load<u32>(heap + HEAP_ALIGNMENT);
-  const result = settle(heap, heapAllocate(heap, size, alignment > defaultAlignment ? alignment : defaultAlignment));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  return leave(heap, heapAllocate(heap, size, alignment > defaultAlignment ? alignment : defaultAlignment));
 }
 
 export function heap_free(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = <u32>settle(heap, heapFree(heap, ptr));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapFree(heap, ptr));
 }
 
 export function heap_usable_size(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = heapUsableSize(heap, ptr);
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapUsableSize(heap, ptr));
 }
 
 export function heap_requested_size(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = heapRequestedSize(heap, ptr);
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapRequestedSize(heap, ptr));
 }
 
 export function heap_protect(heap: usize, ptr: usize, size: u32, prot: u32): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = <u32>settle(heap, heapProtect(heap, ptr, size, prot));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapProtect(heap, ptr, size, prot));
 }
 
 export function heap_protection(heap: usize, ptr: usize): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = heapProtection(heap, ptr);
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapProtection(heap, ptr));
 }
 
 export function heap_access(heap: usize, ptr: usize, required: u32): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = heapAccess(heap, ptr, required);
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapAccess(heap, ptr, required));
 }
 
 /** Hands every block held in the small-block caches back to the free index, where it coalesces. */
 export function heap_trim(heap: usize): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
+  enter(heap);
   const ready = load<u32>(heap + CONTROL_STATE) == HEAP_READY;
   if (ready) cacheFlush(heap);
-  const result = <u32>settle(heap, ready ? 0 : errorResult(ERR_DESTROYED));
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  return leave(heap, ready ? 0 : errorResult(ERR_DESTROYED));
 }
 
 export function heap_validate(heap: usize): u32 {
-  lockAcquire(heap + CONTROL_LOCK);
-  const result = heapValidate(heap);
-  lockRelease(heap + CONTROL_LOCK);
-  return result;
+  enter(heap);
+  return leave(heap, heapValidate(heap));
 }
 
 // ─── Heap and stack alike (the shared control-block words, control.ts) ───────────────────────────
@@ -209,45 +202,33 @@ export function stack_init(stack: usize, poolBytes: u32, alignment: u32): u32 {
 }
 
 export function stack_push(stack: usize, size: u32, alignment: u32): usize {
-  lockAcquire(stack + CONTROL_LOCK);
-  const result = stackPush(stack, size, alignment);
-  lockRelease(stack + CONTROL_LOCK);
-  return result;
+  enter(stack);
+  return leave(stack, stackPush(stack, size, alignment));
 }
 
 export function stack_pop(stack: usize, ptr: usize): u32 {
-  lockAcquire(stack + CONTROL_LOCK);
-  const result = stackPop(stack, ptr);
-  lockRelease(stack + CONTROL_LOCK);
-  return result;
+  enter(stack);
+  return leave(stack, stackPop(stack, ptr));
 }
 
 export function stack_mark(stack: usize): u32 {
-  lockAcquire(stack + CONTROL_LOCK);
-  const result = stackMark(stack);
-  lockRelease(stack + CONTROL_LOCK);
-  return result;
+  enter(stack);
+  return leave(stack, stackMark(stack));
 }
 
 export function stack_reset(stack: usize, marker: usize): u32 {
-  lockAcquire(stack + CONTROL_LOCK);
-  const result = stackReset(stack, marker);
-  lockRelease(stack + CONTROL_LOCK);
-  return result;
+  enter(stack);
+  return leave(stack, stackReset(stack, marker));
 }
 
 export function stack_clear(stack: usize): u32 {
-  lockAcquire(stack + CONTROL_LOCK);
-  const result = stackClear(stack);
-  lockRelease(stack + CONTROL_LOCK);
-  return result;
+  enter(stack);
+  return leave(stack, stackClear(stack));
 }
 
 export function stack_block_size(stack: usize, ptr: usize): u32 {
-  lockAcquire(stack + CONTROL_LOCK);
-  const result = stackBlockSize(stack, ptr);
-  lockRelease(stack + CONTROL_LOCK);
-  return result;
+  enter(stack);
+  return leave(stack, stackBlockSize(stack, ptr));
 }
 
 // Between allocator_lock and allocator_unlock:
