@@ -57,13 +57,10 @@ export function resolvePoolOptions(options: { size?: number; maxSize?: number; a
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
   const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
   const maxSize = checkSize(options.maxSize ?? size, 'maxSize')
-  const alignment = checkSize(options.alignment ?? DEFAULT_ALIGNMENT, 'alignment')
+  const alignment = checkAlignment(options.alignment ?? DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT)
   if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
   if (maxSize < size) throw new RangeError('maxSize must be at least size')
   if (maxSize > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('the pool must stay below 4 GiB - 128 KiB (wasm32 addresses)')
-  if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_DEFAULT_ALIGNMENT) {
-    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_DEFAULT_ALIGNMENT}`)
-  }
   return { size, maxSize, alignment, shared: resolveShared(options.shared) }
 }
 
@@ -71,6 +68,15 @@ export function resolvePoolOptions(options: { size?: number; maxSize?: number; a
 export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new TypeError(`${name} must be a boolean`)
+  return value
+}
+
+/** An alignment from the user: a power of two from 8 to `max` (RangeError / TypeError otherwise). */
+export function checkAlignment(alignment: unknown, max: number): number {
+  const value = checkSize(alignment, 'alignment')
+  if (!isPowerOfTwo(value) || value < 8 || value > max) {
+    throw new RangeError(`alignment must be a power of two from 8 to ${max}, got ${value}`)
+  }
   return value
 }
 

@@ -8,7 +8,7 @@ import {
   type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolvePoolOptions, booleanOption, ADDRESS_LIMIT } from './allocator.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { captureOrigin, formatLeakReport, type AllocationOrigin } from './leaks.js'
@@ -126,10 +126,7 @@ export class MemoryManager extends Allocator {
 
   /** A block whose payload is aligned to `alignment` (a power of two from 8 to 65536), or 0. */
   alignedAlloc(alignment: number, size: number, tag?: string): number {
-    checkSize(alignment, 'alignment')
-    if (!isPowerOfTwo(alignment) || alignment < 8 || alignment > MAX_ALIGNED_ALLOC) {
-      throw new RangeError(`alignment must be a power of two from 8 to ${MAX_ALIGNED_ALLOC}, got ${alignment}`)
-    }
+    checkAlignment(alignment, MAX_ALIGNED_ALLOC)
     const ptr = this.result(this.wasm.heap_aligned_alloc(this.base, alignment, sizeArgument(size)))
     return this.origins ? this.track(ptr, tag) : ptr
   }

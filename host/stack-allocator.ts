@@ -2,7 +2,7 @@
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, isPowerOfTwo, resolvePoolOptions } from './allocator.js'
+import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions } from './allocator.js'
 import { MemoryError } from './errors.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import type { WasmExports } from './wasm-exports.js'
@@ -23,15 +23,6 @@ function resolveOptions(options: StackAllocatorOptions = {}): StackConfig {
   return { size, alignment, shared }
 }
 
-function checkPushAlignment(alignment: unknown): number {
-  if (alignment === undefined) return 0
-  checkSize(alignment, 'alignment')
-  const value = alignment as number
-  if (!isPowerOfTwo(value) || value < 8 || value > MAX_ALIGNED_ALLOC) {
-    throw new RangeError(`alignment must be a power of two from 8 to ${MAX_ALIGNED_ALLOC}, got ${value}`)
-  }
-  return value
-}
 
 export class StackAllocator extends Allocator {
   protected readonly kind = 'stack' as const
@@ -82,7 +73,7 @@ export class StackAllocator extends Allocator {
 
   /** A new block on top of the stack (O(1)), or 0 when the pool is full. */
   push(size: number, alignment?: number): number {
-    const align = checkPushAlignment(alignment)
+    const align = alignment === undefined ? 0 : checkAlignment(alignment, MAX_ALIGNED_ALLOC)
     const push = this.holdsLock ? this.wasm.unlocked_stack_push : this.wasm.stack_push
     return this.result(push(this.base, sizeArgument(size), align))
   }
