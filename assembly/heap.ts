@@ -464,13 +464,6 @@ export function heapUsableSize(heap: usize, ptr: usize): u32 {
   return checksOn(heap) ? requestedBytes(block) : usableBytes(block);
 }
 
-/** Requested bytes of the live block at `ptr`, or an error result. */
-export function heapRequestedSize(heap: usize, ptr: usize): u32 {
-  const problem = checkLiveBlock(heap, ptr);
-  if (problem != 0) return errorResult(problem);
-  return requestedBytes(ptr - HEADER_SIZE);
-}
-
 /** Free blocks, cached ones included. */
 export function heapFreeBlocks(heap: usize): u32 {
   return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap);

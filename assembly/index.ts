@@ -10,7 +10,7 @@
 import { lockAcquire, lockRelease } from "./lock";
 import {
   heapInit, heapMalloc, heapCalloc, heapRealloc, heapAllocate, heapFree, heapUsableSize,
-  heapRequestedSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
+  heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
   poolStartFor, settle, heapBlockContaining, heapFreeBlocks,
 } from "./heap";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
@@ -93,11 +93,6 @@ export function heap_free(heap: usize, ptr: usize): u32 {
 export function heap_usable_size(heap: usize, ptr: usize): u32 {
   enter(heap);
   return leave(heap, heapUsableSize(heap, ptr));
-}
-
-export function heap_requested_size(heap: usize, ptr: usize): u32 {
-  enter(heap);
-  return leave(heap, heapRequestedSize(heap, ptr));
 }
 
 export function heap_protect(heap: usize, ptr: usize, size: u32, prot: u32): u32 {

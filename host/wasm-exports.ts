@@ -13,7 +13,6 @@ export interface WasmExports {
   heap_aligned_alloc(heap: number, alignment: number, size: number): number
   heap_free(heap: number, ptr: number): number
   heap_usable_size(heap: number, ptr: number): number
-  heap_requested_size(heap: number, ptr: number): number
   heap_protect(heap: number, ptr: number, size: number, prot: number): number
   heap_protection(heap: number, ptr: number): number
   heap_access(heap: number, ptr: number, required: number): number
