@@ -129,6 +129,28 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
       block.prot = Protection.ReadWrite
     }
   }
+  /** writeString/readString on a block, then its pattern laid again (the model keeps patterns). */
+  const strings = (ptr: number, block: Block) => {
+    const text = 'é✓'.repeat(int(0, 3)) + String(step)
+    const bytes = new TextEncoder().encode(text).length
+    const usable = mm.usableSize(ptr)
+    const canRead = (block.prot & Protection.Read) !== 0
+    if ((block.prot & Protection.Write) === 0) {
+      expectError(() => mm.writeString(ptr, text), 'PROTECTION', `writeString to ${Protection[block.prot]} block`)
+      return
+    }
+    if (bytes + 1 > usable) {
+      expectError(() => mm.writeString(ptr, text), 'OUT_OF_BOUNDS', 'writeString that does not fit')
+      return
+    }
+    mm.writeString(ptr, text)
+    if (canRead) check(mm.readString(ptr) === text, `readString(${ptr}) does not give back what writeString wrote`)
+    else expectError(() => mm.readString(ptr), 'PROTECTION', `readString of ${Protection[block.prot]} block`)
+    fillBlock(ptr, block)
+    // Past the string the bytes are the block's own, and the NUL was overwritten: no NUL inside
+    // unless the pattern has one, so only check readString's answer when it finds none.
+    if (canRead && !mm.view(ptr, usable).includes(0)) expectError(() => mm.readString(ptr), 'OUT_OF_BOUNDS', 'readString with no NUL inside')
+  }
   const failed = () => {
     stats.failedAllocations++
   }
@@ -231,6 +253,7 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
         if (block.prot & Protection.Write) mm.write(ptr, data, offset)
         else expectError(() => mm.write(ptr, data, offset), 'PROTECTION', `write to ${Protection[block.prot]} block`)
         expectError(() => mm.read(ptr, mm.usableSize(ptr) + 1), (block.prot & Protection.Read) ? 'OUT_OF_BOUNDS' : 'PROTECTION', 'read past the block')
+        strings(ptr, block)
       } else if (op < 0.97) {
         name = 'bad-pointer'
         const [ptr] = pick()
