@@ -17,7 +17,7 @@
 // Cost: fingerprinting reads the block once (8 bytes a step); lookups are O(1) expected.
 
 import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive } from "./block";
-import { HEAP_FINGERPRINTS } from "./control";
+import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { allocateBlock, releaseBlock, checkLiveBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
 import { FAULT_FINGERPRINT, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
@@ -37,15 +37,26 @@ export function fingerprintOf(block: usize): u32 {
   return <u32>(hash ^ (hash >>> 32));
 }
 
-// @ts-ignore: decorator
-@inline function tableOf(heap: usize): usize {
-  return load<u32>(heap + HEAP_FINGERPRINTS);
+/**
+ * The table, or 0 when there is none, or when stray writes left it unusable (an address outside
+ * the pool, a capacity that is no power of two or does not fit): then fingerprints are not checked,
+ * and nothing reads outside the pool or loops for ever.
+ */
+function tableOf(heap: usize): usize {
+  const table: usize = load<u32>(heap + HEAP_FINGERPRINTS);
+  if (table == 0) return 0;
+  const start: usize = load<u32>(heap + HEAP_POOL_START);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if ((table & 7) != 0 || table < start || table + TABLE_HEADER > sentinel) return 0;
+  const capacity = load<u32>(table);
+  if (capacity < FIRST_CAPACITY || (capacity & (capacity - 1)) != 0 || <u64>table + TABLE_HEADER + <u64>capacity * ENTRY_SIZE > <u64>sentinel) return 0;
+  return table;
 }
 
 /** True for the block that holds the fingerprint table itself. */
 // @ts-ignore: decorator
 @inline export function isInternalBlock(heap: usize, block: usize): bool {
-  return tableOf(heap) == block + HEADER_SIZE;
+  return <usize>load<u32>(heap + HEAP_FINGERPRINTS) == block + HEADER_SIZE;
 }
 
 // @ts-ignore: decorator
@@ -63,7 +74,7 @@ function findEntry(heap: usize, block: usize): usize {
   if (table == 0) return 0;
   const capacity = load<u32>(table);
   let slot = homeSlot(block, capacity);
-  while (true) {
+  for (let probes: u32 = 0; probes < capacity; probes++) {
     const entry = entryAt(table, slot);
     const key: usize = load<u32>(entry);
     if (key == block) return entry;
@@ -76,7 +87,10 @@ function findEntry(heap: usize, block: usize): usize {
 function insertEntry(table: usize, block: usize, fingerprint: u32): void {
   const capacity = load<u32>(table);
   let slot = homeSlot(block, capacity);
-  while (load<u32>(entryAt(table, slot)) != 0) slot = (slot + 1) & (capacity - 1);
+  for (let probes: u32 = 0; load<u32>(entryAt(table, slot)) != 0; probes++) {
+    if (probes == capacity) return; // a full table is a damaged one: the fingerprint is not kept
+    slot = (slot + 1) & (capacity - 1);
+  }
   const entry = entryAt(table, slot);
   store<u32>(entry, <u32>block);
   store<u32>(entry, fingerprint, 4);
@@ -113,7 +127,7 @@ function removeEntry(heap: usize, block: usize): void {
   let hole = <u32>((entry - table - TABLE_HEADER) / ENTRY_SIZE);
   let slot = hole;
   // Backward-shift deletion: pull later members of the probe run into the hole.
-  while (true) {
+  for (let probes: u32 = 0; probes < capacity; probes++) {
     slot = (slot + 1) & (capacity - 1);
     const candidate = entryAt(table, slot);
     const key: usize = load<u32>(candidate);
@@ -193,7 +207,8 @@ export function heapProtect(heap: usize, address: usize, size: u32, prot: u32): 
       if (!reserveEntry(heap)) return errorResult(ERR_OUT_OF_MEMORY);
       insertEntry(tableOf(heap), block, fingerprintOf(block));
     } else {
-      store<u32>(findEntry(heap, block), fingerprintOf(block), 4);
+      const entry = findEntry(heap, block);
+      if (entry != 0) store<u32>(entry, fingerprintOf(block), 4);
     }
   } else if ((old & PROT_WRITE) == 0) {
     removeEntry(heap, block);

@@ -109,3 +109,30 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 })
+
+describe('fault injection: the fingerprint table', () => {
+  for (const [label, capacity] of [['every slot taken', 16], ['a capacity of 2^32 - 1', 0xffff_ffff]] as const) {
+    it(`an overwritten table (${label}) is never followed out of the pool or around for ever`, () => {
+      const mm = MemoryManager.createSync({ size: 64 * 1024 })
+      const ptrs = Array.from({ length: 8 }, () => mm.malloc(32))
+      ptrs.forEach((ptr) => mm.protect(ptr, 1, Protection.Read))
+      const words = new Uint32Array(mm.memory.buffer)
+      // The table's address is in the control block (assembly/control.ts: heap + 56).
+      const base = (mm as unknown as { base: number }).base
+      const table = words[(base + 56) >> 2]
+      expect(table).toBeGreaterThan(base)
+      words.fill(0x0bad_f00d, (table + 8) >> 2, (table + 8 + 16 * 8) >> 2)
+      words[table >> 2] = capacity
+      for (const call of [() => mm.validate(), () => mm.protect(ptrs[1], 1, Protection.None), () => mm.protect(ptrs[2], 1, Protection.ReadWrite)]) {
+        try {
+          call()
+        } catch (error) {
+          expect(error).toBeInstanceOf(MemoryError) // reported, never a trap, never a hang
+        }
+      }
+      mm.protect(ptrs[0], 1, Protection.ReadWrite)
+      mm.free(ptrs[0])
+      expect(mm.malloc(16)).not.toBe(0)
+    })
+  }
+})
