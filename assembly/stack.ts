@@ -25,12 +25,14 @@
 //    tag        STACK_MAGIC ^ payload: a pointer that is not a block start does not match
 //
 // Invariants: poolStart <= top <= poolEnd; depth == 0 exactly when last == 0; following prevLast
-// from `last` visits depth blocks at strictly decreasing addresses. push and pop are O(1).
+// from `last` visits depth blocks at strictly decreasing addresses. push and pop are O(1); a pop
+// checks the header it is about to trust (lastBlockHolds) and reports CORRUPTION rather than follow
+// a header a stray write changed.
 
 import { alignUp } from "./block";
 import { CONTROL_STATE, CONTROL_STATS, CONTROL_SIZE, ADDRESS_LIMIT, PAGE_SIZE } from "./control";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure, statsOnFreeAll } from "./stats";
-import { ERR_INVALID_POINTER, ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_DESTROYED, errorResult } from "./errors";
+import { ERR_INVALID_POINTER, ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_DESTROYED, ERR_CORRUPTION, errorResult } from "./errors";
 
 export const STACK_POOL_START: usize = 8;
 export const STACK_POOL_END: usize = 12;
@@ -95,6 +97,21 @@ export function stackPush(stack: usize, requested: u32, alignment: u32): usize {
   return ptr;
 }
 
+/**
+ * O(1): does the most recent block's header hold (its tag, a previous top below it and inside the
+ * pool, a previous block below it)? Checked before a pop trusts it, so a header overwritten by a
+ * stray write is reported as CORRUPTION instead of sending the top somewhere wrong.
+ */
+function lastBlockHolds(stack: usize): bool {
+  const last: usize = field(stack, STACK_LAST);
+  const start = field(stack, STACK_POOL_START);
+  if (last < start + HEADER || last > field(stack, STACK_TOP) || (last & 7) != 0) return false;
+  if (load<u32>(last - HEADER, TAG) != (STACK_MAGIC ^ <u32>last)) return false;
+  const prevTop: usize = load<u32>(last - HEADER, PREV_TOP);
+  const prevLast: usize = load<u32>(last - HEADER, PREV_LAST);
+  return prevTop >= start && prevTop <= last - HEADER && (prevLast == 0 ? field(stack, STACK_DEPTH) == 1 : prevLast < last && prevLast >= start + HEADER);
+}
+
 function popLast(stack: usize): void {
   const last: usize = field(stack, STACK_LAST);
   setField(stack, STACK_TOP, load<u32>(last - HEADER, PREV_TOP));
@@ -109,6 +126,7 @@ export function stackPop(stack: usize, ptr: usize): u32 {
   const last: usize = field(stack, STACK_LAST);
   if (last == 0) return errorResult(ERR_STACK_EMPTY);
   if (ptr != 0 && ptr != last) return errorResult(ERR_STACK_ORDER);
+  if (!lastBlockHolds(stack)) return errorResult(ERR_CORRUPTION);
   popLast(stack);
   return 0;
 }
@@ -117,7 +135,11 @@ export function stackPop(stack: usize, ptr: usize): u32 {
 export function stackReset(stack: usize, marker: usize): u32 {
   if (!isReady(stack)) return errorResult(ERR_DESTROYED);
   if (marker < field(stack, STACK_POOL_START) || marker > field(stack, STACK_TOP)) return errorResult(ERR_STACK_ORDER);
-  while (field(stack, STACK_LAST) != 0 && <usize>load<u32>(field(stack, STACK_LAST) - HEADER, PREV_TOP) >= marker) popLast(stack);
+  while (field(stack, STACK_LAST) != 0) {
+    if (!lastBlockHolds(stack)) return errorResult(ERR_CORRUPTION);
+    if (<usize>load<u32>(field(stack, STACK_LAST) - HEADER, PREV_TOP) < marker) break;
+    popLast(stack);
+  }
   return 0;
 }
 

@@ -181,3 +181,21 @@ describe('StackAllocator', () => {
     for (const block of model) expect(patternMismatch(st.view(block.ptr), block.tag)).toBe(-1)
   })
 })
+
+describe('StackAllocator: damage', () => {
+  it('a header overwritten by a stray write is CORRUPTION on pop and reset, never a trap, and changes nothing', () => {
+    const st = StackAllocator.createSync({ size: 4096 })
+    const marker = st.mark()
+    st.push(16)
+    const b = st.push(16)
+    const words = new Uint32Array(st.memory.buffer)
+    const saved = words.slice((b - 16) >> 2, b >> 2)
+    words[(b - 16) >> 2] = 0xffff_fff0 // b's "previous top"
+    expect(() => st.pop()).toThrow(expect.objectContaining({ code: 'CORRUPTION' }))
+    expect(() => st.reset(marker)).toThrow(expect.objectContaining({ code: 'CORRUPTION' }))
+    expect(st.depth).toBe(2)
+    words.set(saved, (b - 16) >> 2) // repaired: it pops again
+    st.reset(marker)
+    expect(st.depth).toBe(0)
+  })
+})
