@@ -295,6 +295,27 @@ export function payloadFitting(block: usize, size: u32, need: u32, alignment: u3
   return <usize>payload;
 }
 
+/**
+ * First-fit at alignment 8, where every block of `need` bytes or more fits: one descent, always to
+ * the left subtree when it holds a block big enough, else to this block, else to the right.
+ */
+function lowestBigEnough(tree: usize, need: u32): usize {
+  if (tree == 0 || !sane(tree) || largest(tree) < need) return 0;
+  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
+    const l = left(tree);
+    if (l != 0 && largest(l) >= need) {
+      tree = l;
+    } else if (blockSize(tree) >= need) {
+      return tree;
+    } else {
+      tree = right(tree);
+      if (tree == 0 || !sane(tree)) return 0; // the figures promised a block on this side: damage
+    }
+  }
+  damaged = true;
+  return 0;
+}
+
 /** First-fit: the lowest-addressed block in `tree` that fits; subtrees too small are skipped whole. */
 function lowestFitting(tree: usize, need: u32, alignment: u32, depth: i32): usize {
   if (tree == 0 || depth > MAX_DEPTH || !sane(tree) || largest(tree) < need) return 0;
@@ -320,7 +341,8 @@ function smallestFitting(tree: usize, need: u32, alignment: u32, depth: i32): us
 export function indexFind(heap: usize, need: u32, alignment: u32): usize {
   begin(heap);
   const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
-  return bestFit ? smallestFitting(root, need, alignment, 0) : lowestFitting(root, need, alignment, 0);
+  if (bestFit) return smallestFitting(root, need, alignment, 0);
+  return alignment == 8 ? lowestBigEnough(root, need) : lowestFitting(root, need, alignment, 0);
 }
 
 /** Size of the largest free block, headers included; 0 when nothing is free. O(1). */
