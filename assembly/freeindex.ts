@@ -309,7 +309,8 @@ function lowestBigEnough(tree: usize, need: u32): usize {
       return tree;
     } else {
       tree = right(tree);
-      if (tree == 0 || !sane(tree)) return 0; // the figures promised a block on this side: damage
+      if (tree == 0) damaged = true; // the largest-below figures promised a block on this side
+      if (tree == 0 || !sane(tree)) return 0;
     }
   }
   damaged = true;
