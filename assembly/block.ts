@@ -46,8 +46,6 @@ const MAGIC_SEED: u32 = 0xa110;
 const PROT_MASK: u32 = 7;
 const SLACK_SHIFT: u32 = 3;
 const SLACK_MASK: u32 = 0x1fff;
-/** Largest slack the tag can record; splitting keeps real slack far below it. */
-export const MAX_SLACK: u32 = SLACK_MASK;
 
 export const PROT_READ: u32 = 1;
 export const PROT_WRITE: u32 = 2;

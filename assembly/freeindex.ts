@@ -243,15 +243,17 @@ function replaceIn(tree: usize, old: usize, block: usize, depth: i32): usize {
   return tree;
 }
 
+/** Best-fit keys include the size: a changed block leaves the index and comes back in its new place. */
+function reinsert(heap: usize, old: usize, block: usize, size: u32): void {
+  indexRemove(heap, old);
+  writeFreeHeader(block, size);
+  indexInsert(heap, block);
+}
+
 /** The indexed free block `block` becomes `size` bytes (header and footer written here). */
 export function indexResize(heap: usize, block: usize, size: u32): void {
   begin(heap);
-  if (bestFit) {
-    indexRemove(heap, block);
-    writeFreeHeader(block, size);
-    indexInsert(heap, block);
-    return;
-  }
+  if (bestFit) return reinsert(heap, block, block, size);
   const old = blockSize(block);
   writeFreeHeader(block, size);
   refreshPath(load<u32>(heap + HEAP_FREE_ROOT), block, 0);
@@ -264,12 +266,7 @@ export function indexResize(heap: usize, block: usize, size: u32): void {
  */
 export function indexReplace(heap: usize, old: usize, block: usize, size: u32): void {
   begin(heap);
-  if (bestFit) {
-    indexRemove(heap, old);
-    writeFreeHeader(block, size);
-    indexInsert(heap, block);
-    return;
-  }
+  if (bestFit) return reinsert(heap, old, block, size);
   const oldSize = blockSize(old);
   // `old`'s links are read before `block`'s header may overwrite them (they can overlap).
   const l = left(old);
