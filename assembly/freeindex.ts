@@ -135,8 +135,24 @@ function insertInto(tree: usize, node: usize, depth: i32): usize {
     setRight(tree, insertInto(right(tree), node, depth + 1));
     if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
   }
-  refresh(tree);
+  adjust(tree, 0, blockSize(node));
   return tree;
+}
+
+/**
+ * Updates the largest-below figure of `tree` after a block somewhere below it went from `oldSize`
+ * to `newSize` bytes (0 for a block that was not there, or is gone), its subtrees already right.
+ * Reads `tree`'s own node only, except when the block it loses was the largest below it: the index
+ * is memory-latency bound, and a full refresh would touch both children on every level.
+ */
+// @ts-ignore: decorator
+@inline function adjust(tree: usize, oldSize: u32, newSize: u32): void {
+  const most = load<u32>(tree, LARGEST);
+  if (newSize >= oldSize) {
+    if (newSize > most) store<u32>(tree, newSize, LARGEST);
+  } else if (most <= oldSize) {
+    refresh(tree); // it may have been the block that shrank or left
+  }
 }
 
 /** Joins two treaps whose keys are all ordered a < b. */
@@ -159,7 +175,7 @@ function removeFrom(tree: usize, node: usize, depth: i32): usize {
   if (tree == node) return merge(left(node), right(node), depth);
   if (before(node, tree)) setLeft(tree, removeFrom(left(tree), node, depth + 1));
   else setRight(tree, removeFrom(right(tree), node, depth + 1));
-  refresh(tree);
+  adjust(tree, blockSize(node), 0);
   return tree;
 }
 
@@ -195,11 +211,15 @@ export function indexRemove(heap: usize, block: usize): void {
 // block taking another's place, a few rotations for its priority), instead of a removal and an
 // insertion. For best-fit the size is part of the key, so they are a removal and an insertion.
 
-/** Refreshes the largest-below figures on the path from `tree` down to `node`. */
-function refreshPath(tree: usize, node: usize, depth: i32): void {
+/** Refreshes the largest-below figures on the path from `tree` down to `node`, which was `oldSize` bytes. */
+function refreshPath(tree: usize, node: usize, oldSize: u32, depth: i32): void {
   if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return; }
-  if (tree != node) refreshPath(before(node, tree) ? left(tree) : right(tree), node, depth + 1);
-  refresh(tree);
+  if (tree == node) {
+    refresh(tree);
+    return;
+  }
+  refreshPath(before(node, tree) ? left(tree) : right(tree), node, oldSize, depth + 1);
+  adjust(tree, oldSize, blockSize(node));
 }
 
 /** Rotates `node` down while a child outranks it; the subtree's new root. */
@@ -225,21 +245,24 @@ function sink(node: usize, depth: i32): usize {
   return node;
 }
 
-/** Puts `block` (its links already copied from `old`) where `old` is, keeping the heap order. */
-function replaceIn(tree: usize, old: usize, block: usize, depth: i32): usize {
+/**
+ * Puts `block` (its links already copied from `old`, which was `oldSize` bytes) where `old` is,
+ * keeping the heap order.
+ */
+function replaceIn(tree: usize, old: usize, oldSize: u32, block: usize, depth: i32): usize {
   if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
   if (tree == old) {
     refresh(block); // its links were set from old's before old's bytes could be overwritten
     return sink(block, depth);
   }
   if (before(old, tree)) {
-    setLeft(tree, replaceIn(left(tree), old, block, depth + 1));
+    setLeft(tree, replaceIn(left(tree), old, oldSize, block, depth + 1));
     if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
   } else {
-    setRight(tree, replaceIn(right(tree), old, block, depth + 1));
+    setRight(tree, replaceIn(right(tree), old, oldSize, block, depth + 1));
     if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
   }
-  refresh(tree);
+  adjust(tree, oldSize, blockSize(block));
   return tree;
 }
 
@@ -256,7 +279,7 @@ export function indexResize(heap: usize, block: usize, size: u32): void {
   if (bestFit) return reinsert(heap, block, block, size);
   const old = blockSize(block);
   writeFreeHeader(block, size);
-  refreshPath(load<u32>(heap + HEAP_FREE_ROOT), block, 0);
+  refreshPath(load<u32>(heap + HEAP_FREE_ROOT), block, old, 0);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - old + size);
 }
 
@@ -275,7 +298,7 @@ export function indexReplace(heap: usize, old: usize, block: usize, size: u32): 
   setLeft(block, l);
   setRight(block, r);
   // First-fit compares addresses only: the descent to `old` reads none of its bytes.
-  store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, block, 0));
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, block, 0));
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - oldSize + size);
 }
 

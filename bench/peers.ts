@@ -80,8 +80,8 @@ export function oursThroughApi(options: { checks?: boolean; label?: string } = {
  * This allocator's bench build (bench/assembly/ours.ts): the trace sits below the heap, in the same
  * memory. `caches: false` sends every request through the free index (the scaling figures).
  */
-export function oursInWasm(options: { caches?: boolean; label?: string } = {}): Driver {
-  const bytes = wasmFile('ours.wasm')
+export function oursInWasm(options: { caches?: boolean; label?: string; file?: string } = {}): Driver {
+  const bytes = wasmFile(options.file ?? 'ours.wasm')
   const module = bytes && new WebAssembly.Module(bytes)
   let wasm: WasmExports & { replay_heap(heap: number, trace: number, operations: number, slots: number): number }
   let heap = 0
