@@ -22,7 +22,7 @@
 import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, blockFlags, hasValidMagic, setFlag, clearFlag } from "./block";
 import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { markIndexDamaged } from "./freeindex";
-import { releaseBlock } from "./heap";
+import { releaseBlock, neighboursHold } from "./heap";
 
 export const CACHE_REQUEST_LIMIT: u32 = 1024;
 export const MAX_CACHED_BLOCK: u32 = 1032;
@@ -113,7 +113,8 @@ export function cacheFlush(heap: usize): void {
     store<u32>(slot + HEADS, 0);
     store<u32>(slot + COUNTS, 0);
     while (block != 0 && left > 0) {
-      if (!cachedBlockHolds(heap, block, size)) {
+      // A neighbour it would merge with may have been damaged while it was parked.
+      if (!cachedBlockHolds(heap, block, size) || !neighboursHold(heap, block)) {
         markIndexDamaged();
         break;
       }

@@ -101,6 +101,38 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 
+  it('a damaged free neighbour of a block parked in a cache: CORRUPTION when the cache is flushed, then repaired', () => {
+    const mm = MemoryManager.createSync({ size: 256 * 1024 })
+    const small = mm.malloc(64)
+    const big = mm.malloc(4096) // too big for the caches: freed into the index, next to `small`
+    const guard = mm.malloc(64)
+    mm.free(big)
+    const words = new Uint32Array(mm.memory.buffer)
+    const bigBlock = big - 8
+    const bigSize = words[bigBlock >> 2] & ~7
+    words[(bigBlock + bigSize - 4) >> 2] = 12345 // its footer
+    mm.free(small) // parked: merges with nothing, so the damage is not its business yet
+    expect(error(() => mm.trim()).code).toBe('CORRUPTION') // the flush would merge them
+    mm.validate() // the index was rebuilt from the blocks
+    mm.free(guard)
+    stillUsable(mm)
+  })
+
+  it('a damaged free neighbour: free() with the caches off reports CORRUPTION and changes nothing', () => {
+    const mm = MemoryManager.createSync({ size: 256 * 1024, smallBlockCaches: false })
+    const small = mm.malloc(64)
+    const big = mm.malloc(4096)
+    mm.malloc(64)
+    mm.free(big)
+    const words = new Uint32Array(mm.memory.buffer)
+    const bigSize = words[(big - 8) >> 2] & ~7
+    words[(big - 8 + bigSize - 4) >> 2] = 12345
+    const before = mm.stats()
+    expect(error(() => mm.free(small)).code).toBe('CORRUPTION')
+    expect(mm.stats()).toEqual(before)
+    expect(mm.usableSize(small)).toBeGreaterThanOrEqual(64) // still live
+  })
+
   it('a damaged free block is never carved: CORRUPTION, and the allocation after it works', () => {
     const { mm, ptrs, words } = heapWithHoles()
     words()[(ptrs[0] - 8 + 72 - 4) >> 2] = 12345 // the first hole's footer
