@@ -57,7 +57,8 @@ describe("free index (treap)", () => {
     expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
     expect<u32>(heapValidate(heap)).toBe(0, "validation rebuilt the index");
     const root2: usize = load<u32>(heap + HEAP_FREE_ROOT);
-    store<u32>(root2 + 12, 0x7fff_fff8);
+    store<u32>(root2 + 8, 0x7fff_fff8); // its left link: outside the pool, looked at by any descent
+    store<u32>(root2 + 12, 0xffff_fff8); // and its right link
     const result = settle(heap, heapAllocate(heap, 64 * 1024, 8));
     expect<u32>(result).toBe(errorResult(ERR_CORRUPTION));
     expect<u32>(heapValidate(heap)).toBe(0, "the allocation rebuilt it");
