@@ -22,6 +22,8 @@ export interface Driver {
   missing?: string
   setup(workload: Workload): void
   run(workload: Workload): number
+  /** Replays operations [from, from + count) of the trace only (the in-wasm drivers of this allocator). */
+  runRange?(from: number, count: number): number
   /** Bytes the allocator holds from the system after the run (its pool, its linear memory). */
   reserved(): number
 }
@@ -104,6 +106,7 @@ export function oursInWasm(options: { caches?: boolean; label?: string; file?: s
       if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, options2) !== 0) throw new Error('heap_init failed')
     },
     run: (workload) => wasm.replay_heap(heap, traceAt, workload.operations, slotsAt) >>> 0,
+    runRange: (from, count) => wasm.replay_heap(heap, traceAt + from * 12, count, slotsAt) >>> 0,
     reserved: () => wasm.heap_pool_size(heap) >>> 0,
   }
 }
