@@ -22,7 +22,7 @@ export interface Driver {
   missing?: string
   setup(workload: Workload): void
   run(workload: Workload): number
-  /** Replays operations [from, from + count) of the trace only (the in-wasm drivers of this allocator). */
+  /** Replays operations [from, from + count) of the trace only (the in-wasm drivers). */
   runRange?(from: number, count: number): number
   /** Bytes the allocator holds from the system after the run (its pool, its linear memory). */
   reserved(): number
@@ -154,6 +154,7 @@ function wasmPeer(peer: string, file: string, missing: string, mode: 'JS → API
       if (mode === 'in-wasm loop') return wasm.replay_heap(traceAt, workload.operations, slotsAt) >>> 0
       return replayJs(workload.trace, slots, (size) => wasm.malloc(size) >>> 0, (ptr) => wasm.free(ptr), (ptr, size) => wasm.realloc(ptr, size) >>> 0)
     },
+    runRange: mode === 'in-wasm loop' ? (from, count) => wasm.replay_heap(traceAt + from * 12, count, slotsAt) >>> 0 : undefined,
     reserved: () => wasm.memory.buffer.byteLength - (wasm.heap_base() >>> 0) - ownBytes,
   }
 }

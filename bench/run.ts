@@ -109,6 +109,17 @@ async function scalingRows(quick: boolean): Promise<Row[]> {
       rows.push({ workload: 'ns/op', peer: label, mode: 'in-wasm loop', median: churn.median, min: churn.min, max: churn.max, note })
     }
   }
+  // The peers on the same traces: what a growing working set costs any allocator on this machine.
+  for (const driver of [tlsf('in-wasm loop'), dlmalloc('in-wasm loop')]) {
+    if (driver.missing) continue
+    let first = 0
+    for (const live of quick ? [1_000, 10_000] : [1_000, 100_000]) {
+      const churn = steadyChurn(driver, smallChurn(11, steps, live), live, 2 * steps)
+      if (first === 0) first = churn.median
+      const note = first === churn.median ? 'for comparison' : `${fmt(churn.median / first, 2)}x the cost at 1,000 live`
+      rows.push({ workload: 'ns/op', peer: `${driver.peer}, ${live.toLocaleString('en-US')} live blocks`, mode: 'in-wasm loop', median: churn.median, min: churn.min, max: churn.max, note })
+    }
+  }
   return rows
 }
 
