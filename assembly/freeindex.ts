@@ -31,6 +31,7 @@
 // blocks themselves.
 
 import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader } from "./block";
+import { freeBlockHolds } from "./heap";
 import {
   HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
   HEAP_POOL_START, HEAP_SENTINEL,
@@ -335,6 +336,90 @@ function lowestBigEnough(tree: usize, need: u32): usize {
   }
   damaged = true;
   return 0;
+}
+
+// ─── First-fit at alignment 8: find and split in one descent ─────────────────────────────────────
+// The default request (first-fit, the heap's alignment of 8, no checks mode) is a descent to the
+// lowest block big enough and a split of its front: done in the same walk, the path is followed
+// once instead of twice (once to find the block, once to put its rest in its place).
+
+let taken: usize = 0; // the block takeFrom split or took, 0 when none
+let takenSize: u32 = 0; // its size before
+let restSize: u32 = 0; // the size of what stays free in its place, 0 when it left the index
+let refused: usize = 0; // a block that would have been taken but does not look sound
+
+/**
+ * Takes `need` bytes from the front of the lowest block of `tree` that has them (the caller made
+ * sure one does): the rest takes the block's place when it can hold a block, else the block leaves
+ * the index. A block that fails `freeBlockHolds` is left as it is and named in `refused`.
+ */
+function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
+  const l = left(tree);
+  if (l != 0 && largest(l) >= need) {
+    setLeft(tree, takeFrom(heap, l, need, depth + 1));
+    if (taken == 0) return tree;
+    if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
+  } else if (blockSize(tree) >= need) {
+    if (!freeBlockHolds(heap, tree, 0)) {
+      refused = tree;
+      return tree;
+    }
+    taken = tree;
+    takenSize = blockSize(tree);
+    const r = right(tree);
+    if (takenSize - need < MIN_BLOCK_SIZE) return merge(l, r, depth);
+    restSize = takenSize - need;
+    const rest = tree + need; // past the node's links (need >= MIN_BLOCK_SIZE): they were read above
+    writeFreeHeader(rest, restSize);
+    setLeft(rest, l);
+    setRight(rest, r);
+    refresh(rest);
+    return sink(rest, depth);
+  } else {
+    const r = right(tree);
+    if (r == 0) { damaged = true; return tree; } // the largest-below figures promised a block here
+    setRight(tree, takeFrom(heap, r, need, depth + 1));
+    if (taken == 0) return tree;
+    if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
+  }
+  adjust(tree, takenSize, restSize);
+  return tree;
+}
+
+/**
+ * First-fit at alignment 8: splits `need` bytes off the front of the lowest-addressed free block
+ * that has them and returns that block (its header still holds its old size: see indexTakenSize),
+ * or 0 when none has them. A damaged candidate is not touched: indexRefused names it.
+ */
+export function indexTakeLowest(heap: usize, need: u32): usize {
+  begin(heap);
+  taken = 0;
+  takenSize = 0;
+  restSize = 0;
+  refused = 0;
+  const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+  if (root == 0 || !sane(root) || largest(root) < need) return 0;
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>takeFrom(heap, root, need, 0));
+  if (taken == 0) return 0;
+  if (restSize == 0) store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) - 1);
+  store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - (takenSize - restSize));
+  return taken;
+}
+
+/** The size of the block indexTakeLowest took, before the split. */
+export function indexTakenSize(): u32 {
+  return takenSize;
+}
+
+/** What stays free after the block indexTakeLowest took (0: the block was taken whole). */
+export function indexRestSize(): u32 {
+  return restSize;
+}
+
+/** The block indexTakeLowest would have taken but found damaged, or 0. */
+export function indexRefused(): usize {
+  return refused;
 }
 
 /** First-fit: the lowest-addressed block in `tree` that fits; subtrees too small are skipped whole. */

@@ -10,17 +10,18 @@
 // bytes it hands out or frees, and free validates the whole heap.
 
 import {
-  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, USED, PREV_FREE, PROT_READ_WRITE,
+  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
   blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
 } from "./block";
 import {
-  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
+  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT,
   CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
+  indexTakeLowest, indexTakenSize, indexRestSize, indexRefused,
 } from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import {
@@ -242,6 +243,9 @@ function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
 export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32): usize {
   const need = needFor(heap, requested);
   if (need == 0) return 0;
+  if (alignment == GRANULE && load<u32>(heap + HEAP_POLICY) == POLICY_FIRST_FIT && !checksOn(heap)) {
+    return takeLowest(heap, need, requested, prot);
+  }
   let free = indexFind(heap, need, alignment);
   if (free == 0 && cachedBlocks(heap) != 0) {
     // Before the pool grows (or the request fails), the cached blocks go back and coalesce.
@@ -270,6 +274,33 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     writeCanary(payload - HEADER_SIZE);
   }
   return payload;
+}
+
+/**
+ * allocateBlock for the default request (first-fit at alignment 8, no checks mode): the index finds
+ * the block and splits it in one walk (freeindex.ts indexTakeLowest); the same placement, the same
+ * flush before growth, and the same refusal of a damaged block.
+ */
+function takeLowest(heap: usize, need: u32, requested: u32, prot: u32): usize {
+  let block = indexTakeLowest(heap, need);
+  if (block == 0 && indexRefused() == 0 && cachedBlocks(heap) != 0) {
+    cacheFlush(heap);
+    block = indexTakeLowest(heap, need);
+  }
+  if (block == 0 && indexRefused() == 0) {
+    if (!growFor(heap, need, GRANULE)) return 0;
+    block = indexTakeLowest(heap, need);
+  }
+  if (block == 0) {
+    const damagedBlock = indexRefused();
+    if (damagedBlock == 0) return 0;
+    indexRemove(heap, damagedBlock); // never carved: its bytes are lost, the heap goes on
+    return errorResult(ERR_CORRUPTION);
+  }
+  const rest = indexRestSize();
+  if (rest == 0) clearFlag(block + indexTakenSize(), PREV_FREE); // taken whole: its right neighbour's left is used now
+  writeUsedHeader(block, rest == 0 ? indexTakenSize() : need, 0, requested, prot);
+  return block + HEADER_SIZE;
 }
 
 /** Returns a used block to the free index, merging it with free neighbours; no statistics. */
