@@ -31,7 +31,7 @@
 // blocks themselves.
 
 import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader } from "./block";
-import { freeBlockHolds } from "./heap";
+import { mayCarve } from "./heap";
 import {
   HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
   HEAP_POOL_START, HEAP_SENTINEL,
@@ -316,30 +316,8 @@ export function payloadFitting(block: usize, size: u32, need: u32, alignment: u3
   return <usize>payload;
 }
 
-/**
- * First-fit at alignment 8, where every block of `need` bytes or more fits: one descent, always to
- * the left subtree when it holds a block big enough, else to this block, else to the right.
- */
-function lowestBigEnough(tree: usize, need: u32): usize {
-  if (tree == 0 || !sane(tree) || largest(tree) < need) return 0;
-  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    const l = left(tree);
-    if (l != 0 && largest(l) >= need) {
-      tree = l;
-    } else if (blockSize(tree) >= need) {
-      return tree;
-    } else {
-      tree = right(tree);
-      if (tree == 0) damaged = true; // the largest-below figures promised a block on this side
-      if (tree == 0 || !sane(tree)) return 0;
-    }
-  }
-  damaged = true;
-  return 0;
-}
-
 // ─── First-fit at alignment 8: find and split in one descent ─────────────────────────────────────
-// The default request (first-fit, the heap's alignment of 8, no checks mode) is a descent to the
+// The default request (first-fit at the heap's alignment of 8) is a descent to the
 // lowest block big enough and a split of its front: done in the same walk, the path is followed
 // once instead of twice (once to find the block, once to put its rest in its place).
 
@@ -351,7 +329,7 @@ let refused: usize = 0; // a block that would have been taken but does not look 
 /**
  * Takes `need` bytes from the front of the lowest block of `tree` that has them (the caller made
  * sure one does): the rest takes the block's place when it can hold a block, else the block leaves
- * the index. A block that fails `freeBlockHolds` is left as it is and named in `refused`.
+ * the index. A block that may not be carved (heap.ts mayCarve) is left as it is and named in `refused`.
  */
 function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
   if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
@@ -361,7 +339,7 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
     if (taken == 0) return tree;
     if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
   } else if (blockSize(tree) >= need) {
-    if (!freeBlockHolds(heap, tree, 0)) {
+    if (!mayCarve(heap, tree, need)) {
       refused = tree;
       return tree;
     }
@@ -448,7 +426,7 @@ export function indexFind(heap: usize, need: u32, alignment: u32): usize {
   begin(heap);
   const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
   if (bestFit) return smallestFitting(root, need, alignment, 0);
-  return alignment == 8 ? lowestBigEnough(root, need) : lowestFitting(root, need, alignment, 0);
+  return lowestFitting(root, need, alignment, 0);
 }
 
 /** Size of the largest free block, headers included; 0 when nothing is free. O(1). */

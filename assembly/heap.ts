@@ -237,38 +237,56 @@ function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
 }
 
 /**
- * Finds (growing the pool if allowed) and carves a block; no statistics. 0 when nothing fits; in
- * checks mode, CORRUPTION (an error result) when the bytes to hand out were written after a free.
+ * May `need` bytes be carved from the front of the free block `free`? It must look sound, and in
+ * checks mode the bytes to hand out must still be junk (when they are not, the fault is recorded
+ * and the junk laid again, so it is reported once). Asked before a block is split: see takeFrom.
+ */
+export function mayCarve(heap: usize, free: usize, need: u32): bool {
+  return freeBlockHolds(heap, free, 0) && (!checksOn(heap) || handOutIntact(heap, free, free, free + need + FREE_BLOCK_PREFIX));
+}
+
+/**
+ * Finds (growing the pool if allowed) and carves a block; no statistics. 0 when nothing fits;
+ * CORRUPTION (an error result) when the block to carve is damaged (it leaves the index: its bytes
+ * are lost, the heap goes on) or, in checks mode, its bytes were written after a free.
+ *
+ * The default request, first-fit at alignment 8, is found and split in one walk of the free index
+ * (indexTakeLowest); any other is found (indexFind) and then carved. Either way, when nothing fits,
+ * the blocks held in the small-block caches go back and coalesce first, and the pool grows last.
  */
 export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32): usize {
   const need = needFor(heap, requested);
   if (need == 0) return 0;
-  if (alignment == GRANULE && load<u32>(heap + HEAP_POLICY) == POLICY_FIRST_FIT && !checksOn(heap)) {
-    return takeLowest(heap, need, requested, prot);
+  const oneWalk = alignment == GRANULE && load<u32>(heap + HEAP_POLICY) == POLICY_FIRST_FIT;
+  let found: usize = 0;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (attempt == 1) {
+      if (cachedBlocks(heap) == 0) continue;
+      cacheFlush(heap);
+    }
+    if (attempt == 2 && !growFor(heap, need, alignment)) return 0;
+    found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);
+    if (found != 0 || (oneWalk && indexRefused() != 0)) break;
   }
-  let free = indexFind(heap, need, alignment);
-  if (free == 0 && cachedBlocks(heap) != 0) {
-    // Before the pool grows (or the request fails), the cached blocks go back and coalesce.
-    cacheFlush(heap);
-    free = indexFind(heap, need, alignment);
+  let payload: usize;
+  if (oneWalk) {
+    const refused = indexRefused();
+    if (refused != 0) return refuseBlock(heap, refused);
+    if (found == 0) return 0;
+    const rest = indexRestSize();
+    if (rest == 0) clearFlag(found + indexTakenSize(), PREV_FREE); // taken whole: the block on its right has a used left now
+    writeUsedHeader(found, rest == 0 ? indexTakenSize() : need, 0, requested, prot);
+    payload = found + HEADER_SIZE;
+  } else {
+    if (found == 0) return 0;
+    if (!freeBlockHolds(heap, found, 0)) return refuseBlock(heap, found);
+    payload = payloadFitting(found, blockSize(found), need, alignment);
+    if (checksOn(heap) && !handOutIntact(heap, found, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
+      return errorResult(ERR_CORRUPTION);
+    }
+    carve(heap, found, payload, need, requested, prot);
   }
-  if (free == 0) {
-    if (!growFor(heap, need, alignment)) return 0;
-    free = indexFind(heap, need, alignment);
-    if (free == 0) return 0;
-  }
-  if (!freeBlockHolds(heap, free, 0)) {
-    // Never carve a damaged block: take it out of the index (its bytes are lost, the heap goes on).
-    indexRemove(heap, free);
-    return errorResult(ERR_CORRUPTION);
-  }
-  const payload = payloadFitting(free, blockSize(free), need, alignment);
-  const checks = checksOn(heap);
-  if (checks && !handOutIntact(heap, free, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
-    return errorResult(ERR_CORRUPTION);
-  }
-  carve(heap, free, payload, need, requested, prot);
-  if (checks) {
+  if (checksOn(heap)) {
     // The payload may start where the free block's index node was: junk there too, like the rest.
     junkFill(payload, payload + (<usize>requested < FREE_BLOCK_PREFIX ? <usize>requested : FREE_BLOCK_PREFIX));
     writeCanary(payload - HEADER_SIZE);
@@ -276,31 +294,10 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   return payload;
 }
 
-/**
- * allocateBlock for the default request (first-fit at alignment 8, no checks mode): the index finds
- * the block and splits it in one walk (freeindex.ts indexTakeLowest); the same placement, the same
- * flush before growth, and the same refusal of a damaged block.
- */
-function takeLowest(heap: usize, need: u32, requested: u32, prot: u32): usize {
-  let block = indexTakeLowest(heap, need);
-  if (block == 0 && indexRefused() == 0 && cachedBlocks(heap) != 0) {
-    cacheFlush(heap);
-    block = indexTakeLowest(heap, need);
-  }
-  if (block == 0 && indexRefused() == 0) {
-    if (!growFor(heap, need, GRANULE)) return 0;
-    block = indexTakeLowest(heap, need);
-  }
-  if (block == 0) {
-    const damagedBlock = indexRefused();
-    if (damagedBlock == 0) return 0;
-    indexRemove(heap, damagedBlock); // never carved: its bytes are lost, the heap goes on
-    return errorResult(ERR_CORRUPTION);
-  }
-  const rest = indexRestSize();
-  if (rest == 0) clearFlag(block + indexTakenSize(), PREV_FREE); // taken whole: its right neighbour's left is used now
-  writeUsedHeader(block, rest == 0 ? indexTakenSize() : need, 0, requested, prot);
-  return block + HEADER_SIZE;
+/** A block that may not be carved: a damaged one leaves the index (a written-after-free one stays). CORRUPTION. */
+function refuseBlock(heap: usize, free: usize): usize {
+  if (!freeBlockHolds(heap, free, 0)) indexRemove(heap, free);
+  return errorResult(ERR_CORRUPTION);
 }
 
 /** Returns a used block to the free index, merging it with free neighbours; no statistics. */
