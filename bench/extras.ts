@@ -34,21 +34,26 @@ export async function stackRows(workload: Workload, runs: number): Promise<Row[]
   })
   const module = new WebAssembly.Module(readFileSync(new URL('../build/bench/ours.wasm', import.meta.url)))
   let replay: () => number = () => 0
-  const inWasm = await medianNs(runs, () => { sink ^= replay() }, () => {
+  /** The trace replayed inside wasm: by one thread alone (as StackAllocator.create), or shared (the lock taken). */
+  const inWasm = (locked: boolean) => medianNs(runs, () => { sink ^= replay() }, () => {
     const pages = Math.ceil((64 * 1024 + trace.byteLength + (2 << 20)) / 65536) // statics, the trace, the stack
     const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
     const wasm = instantiateOver(module, memory) as ReturnType<typeof instantiateOver> & { replay_stack(stack: number, trace: number, operations: number): number }
+    if (!locked) wasm.instance_set_sole_thread(1)
     const traceAt = wasm.region_start() >>> 0
     const stack = Math.ceil((traceAt + trace.byteLength) / 64) * 64
     new Int32Array(memory.buffer, traceAt, trace.length).set(trace)
     wasm.stack_init(stack, 1 << 20, 8)
     replay = () => wasm.replay_stack(stack, traceAt, operations)
   })
+  const sole = await inWasm(false)
+  const shared = await inWasm(true)
   if (sink === 0.5) console.log(sink) // keeps the loops from being optimised away
   const perOp = (ns: number) => ns / operations
   return [
     { workload: 'ns/op', peer: 'stack push/pop', mode: 'JS → API', median: perOp(api.median), min: perOp(api.min), max: perOp(api.max), note: `LIFO trace, ${operations.toLocaleString('en-US')} operations` },
-    { workload: 'ns/op', peer: 'stack push/pop', mode: 'in-wasm loop', median: perOp(inWasm.median), min: perOp(inWasm.min), max: perOp(inWasm.max), note: 'each op takes the lock' },
+    { workload: 'ns/op', peer: 'stack push/pop', mode: 'in-wasm loop', median: perOp(sole.median), min: perOp(sole.min), max: perOp(sole.max), note: 'one thread: no lock' },
+    { workload: 'ns/op', peer: 'stack push/pop, shared', mode: 'in-wasm loop', median: perOp(shared.median), min: perOp(shared.min), max: perOp(shared.max), note: 'a stack other threads may use: each op takes the lock' },
     { workload: 'ns/op', peer: 'the trace loop alone', mode: 'JS', median: perOp(bare.median), min: perOp(bare.min), max: perOp(bare.max), note: 'what the API loop costs without the allocator' },
   ]
 }

@@ -82,7 +82,7 @@ export function oursThroughApi(options: { checks?: boolean; label?: string } = {
  * This allocator's bench build (bench/assembly/ours.ts): the trace sits below the heap, in the same
  * memory. `caches: false` sends every request through the free index (the scaling figures).
  */
-export function oursInWasm(options: { caches?: boolean; label?: string; file?: string } = {}): Driver {
+export function oursInWasm(options: { caches?: boolean; label?: string; file?: string; locked?: boolean } = {}): Driver {
   const bytes = wasmFile(options.file ?? 'ours.wasm')
   const module = bytes && new WebAssembly.Module(bytes)
   let wasm: WasmExports & { replay_heap(heap: number, trace: number, operations: number, slots: number): number }
@@ -96,6 +96,9 @@ export function oursInWasm(options: { caches?: boolean; label?: string; file?: s
     setup(workload) {
       const memory = new WebAssembly.Memory({ initial: 1, maximum: GROWTH_LIMIT / PAGE, shared: true })
       wasm = instantiateOver(module!, memory) as typeof wasm
+      // As MemoryManager.create sets it: one thread alone, until a handle is read (assembly/index.ts).
+      // `locked: true` is a heap shared with other threads: every operation takes the lock.
+      if (!options.locked) wasm.instance_set_sole_thread?.(1)
       traceAt = wasm.region_start() >>> 0
       slotsAt = traceAt + workload.trace.byteLength
       heap = Math.ceil((slotsAt + workload.slots * 4) / 64) * 64

@@ -59,7 +59,7 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
   const rows: Row[] = []
   const drivers: Driver[] = [
     oursThroughApi(), tlsf('JS → API'), dlmalloc('JS → API'), thingMalloc(),
-    oursInWasm(), tlsf('in-wasm loop'), dlmalloc('in-wasm loop'),
+    oursInWasm(), oursInWasm({ locked: true, label: 'wasm-memory-manager, shared' }), tlsf('in-wasm loop'), dlmalloc('in-wasm loop'),
   ]
   for (const workload of workloads) {
     console.log(`\n${workload.name}: ${workload.description}; ${workload.operations.toLocaleString('en-US')} operations, trace ${workload.checksum}, peak live ${workload.peakLive.toLocaleString('en-US')} B`)

@@ -106,9 +106,14 @@ export abstract class Allocator {
 
   protected abstract readonly kind: AllocatorHandle['kind']
 
-  /** A structured-cloneable handle: post it to a worker and `attach` it there. */
+  /**
+   * A structured-cloneable handle: post it to a worker and `attach` it there. Reading it switches
+   * this allocator's operations to taking the thread lock (see soleThread in assembly/index.ts):
+   * until then no other thread can reach the pool, and operations skip the lock.
+   */
   get handle(): AllocatorHandle {
     this.assertAlive()
+    this.wasm.instance_set_sole_thread(0)
     return { kind: this.kind, memory: this.memory, module: this.module, base: this.base, shared: this.isShared }
   }
 

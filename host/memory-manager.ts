@@ -82,6 +82,7 @@ export class MemoryManager extends Allocator {
     if (poolStart + config.maxSize > ADDRESS_LIMIT) throw new RangeError('maxSize leaves the wasm32 address space')
     const memory = createMemory(poolStart + config.size, poolStart + config.maxSize, config.shared)
     const wasm = instantiateOver(module, memory)
+    wasm.instance_set_sole_thread(1) // a new memory: no other thread has it until `handle` is read
     const options = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
     const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')

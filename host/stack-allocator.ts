@@ -54,6 +54,7 @@ export class StackAllocator extends Allocator {
     const end = base + CONTROL_SIZE + config.size
     const memory = createMemory(end, end, config.shared)
     const wasm = instantiateOver(module, memory)
+    wasm.instance_set_sole_thread(1) // a new memory: no other thread has it until `handle` is read
     if (wasm.stack_init(base, config.size, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new StackAllocator(wasm, memory, module, base, config.shared)
   }

@@ -22,6 +22,7 @@ export interface WasmExports {
   allocator_reset_stats(base: number): number
   allocator_destroy(base: number): void
   allocator_is_destroyed(base: number): number
+  instance_set_sole_thread(sole: boolean | number): void
   allocator_lock(base: number): void
   allocator_unlock(base: number): void
   allocator_stats_address(base: number): number

@@ -153,3 +153,36 @@ describe('one stack, four worker threads', () => {
     expect(broken).toBe(true)
   })
 })
+
+describe('the lock, when no other thread can reach the pool', () => {
+  const lockWord = (allocator: MemoryManager | StackAllocator) =>
+    new Int32Array(allocator.memory.buffer, (allocator as unknown as { base: number }).base, 1)
+
+  it('an allocator whose handle was never read skips the lock: a held lock word does not stop it', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const st = StackAllocator.createSync({ size: 4096 })
+    for (const word of [lockWord(mm), lockWord(st)]) Atomics.store(word, 0, 1) // as if another thread held them
+    const ptr = mm.malloc(64)
+    expect(ptr).not.toBe(0)
+    mm.free(ptr)
+    const top = st.push(32)
+    st.pop(top)
+    expect([Atomics.load(lockWord(mm), 0), Atomics.load(lockWord(st), 0)]).toEqual([1, 1]) // untouched
+  })
+
+  it('reading the handle brings the lock back: the allocator waits while another thread holds it', async () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const worker = new Worker(new URL('./workers/lock-holder.worker.mjs', import.meta.url), { workerData: { handle: mm.handle, holdMs: 300 } })
+    const messages: string[] = []
+    await new Promise<void>((resolve) => worker.on('message', (message: string) => { messages.push(message); if (message === 'held') resolve() }))
+    const started = performance.now()
+    const ptr = mm.malloc(64) // blocks until the worker lets go
+    const waited = performance.now() - started
+    expect(ptr).not.toBe(0)
+    expect(waited).toBeGreaterThan(100)
+    await new Promise<void>((resolve) => (messages.includes('released') ? resolve() : worker.once('message', () => resolve())))
+    await worker.terminate()
+    expect(Atomics.load(lockWord(mm), 0)).toBe(0)
+    mm.validate()
+  })
+})
