@@ -10,7 +10,7 @@ import { oursInWasm } from './peers.js'
 
 const workloads = { small: smallChurn, mixed: mixedSizes, realloc: reallocGrowShrink }
 const workload = (workloads[process.argv[2] as keyof typeof workloads] ?? smallChurn)()
-const driver = oursInWasm({ file: 'ours-named.wasm', caches: process.argv[3] !== 'nc' })
+const driver = oursInWasm({ file: 'ours-named.wasm', caches: process.argv[3] !== 'nc', locked: process.argv[4] === 'locked' })
 if (driver.missing) throw new Error('build/bench/ours-named.wasm is missing: see the first line above')
 for (let i = 0; i < 10; i++) {
   driver.setup(workload)
