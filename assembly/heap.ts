@@ -397,7 +397,10 @@ export function heapFree(heap: usize, ptr: usize): u32 {
   }
   const block = ptr - HEADER_SIZE;
   const requested = requestedBytes(block);
-  if (!cachesOn(heap) || !cachePut(heap, block, heapPoolSize(heap))) {
+  // A block next to a free block is not parked but merged at once: the caches hold islands between
+  // used blocks, and free space stays in few large blocks (mixed-sizes: reserved / peak live 1.23 -> 1.15).
+  const mergesAtOnce = isPrevFree(block) || !isUsed(block + blockSize(block));
+  if (!cachesOn(heap) || mergesAtOnce || !cachePut(heap, block, heapPoolSize(heap))) {
     if (!neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
     releaseBlock(heap, block);
   }

@@ -44,6 +44,24 @@ describe("small-block caches", () => {
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
+  it("merge a freed block with a free neighbour at once instead of parking it", () => {
+    const heap = cachingHeap(65536);
+    const x = heapMalloc(heap, 40);
+    const big = heapMalloc(heap, 2000); // too big for the caches
+    const y = heapMalloc(heap, 40);
+    const z = heapMalloc(heap, 40);
+    heapMalloc(heap, 8);
+    heapFree(heap, z);
+    expect<u32>(cachedBlocks(heap)).toBe(1, "both neighbours in use: parked");
+    heapFree(heap, big); // into the index
+    heapFree(heap, x); // its right neighbour is free
+    heapFree(heap, y); // its left neighbour is free
+    expect<u32>(cachedBlocks(heap)).toBe(1, "neither was parked");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(2, "x, big and y are one free block (and the tail)");
+    expect<u32>(blockSize(x - HEADER_SIZE)).toBe(y + 48 - x);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
   it("count cached blocks as free in the statistics", () => {
     const heap = cachingHeap(65536);
     const a = heapMalloc(heap, 100);

@@ -101,17 +101,17 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 
-  it('a damaged free neighbour of a block parked in a cache: CORRUPTION when the cache is flushed, then repaired', () => {
+  it('a free neighbour damaged while a block is parked: CORRUPTION when the cache is flushed, then repaired', () => {
     const mm = MemoryManager.createSync({ size: 256 * 1024 })
     const small = mm.malloc(64)
     const big = mm.malloc(4096) // too big for the caches: freed into the index, next to `small`
     const guard = mm.malloc(64)
-    mm.free(big)
+    mm.free(small) // parked: both its neighbours are in use
+    mm.free(big) // into the index; a parked block is not merged with
     const words = new Uint32Array(mm.memory.buffer)
     const bigBlock = big - 8
     const bigSize = words[bigBlock >> 2] & ~7
     words[(bigBlock + bigSize - 4) >> 2] = 12345 // its footer
-    mm.free(small) // parked: merges with nothing, so the damage is not its business yet
     expect(error(() => mm.trim()).code).toBe('CORRUPTION') // the flush would merge them
     mm.validate() // the index was rebuilt from the blocks
     mm.free(guard)

@@ -367,9 +367,12 @@ describe('small-block caches', () => {
   it('trim() hands them back to coalesce', () => {
     const mm = MemoryManager.createSync({ size: 64 * KiB })
     const ptrs = Array.from({ length: 10 }, () => mm.malloc(64))
+    const guard = mm.malloc(8) // so that the last of them is not next to the free tail (it would merge at once)
     ptrs.forEach((ptr) => mm.free(ptr))
-    expect(mm.stats().freeBlocks).toBe(11)
+    expect(mm.stats().freeBlocks).toBe(11) // ten parked, and the tail
     mm.trim()
+    expect(mm.stats().freeBlocks).toBe(2) // the ten as one block, and the tail
+    mm.free(guard)
     expect(mm.stats().freeBlocks).toBe(1)
     mm.validate()
   })
