@@ -49,6 +49,32 @@ export async function timeDriver(driver: Driver, workload: Workload, count = run
   return { median: perOp(latency.p50!), min: perOp(latency.min), max: perOp(latency.max), reserved }
 }
 
+/**
+ * Every driver's runs of one workload, round-robin: a warm-up run each, then `runs` rounds in which
+ * each driver replays the trace once on a fresh allocator. The machine is shared and its speed drifts
+ * by tens of percent over minutes; interleaved, the drift falls on every allocator alike, so the
+ * ratios the targets are read from hold better than with one allocator's runs after another's.
+ */
+function interleaved(drivers: Driver[], workload: Workload): { median: number; min: number; max: number; reserved: number }[] {
+  const perOp = drivers.map(() => [] as number[])
+  const reserved = drivers.map(() => 0)
+  for (let round = -1; round < runs; round++) {
+    drivers.forEach((driver, i) => {
+      driver.setup(workload)
+      const start = performance.now()
+      const done = driver.run(workload)
+      const elapsed = performance.now() - start
+      if (done !== workload.operations) throw new Error(`${driver.peer} (${driver.mode}) stopped after ${done} of ${workload.operations} operations`)
+      reserved[i] = driver.reserved()
+      if (round >= 0) perOp[i].push((elapsed * 1e6) / workload.operations) // round -1 warms up
+    })
+  }
+  return perOp.map((samples, i) => {
+    samples.sort((a, b) => a - b)
+    return { median: samples[samples.length >> 1], min: samples[0], max: samples[samples.length - 1], reserved: reserved[i] }
+  })
+}
+
 function quickWorkloads(): Workload[] {
   return [smallChurn(1, 20_000), mixedSizes(2, 10_000), reallocGrowShrink(3, 10_000), lifo(4, 20)]
 }
@@ -63,14 +89,16 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
   ]
   for (const workload of workloads) {
     console.log(`\n${workload.name}: ${workload.description}; ${workload.operations.toLocaleString('en-US')} operations, trace ${workload.checksum}, peak live ${workload.peakLive.toLocaleString('en-US')} B`)
+    const runnable: Driver[] = []
     for (const driver of drivers) {
       const skip = driver.missing ?? cannotRun(driver, workload)
       if (skip) {
         rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: NaN, min: NaN, max: NaN, note: skip })
         console.log(`  ${driver.peer} (${driver.mode}): skipped: ${skip}`)
-        continue
-      }
-      const result = await timeDriver(driver, workload)
+      } else runnable.push(driver)
+    }
+    for (const [i, result] of interleaved(runnable, workload).entries()) {
+      const driver = runnable[i]
       const memory = result.reserved / workload.peakLive
       rows.push({ workload: workload.name, peer: driver.peer, mode: driver.mode, median: result.median, min: result.min, max: result.max, memory })
       console.log(`  ${driver.peer.padEnd(22)} ${driver.mode.padEnd(13)} ${fmt(result.median).padStart(8)} ns/op (${fmt(result.min)}..${fmt(result.max)})  reserved/peak ${fmt(memory, 2)}`)
@@ -167,7 +195,7 @@ function markdown(heap: Row[], checks: Row[], extras: Row[], wasmBytes: number, 
   const lines = [
     `# Benchmark results`,
     '',
-    `Measured ${when} on ${machine}. ${runs} timed runs of each trace on a fresh allocator; ns/op is the median (min..max).`,
+    `Measured ${when} on ${machine}. ${runs} timed runs of each trace on a fresh allocator, the allocators taking turns (round-robin, after a warm-up run each); ns/op is the median (min..max).`,
     'Memory is bytes reserved (pool, or linear memory, at the end) / peak bytes live. Regenerate with `npm run bench`.',
     '',
   ]
