@@ -126,15 +126,31 @@ function rotateLeft(node: usize): usize {
   return pivot;
 }
 
+// After a change below `tree`, the new root of one of its subtrees is linked in, and reported when
+// it outranks `tree` (which must then rotate). Only a subtree whose root changed can hold a new
+// outranking root: the callers ask only then, which spares two priority hashes on most levels.
+// @ts-ignore: decorator
+@inline function takesLeft(tree: usize, newLeft: usize): bool {
+  setLeft(tree, newLeft);
+  return !damaged && priority(newLeft) > priority(tree);
+}
+// @ts-ignore: decorator
+@inline function takesRight(tree: usize, newRight: usize): bool {
+  setRight(tree, newRight);
+  return !damaged && priority(newRight) > priority(tree);
+}
+
 function insertInto(tree: usize, node: usize, depth: i32): usize {
   if (tree == 0) return node;
   if (depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
   if (before(node, tree)) {
-    setLeft(tree, insertInto(left(tree), node, depth + 1));
-    if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
+    const l = left(tree);
+    const newLeft = insertInto(l, node, depth + 1);
+    if (newLeft != l && takesLeft(tree, newLeft)) return rotateRight(tree);
   } else {
-    setRight(tree, insertInto(right(tree), node, depth + 1));
-    if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
+    const r = right(tree);
+    const newRight = insertInto(r, node, depth + 1);
+    if (newRight != r && takesRight(tree, newRight)) return rotateLeft(tree);
   }
   adjust(tree, 0, blockSize(node));
   return tree;
@@ -257,11 +273,13 @@ function replaceIn(tree: usize, old: usize, oldSize: u32, block: usize, depth: i
     return sink(block, depth);
   }
   if (before(old, tree)) {
-    setLeft(tree, replaceIn(left(tree), old, oldSize, block, depth + 1));
-    if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
+    const l = left(tree);
+    const newLeft = replaceIn(l, old, oldSize, block, depth + 1);
+    if (newLeft != l && takesLeft(tree, newLeft)) return rotateRight(tree);
   } else {
-    setRight(tree, replaceIn(right(tree), old, oldSize, block, depth + 1));
-    if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
+    const r = right(tree);
+    const newRight = replaceIn(r, old, oldSize, block, depth + 1);
+    if (newRight != r && takesRight(tree, newRight)) return rotateLeft(tree);
   }
   adjust(tree, oldSize, blockSize(block));
   return tree;
@@ -335,9 +353,9 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
   if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
   const l = left(tree);
   if (l != 0 && largest(l) >= need) {
-    setLeft(tree, takeFrom(heap, l, need, depth + 1));
+    const newLeft = takeFrom(heap, l, need, depth + 1);
     if (taken == 0) return tree;
-    if (!damaged && priority(left(tree)) > priority(tree)) return rotateRight(tree);
+    if (newLeft != l && takesLeft(tree, newLeft)) return rotateRight(tree);
   } else if (blockSize(tree) >= need) {
     if (!mayCarve(heap, tree, need)) {
       refused = tree;
@@ -357,9 +375,9 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
   } else {
     const r = right(tree);
     if (r == 0) { damaged = true; return tree; } // the largest-below figures promised a block here
-    setRight(tree, takeFrom(heap, r, need, depth + 1));
+    const newRight = takeFrom(heap, r, need, depth + 1);
     if (taken == 0) return tree;
-    if (!damaged && priority(right(tree)) > priority(tree)) return rotateLeft(tree);
+    if (newRight != r && takesRight(tree, newRight)) return rotateLeft(tree);
   }
   adjust(tree, takenSize, restSize);
   return tree;
