@@ -259,6 +259,8 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   if (need == 0) return 0;
   const oneWalk = alignment == GRANULE && load<u32>(heap + HEAP_POLICY) == POLICY_FIRST_FIT;
   let found: usize = 0;
+  // Three looks: as things are; after the cached blocks went back and coalesced (when there were
+  // any); after the pool grew. A block the walk refused ends the search: it is reported below.
   for (let attempt = 0; attempt < 3; attempt++) {
     if (attempt == 1) {
       if (cachedBlocks(heap) == 0) continue;
