@@ -15,8 +15,8 @@
 //    heap + 24   u32 policy          POLICY_FIRST_FIT or POLICY_BEST_FIT
 //    heap + 28   u32 options         OPTION_* bits
 //    heap + 32   u32 freeRoot        the free index's entry point (see freeindex.ts)
-//    heap + 36   u32 freeBlocks      number of free blocks
-//    heap + 40   u32 freeBlockBytes  sum of free blocks' sizes, headers included
+//    heap + 36   u32 freeBlocks      number of free blocks in the index (the top is not: heap.ts)
+//    heap + 40   u32 freeBlockBytes  sum of their sizes, headers included
 //    heap + 44   u32 faultBlock      the last fault found (by validate or a checked operation): the block,
 //    heap + 48   u32 faultFound      what was found there,
 //    heap + 52   u32 faultExpected   and what was expected

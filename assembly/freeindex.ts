@@ -22,8 +22,9 @@
 //    ...
 //    block + size - 4   footer (block.ts)
 //
-// The root is the control block's freeRoot; the index also keeps the free-block count and byte
-// total (control.ts), because it is the one place every free block passes through.
+// It holds every free block but the top (the free block that ends at the sentinel, which heap.ts
+// keeps out of it). The root is the control block's freeRoot; the index also keeps the count and
+// byte total of the blocks it holds (control.ts).
 //
 // Robustness: the index is derived data. Every link is checked to lie inside the pool and every
 // descent is bounded in depth, so a link overwritten by a stray write is found (indexDamaged) and
@@ -244,6 +245,7 @@ function sink(node: usize, depth: i32): usize {
   if (depth > MAX_DEPTH) { damaged = true; return node; }
   const l = left(node);
   const r = right(node);
+  if (!sane(l) || !sane(r)) return node; // a rotation would follow the link: marked as damage instead
   const mine = priority(node);
   const lp: u32 = l == 0 ? 0 : priority(l);
   const rp: u32 = r == 0 ? 0 : priority(r);

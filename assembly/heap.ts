@@ -2,7 +2,11 @@
 //
 // A heap is a control block (control.ts) followed by a pool of blocks (block.ts) that tile it up to
 // an end sentinel. Free blocks are found through the free index (freeindex.ts), which applies the
-// placement policy. Every function here expects the caller to hold the heap's lock (index.ts takes
+// placement policy, except the top: the free block that ends at the sentinel (when the last block
+// is free) stays out of the index, as dlmalloc's top chunk does. It is the highest-addressed free
+// block, so first-fit takes it only when no indexed block fits (best-fit compares its size), and
+// the commonest changes at the end of the heap (a block carved from it, a block freed next to it,
+// growth) cost O(1) instead of a walk of the index. Every function here expects the caller to hold the heap's lock (index.ts takes
 // it), and none of them traps on a bad pointer: checkLiveBlock answers with an error code first.
 //
 // Costs: malloc, realloc and free cost O(log free blocks) in the index; coalescing is O(1) through
@@ -15,7 +19,7 @@ import {
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
 } from "./block";
 import {
-  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT,
+  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT, POLICY_BEST_FIT,
   CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
@@ -36,6 +40,7 @@ import {
   FAULT_INDEX_LINK, recordFault,
 } from "./faults";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
+import { markIndexDamaged } from "./freeindex";
 import {
   ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
 } from "./errors";
@@ -80,12 +85,16 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
 
   const sentinel = <usize>end - HEADER_SIZE;
   store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
-  writeFreeHeader(start, <u32>(sentinel - start));
+  writeFreeHeader(start, <u32>(sentinel - start)); // the top: the whole pool
   writeSentinel(sentinel, PREV_FREE);
-  indexInsert(heap, start);
   if (checksOn(heap)) junkFill(junkStart(start), junkEnd(start, <u32>(sentinel - start)));
   store<u32>(heap + CONTROL_STATE, HEAP_READY);
   return 0;
+}
+
+// @ts-ignore: decorator
+@inline function bestFitHeap(heap: usize): bool {
+  return load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
 }
 
 // @ts-ignore: decorator
@@ -173,7 +182,8 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
 function growFor(heap: usize, need: u32, alignment: u32): bool {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const limit: u64 = load<u32>(heap + HEAP_LIMIT);
-  const lastFree: usize = isPrevFree(sentinel) ? prevBlock(sentinel) : 0;
+  const lastFree = topBlock(heap);
+  if (lastFree != 0 && !freeBlockHolds(heap, lastFree, sentinel)) return false; // never extend a damaged top
   const freeStart: usize = lastFree != 0 ? lastFree : sentinel;
   // Worst case of a placement at the end: the block, the alignment gap, and a gap block.
   const wanted = <u64>freeStart + need + alignment + MIN_BLOCK_SIZE + HEADER_SIZE;
@@ -186,13 +196,51 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
   if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : junkStart(freeStart), newSentinel - FOOTER_SIZE_BYTES);
   writeSentinel(newSentinel, PREV_FREE);
   store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
-  if (lastFree != 0) {
-    indexResize(heap, lastFree, <u32>(newSentinel - freeStart));
-  } else {
-    writeFreeHeader(freeStart, <u32>(newSentinel - freeStart));
-    indexInsert(heap, freeStart);
-  }
+  writeFreeHeader(freeStart, <u32>(newSentinel - freeStart)); // the top, grown or new: never indexed
   return true;
+}
+
+/** The top: the free block that ends at the sentinel, kept out of the free index; 0 when the last block is used. */
+export function topBlock(heap: usize): usize {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  return isPrevFree(sentinel) ? prevBlock(sentinel) : 0;
+}
+
+/**
+ * The top, when a block of `need` bytes at `alignment` fits in it and it looks sound (else the
+ * damage is marked, and repaired once the call is over); 0 otherwise.
+ */
+function topFitting(heap: usize, need: u32, alignment: u32): usize {
+  const top = topBlock(heap);
+  if (top == 0) return 0;
+  if (!freeBlockHolds(heap, top, load<u32>(heap + HEAP_SENTINEL))) {
+    markIndexDamaged();
+    return 0;
+  }
+  return payloadFitting(top, blockSize(top), need, alignment) != 0 ? top : 0;
+}
+
+/**
+ * Carves a used block of `need` bytes out of the top, its payload at `payload`: an alignment gap
+ * before it joins the index (it no longer ends at the sentinel), the rest after it stays the top.
+ */
+function carveTop(heap: usize, top: usize, payload: usize, need: u32, requested: u32, prot: u32): void {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  const block = payload - HEADER_SIZE;
+  let leftFree: u32 = 0;
+  if (block > top) {
+    writeFreeHeader(top, <u32>(block - top));
+    indexInsert(heap, top);
+    leftFree = PREV_FREE;
+  }
+  let size = <u32>(sentinel - block);
+  if (size - need >= MIN_BLOCK_SIZE) {
+    writeFreeHeader(block + need, size - need); // the new top; the sentinel still has a free left
+    size = need;
+  } else {
+    clearFlag(sentinel, PREV_FREE);
+  }
+  writeUsedHeader(block, size, leftFree, requested, prot);
 }
 
 /**
@@ -268,10 +316,25 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     }
     if (attempt == 2 && !growFor(heap, need, alignment)) return 0;
     found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);
-    if (found != 0 || (oneWalk && indexRefused() != 0)) break;
+    if (oneWalk && indexRefused() != 0) break;
+    // The top is the highest-addressed free block: first-fit takes it when nothing in the index
+    // fits; best-fit when it is smaller than the index's best (an equal one has the lower address).
+    const top = found == 0 || bestFitHeap(heap) ? topFitting(heap, need, alignment) : 0;
+    if (indexDamaged()) return 0; // a damaged top: reported as CORRUPTION once the call is over, and repaired
+    if (top != 0 && (found == 0 || blockSize(top) < blockSize(found))) {
+      found = top;
+      break;
+    }
+    if (found != 0) break;
   }
   let payload: usize;
-  if (oneWalk) {
+  if (found != 0 && found == topBlock(heap)) {
+    payload = payloadFitting(found, blockSize(found), need, alignment);
+    if (checksOn(heap) && !handOutIntact(heap, found, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
+      return errorResult(ERR_CORRUPTION);
+    }
+    carveTop(heap, found, payload, need, requested, prot);
+  } else if (oneWalk) {
     const refused = indexRefused();
     if (refused != 0) return refuseBlock(heap, refused);
     if (found == 0) return 0;
@@ -324,8 +387,12 @@ export function releaseBlock(heap: usize, block: usize): void {
     junkFrom = block - FOOTER_SIZE_BYTES;
   }
   // The index mostly changes in place: the merged block keeps the left neighbour's place, or takes
-  // the right neighbour's; only a block with no free neighbour is a new entry.
-  if (prevFree) {
+  // the right neighbour's; only a block with no free neighbour is a new entry. A merged block that
+  // ends at the sentinel is the top, out of the index (a free right neighbour was the top already).
+  if (start + size == <usize>load<u32>(heap + HEAP_SENTINEL)) {
+    if (prevFree) indexRemove(heap, start);
+    writeFreeHeader(start, size);
+  } else if (prevFree) {
     if (nextFree) indexRemove(heap, next);
     indexResize(heap, start, size);
   } else if (nextFree) {
@@ -441,7 +508,17 @@ function growInPlace(heap: usize, block: usize, need: u32): i32 {
   if (total < need) return CANNOT_GROW;
   if (checksOn(heap) && !handOutIntact(heap, next, next, block + need + FREE_BLOCK_PREFIX)) return FREED_BYTES_WRITTEN;
   const end = block + total;
-  if (total - need >= MIN_BLOCK_SIZE) {
+  const nextIsTop = end == <usize>load<u32>(heap + HEAP_SENTINEL);
+  if (nextIsTop) {
+    // The top is out of the index: what is left of it stays the top.
+    if (total - need >= MIN_BLOCK_SIZE) {
+      writeFreeHeader(block + need, total - need);
+      store<u32>(block, need | (load<u32>(block) & 7));
+    } else {
+      clearFlag(end, PREV_FREE);
+      store<u32>(block, total | (load<u32>(block) & 7));
+    }
+  } else if (total - need >= MIN_BLOCK_SIZE) {
     indexReplace(heap, next, block + need, total - need); // what is left of it keeps its place
     store<u32>(block, need | (load<u32>(block) & 7));
   } else {
@@ -511,12 +588,14 @@ export function heapUsableSize(heap: usize, ptr: usize): u32 {
 
 /** Free blocks, cached ones included. */
 export function heapFreeBlocks(heap: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap);
+  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + (topBlock(heap) != 0 ? 1 : 0);
 }
 
 /** Free bytes usable by payloads: the free (and cached) blocks' sizes less their headers. */
 export function heapFreeBytes(heap: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) - heapFreeBlocks(heap) * HEADER_SIZE;
+  const top = topBlock(heap);
+  const topBytes = top != 0 ? blockSize(top) : 0;
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + topBytes - heapFreeBlocks(heap) * HEADER_SIZE;
 }
 
 /** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */
@@ -524,6 +603,8 @@ export function heapLargestFree(heap: usize): u32 {
   let largest = indexLargest(heap);
   const cached = largestCached(heap);
   if (cached > largest) largest = cached;
+  const top = topBlock(heap);
+  if (top != 0 && blockSize(top) > largest) largest = blockSize(top);
   return largest == 0 ? 0 : largest - HEADER_SIZE;
 }
 
@@ -580,7 +661,10 @@ export function heapRebuildIndex(heap: usize): void {
     }
     block += size;
   }
-  if (run != 0 && block == sentinel) closeRun(heap, run, sentinel);
+  if (run != 0 && block == sentinel) {
+    writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
+    setFlag(sentinel, PREV_FREE);
+  }
 }
 
 /** The blocks from `run` to `end` become one free block in the index. */

@@ -47,6 +47,7 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   let usage: u64 = 0;
   let cachedBlocks: u32 = 0;
   let cachedBytes: u32 = 0;
+  let lastFreeSize: u32 = 0;
   const checks = checksOn(heap);
   while (block < sentinel) {
     if (!hasValidMagic(block)) return fault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
@@ -72,6 +73,7 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
       if (checks && deep && !junkIntact(heap, block, junkStart(block), junkEnd(block, size))) return FAULT_WRITE_AFTER_FREE;
       freeBlocks++;
       freeBytes += size;
+      lastFreeSize = size;
       leftWasFree = true;
     }
     block += size;
@@ -79,8 +81,13 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   if (block != sentinel || !hasValidMagic(sentinel) || !isUsed(sentinel)) return fault(heap, FAULT_BAD_END, block, block, sentinel);
   if (isPrevFree(sentinel) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, sentinel, isPrevFree(sentinel) ? 1 : 0, leftWasFree ? 1 : 0);
 
-  // The free index must hold exactly the free blocks the walk found. It is derived data: when it
-  // does not, it is reported and then laid anew from the blocks, so the heap stays usable.
+  // The free index must hold exactly the free blocks the walk found, but the top (the free block
+  // that ends at the sentinel, heap.ts). It is derived data: when it does not, it is reported and
+  // then laid anew from the blocks, so the heap stays usable.
+  if (leftWasFree) {
+    freeBlocks--;
+    freeBytes -= lastFreeSize;
+  }
   const indexed = indexCheck(heap);
   if (indexed < 0 || <u32>indexed != freeBlocks) {
     const reason = indexed < 0 ? FAULT_INDEX_LINK : FAULT_INDEX_COUNT;

@@ -1,11 +1,12 @@
-import { heapMalloc, heapFree, heapAllocate } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate, heapFreeBlocks } from "../../assembly/heap";
 import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
-import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_FREE_BLOCKS } from "../../assembly/control";
+import { POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
 import { freshHeap } from "./fixture";
 
+/** Free blocks, the top (the free block at the end, outside the index) included. */
 function freeBlocks(heap: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS);
+  return heapFreeBlocks(heap);
 }
 
 /** Allocates a, gap1(256), b, gap2(64), c, gap3(128), d, then frees the gaps: holes of 256, 64, 128. */
