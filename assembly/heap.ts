@@ -183,7 +183,10 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const limit: u64 = load<u32>(heap + HEAP_LIMIT);
   const lastFree = topBlock(heap);
-  if (lastFree != 0 && !freeBlockHolds(heap, lastFree, sentinel)) return false; // never extend a damaged top
+  if (isPrevFree(sentinel) && (lastFree == 0 || !freeBlockHolds(heap, lastFree, sentinel))) {
+    markIndexDamaged(); // never extend a damaged top: reported once the call is over, and repaired
+    return false;
+  }
   const freeStart: usize = lastFree != 0 ? lastFree : sentinel;
   // Worst case of a placement at the end: the block, the alignment gap, and a gap block.
   const wanted = <u64>freeStart + need + alignment + MIN_BLOCK_SIZE + HEADER_SIZE;
@@ -203,7 +206,12 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
 /** The top: the free block that ends at the sentinel, kept out of the free index; 0 when the last block is used. */
 export function topBlock(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  return isPrevFree(sentinel) ? prevBlock(sentinel) : 0;
+  if (!isPrevFree(sentinel)) return 0;
+  // Its footer says where it starts: a footer a stray write changed must not lead out of the pool
+  // (statistics read the top's size); validate() reports it, and the flag without a top below.
+  const size = load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  if (size < MIN_BLOCK_SIZE || (size & 7) != 0 || <usize>size > sentinel - <usize>load<u32>(heap + HEAP_POOL_START)) return 0;
+  return sentinel - size;
 }
 
 /**
@@ -212,7 +220,10 @@ export function topBlock(heap: usize): usize {
  */
 function topFitting(heap: usize, need: u32, alignment: u32): usize {
   const top = topBlock(heap);
-  if (top == 0) return 0;
+  if (top == 0) {
+    if (isPrevFree(load<u32>(heap + HEAP_SENTINEL))) markIndexDamaged(); // a top whose footer is not sound
+    return 0;
+  }
   if (!freeBlockHolds(heap, top, load<u32>(heap + HEAP_SENTINEL))) {
     markIndexDamaged();
     return 0;

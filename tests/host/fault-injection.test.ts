@@ -133,6 +133,26 @@ describe('fault injection', () => {
     expect(mm.usableSize(small)).toBeGreaterThanOrEqual(64) // still live
   })
 
+  it("an overwritten footer of the free block at the end of the pool: statistics still read, CORRUPTION, then repaired", () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, maxSize: 256 * 1024 })
+    const ptr = mm.malloc(100)
+    const words = new Uint32Array(mm.memory.buffer)
+    const top = ptr - 8 + (words[(ptr - 8) >> 2] & ~7) // the free block after it, up to the sentinel
+    const topSize = words[top >> 2] & ~7
+    expect(mm.blocks().at(-1)).toMatchObject({ ptr: top + 8, free: true })
+    const sentinel = top + topSize
+    // Sizes that would put the top below address 0 (wrapping to the top of the address space), in
+    // the middle of a byte, or below the smallest block.
+    for (const garbage of [sentinel + 4096, 0xffff_fff0, 12345, 8]) {
+      words[(top + topSize - 4) >> 2] = garbage // its footer
+      expect(() => mm.stats()).not.toThrow() // never a trap
+      expect(error(() => mm.malloc(200_000)).code).toBe('CORRUPTION') // growth would extend the top
+      mm.validate() // repaired
+    }
+    mm.free(ptr)
+    stillUsable(mm)
+  })
+
   it('a damaged free block is never carved: CORRUPTION, and the allocation after it works', () => {
     const { mm, ptrs, words } = heapWithHoles()
     words()[(ptrs[0] - 8 + 72 - 4) >> 2] = 12345 // the first hole's footer
