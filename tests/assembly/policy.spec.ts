@@ -70,3 +70,33 @@ describe("placement policies against brute force", () => {
     }
   });
 });
+
+/** A hole of 400 bytes at the start, used blocks, and a top of `topSize` bytes at the end. */
+function holeAndTop(policy: u32, topSize: u32, out: StaticArray<usize>): usize {
+  const heap = freshHeap(65536, policy);
+  out[0] = heapMalloc(heap, 392); // a 400-byte block
+  heapMalloc(heap, 8); // 24 bytes
+  out[1] = heapMalloc(heap, 65528 - 400 - 24 - topSize - 8); // leaves the top
+  heapFree(heap, out[0]);
+  return heap;
+}
+
+describe("the top (the free block at the end, kept out of the index)", () => {
+  it("first-fit takes an indexed block below it, and it when nothing indexed fits", () => {
+    const ptrs = new StaticArray<usize>(2);
+    const heap = holeAndTop(POLICY_FIRST_FIT, 1000, ptrs);
+    expect<usize>(heapMalloc(heap, 150)).toBe(ptrs[0], "the hole: lower than the top");
+    const fromTop = heapMalloc(heap, 500); // the hole's rest (240 bytes) is too small
+    expect<usize>(fromTop).toBe(ptrs[1] + blockSize(ptrs[1] - 8), "nothing indexed fits: the top");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("best-fit takes it when it is the smallest that fits", () => {
+    const ptrs = new StaticArray<usize>(2);
+    const heap = holeAndTop(POLICY_BEST_FIT, 200, ptrs);
+    const ptr = heapMalloc(heap, 150);
+    expect<usize>(ptr).toBe(ptrs[1] + blockSize(ptrs[1] - 8), "the top (200 bytes) before the hole (400)");
+    expect<usize>(heapMalloc(heap, 150)).toBe(ptrs[0], "then the hole");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+});
