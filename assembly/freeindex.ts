@@ -129,14 +129,16 @@ function rotateLeft(node: usize): usize {
 
 // After a change below `tree`, the new root of one of its subtrees is linked in, and reported when
 // it outranks `tree` (which must then rotate). Only a subtree whose root changed can hold a new
-// outranking root: the callers ask only then, which spares two priority hashes on most levels.
+// outranking root: an unchanged one is passed by, which spares two priority hashes on most levels.
 // @ts-ignore: decorator
-@inline function takesLeft(tree: usize, newLeft: usize): bool {
+@inline function takesLeft(tree: usize, oldLeft: usize, newLeft: usize): bool {
+  if (newLeft == oldLeft) return false;
   setLeft(tree, newLeft);
   return !damaged && priority(newLeft) > priority(tree);
 }
 // @ts-ignore: decorator
-@inline function takesRight(tree: usize, newRight: usize): bool {
+@inline function takesRight(tree: usize, oldRight: usize, newRight: usize): bool {
+  if (newRight == oldRight) return false;
   setRight(tree, newRight);
   return !damaged && priority(newRight) > priority(tree);
 }
@@ -147,11 +149,11 @@ function insertInto(tree: usize, node: usize, depth: i32): usize {
   if (before(node, tree)) {
     const l = left(tree);
     const newLeft = insertInto(l, node, depth + 1);
-    if (newLeft != l && takesLeft(tree, newLeft)) return rotateRight(tree);
+    if (takesLeft(tree, l, newLeft)) return rotateRight(tree);
   } else {
     const r = right(tree);
     const newRight = insertInto(r, node, depth + 1);
-    if (newRight != r && takesRight(tree, newRight)) return rotateLeft(tree);
+    if (takesRight(tree, r, newRight)) return rotateLeft(tree);
   }
   adjust(tree, 0, blockSize(node));
   return tree;
@@ -277,11 +279,11 @@ function replaceIn(tree: usize, old: usize, oldSize: u32, block: usize, depth: i
   if (before(old, tree)) {
     const l = left(tree);
     const newLeft = replaceIn(l, old, oldSize, block, depth + 1);
-    if (newLeft != l && takesLeft(tree, newLeft)) return rotateRight(tree);
+    if (takesLeft(tree, l, newLeft)) return rotateRight(tree);
   } else {
     const r = right(tree);
     const newRight = replaceIn(r, old, oldSize, block, depth + 1);
-    if (newRight != r && takesRight(tree, newRight)) return rotateLeft(tree);
+    if (takesRight(tree, r, newRight)) return rotateLeft(tree);
   }
   adjust(tree, oldSize, blockSize(block));
   return tree;
@@ -357,7 +359,7 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
   if (l != 0 && largest(l) >= need) {
     const newLeft = takeFrom(heap, l, need, depth + 1);
     if (taken == 0) return tree;
-    if (newLeft != l && takesLeft(tree, newLeft)) return rotateRight(tree);
+    if (takesLeft(tree, l, newLeft)) return rotateRight(tree);
   } else if (blockSize(tree) >= need) {
     if (!mayCarve(heap, tree, need)) {
       refused = tree;
@@ -379,7 +381,7 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
     if (r == 0) { damaged = true; return tree; } // the largest-below figures promised a block here
     const newRight = takeFrom(heap, r, need, depth + 1);
     if (taken == 0) return tree;
-    if (newRight != r && takesRight(tree, newRight)) return rotateLeft(tree);
+    if (takesRight(tree, r, newRight)) return rotateLeft(tree);
   }
   adjust(tree, takenSize, restSize);
   return tree;

@@ -93,11 +93,6 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
 }
 
 // @ts-ignore: decorator
-@inline function bestFitHeap(heap: usize): bool {
-  return load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
-}
-
-// @ts-ignore: decorator
 @inline export function isReady(heap: usize): bool {
   return load<u32>(heap + CONTROL_STATE) == HEAP_READY;
 }
@@ -182,11 +177,8 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
 function growFor(heap: usize, need: u32, alignment: u32): bool {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const limit: u64 = load<u32>(heap + HEAP_LIMIT);
-  const lastFree = topBlock(heap);
-  if (isPrevFree(sentinel) && (lastFree == 0 || !freeBlockHolds(heap, lastFree, sentinel))) {
-    markIndexDamaged(); // never extend a damaged top: reported once the call is over, and repaired
-    return false;
-  }
+  const lastFree = soundTop(heap);
+  if (lastFree == 0 && isPrevFree(sentinel)) return false; // never extend a damaged top
   const freeStart: usize = lastFree != 0 ? lastFree : sentinel;
   // Worst case of a placement at the end: the block, the alignment gap, and a gap block.
   const wanted = <u64>freeStart + need + alignment + MIN_BLOCK_SIZE + HEADER_SIZE;
@@ -215,20 +207,16 @@ export function topBlock(heap: usize): usize {
 }
 
 /**
- * The top, when a block of `need` bytes at `alignment` fits in it and it looks sound (else the
- * damage is marked, and repaired once the call is over); 0 otherwise.
+ * The top when there is one and it looks sound, else 0; a damaged one (its footer or header) is
+ * marked as damage, reported as CORRUPTION once the call is over, and repaired.
  */
-function topFitting(heap: usize, need: u32, alignment: u32): usize {
+function soundTop(heap: usize): usize {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if (!isPrevFree(sentinel)) return 0;
   const top = topBlock(heap);
-  if (top == 0) {
-    if (isPrevFree(load<u32>(heap + HEAP_SENTINEL))) markIndexDamaged(); // a top whose footer is not sound
-    return 0;
-  }
-  if (!freeBlockHolds(heap, top, load<u32>(heap + HEAP_SENTINEL))) {
-    markIndexDamaged();
-    return 0;
-  }
-  return payloadFitting(top, blockSize(top), need, alignment) != 0 ? top : 0;
+  if (top != 0 && freeBlockHolds(heap, top, sentinel)) return top;
+  markIndexDamaged();
+  return 0;
 }
 
 /**
@@ -316,8 +304,10 @@ export function mayCarve(heap: usize, free: usize, need: u32): bool {
 export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32): usize {
   const need = needFor(heap, requested);
   if (need == 0) return 0;
-  const oneWalk = alignment == GRANULE && load<u32>(heap + HEAP_POLICY) == POLICY_FIRST_FIT;
+  const bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
+  const oneWalk = alignment == GRANULE && !bestFit;
   let found: usize = 0;
+  let fromTop = false;
   // Three looks: as things are; after the cached blocks went back and coalesced (when there were
   // any); after the pool grew. A block the walk refused ends the search: it is reported below.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -330,22 +320,20 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     if (oneWalk && indexRefused() != 0) break;
     // The top is the highest-addressed free block: first-fit takes it when nothing in the index
     // fits; best-fit when it is smaller than the index's best (an equal one has the lower address).
-    const top = found == 0 || bestFitHeap(heap) ? topFitting(heap, need, alignment) : 0;
-    if (indexDamaged()) return 0; // a damaged top: reported as CORRUPTION once the call is over, and repaired
-    if (top != 0 && (found == 0 || blockSize(top) < blockSize(found))) {
-      found = top;
-      break;
+    if (found == 0 || bestFit) {
+      const top = soundTop(heap);
+      if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over, and repaired
+      if (top != 0 && payloadFitting(top, blockSize(top), need, alignment) != 0 && (found == 0 || blockSize(top) < blockSize(found))) {
+        found = top;
+        fromTop = true;
+        break;
+      }
     }
     if (found != 0) break;
   }
   let payload: usize;
-  if (found != 0 && found == topBlock(heap)) {
-    payload = payloadFitting(found, blockSize(found), need, alignment);
-    if (checksOn(heap) && !handOutIntact(heap, found, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
-      return errorResult(ERR_CORRUPTION);
-    }
-    carveTop(heap, found, payload, need, requested, prot);
-  } else if (oneWalk) {
+  if (oneWalk && !fromTop) {
+    // indexTakeLowest has split the block already; only its header is left to write.
     const refused = indexRefused();
     if (refused != 0) return refuseBlock(heap, refused);
     if (found == 0) return 0;
@@ -355,12 +343,13 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     payload = found + HEADER_SIZE;
   } else {
     if (found == 0) return 0;
-    if (!freeBlockHolds(heap, found, 0)) return refuseBlock(heap, found);
+    if (!fromTop && !freeBlockHolds(heap, found, 0)) return refuseBlock(heap, found); // soundTop checked the top
     payload = payloadFitting(found, blockSize(found), need, alignment);
     if (checksOn(heap) && !handOutIntact(heap, found, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
       return errorResult(ERR_CORRUPTION);
     }
-    carve(heap, found, payload, need, requested, prot);
+    if (fromTop) carveTop(heap, found, payload, need, requested, prot);
+    else carve(heap, found, payload, need, requested, prot);
   }
   if (checksOn(heap)) {
     // The payload may start where the free block's index node was: junk there too, like the rest.

@@ -98,7 +98,7 @@ export function oursInWasm(options: { caches?: boolean; label?: string; file?: s
       wasm = instantiateOver(module!, memory) as typeof wasm
       // As MemoryManager.create sets it: one thread alone, until a handle is read (assembly/index.ts).
       // `locked: true` is a heap shared with other threads: every operation takes the lock.
-      if (!options.locked) wasm.instance_set_sole_thread?.(1)
+      if (!options.locked) wasm.instance_set_sole_thread?.(1) // optional: bench/ab.ts may load a build from before it
       traceAt = wasm.region_start() >>> 0
       slotsAt = traceAt + workload.trace.byteLength
       heap = Math.ceil((slotsAt + workload.slots * 4) / 64) * 64
