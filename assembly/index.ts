@@ -15,7 +15,7 @@ import {
 } from "./heap";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
-import { statsReset } from "./stats";
+import { statsReset, statRead } from "./stats";
 import { cacheFlush } from "./caches";
 import {
   stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackBlockSize, stackUsed,
@@ -170,9 +170,9 @@ export function allocator_stats_address(base: usize): usize {
   return base + CONTROL_STATS;
 }
 
-/** A u64 statistic of the record at `stats` (stats.ts offsets), as a double for JavaScript. */
+/** A u64 statistic of the record at `stats` (named by its stats.ts offset), as a double for JavaScript. */
 export function stat_read(stats: usize, field: usize): f64 {
-  return <f64>load<u64>(stats + field);
+  return <f64>statRead(stats, field);
 }
 
 export function heap_free_bytes(heap: usize): u32 { return heapFreeBytes(heap); }

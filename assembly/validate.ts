@@ -20,7 +20,7 @@ import {
 import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
 import { indexCheck } from "./freeindex";
 import { cacheCheck } from "./caches";
-import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE } from "./stats";
+import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, statRead } from "./stats";
 import { isReady, heapRebuildIndex } from "./heap";
 import { fingerprintChanged, isInternalBlock } from "./protect";
 
@@ -109,9 +109,9 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   if (countedFree != freeBlocks) return fault(heap, FAULT_INDEX_COUNT, 0, countedFree, freeBlocks);
   const countedBytes = load<u32>(heap + HEAP_FREE_BLOCK_BYTES);
   if (countedBytes != freeBytes) return fault(heap, FAULT_FREE_BYTES, 0, countedBytes, freeBytes);
-  const countedLive = load<u64>(heap + CONTROL_STATS + STAT_LIVE_BLOCKS);
+  const countedLive = statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS);
   if (countedLive != liveBlocks) return fault(heap, FAULT_LIVE_BLOCKS, 0, countedLive, liveBlocks);
-  const countedUsage = load<u64>(heap + CONTROL_STATS + STAT_CURRENT_USAGE);
+  const countedUsage = statRead(heap + CONTROL_STATS, STAT_CURRENT_USAGE);
   if (countedUsage != usage) return fault(heap, FAULT_CURRENT_USAGE, 0, countedUsage, usage);
   return FAULT_NONE;
 }

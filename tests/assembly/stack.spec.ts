@@ -1,7 +1,7 @@
 import { stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackUsed, stackDepth, stackBlockSize } from "../../assembly/stack";
 import { ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
 import { CONTROL_SIZE, CONTROL_STATS } from "../../assembly/control";
-import { STAT_CURRENT_USAGE, STAT_FAILED_ALLOCATIONS } from "../../assembly/stats";
+import { STAT_CURRENT_USAGE, STAT_FAILED_ALLOCATIONS, statRead } from "../../assembly/stats";
 
 function freshStack(bytes: u32, alignment: u32 = 8): usize {
   const base = <usize>memory.grow(<i32>((bytes + <u32>CONTROL_SIZE + 65535) / 65536)) * 65536;
@@ -52,13 +52,13 @@ describe("stack allocator", () => {
     expect<u32>(stackReset(stack, mark + 8)).toBe(errorResult(ERR_STACK_ORDER), "above the top");
     stackClear(stack);
     expect<u32>(stackDepth(stack)).toBe(0);
-    expect<u64>(load<u64>(stack + CONTROL_STATS + STAT_CURRENT_USAGE)).toBe(0);
+    expect<u64>(statRead(stack + CONTROL_STATS, STAT_CURRENT_USAGE)).toBe(0);
   });
 
   it("fails a push that does not fit, counting it", () => {
     const stack = freshStack(256);
     expect<usize>(stackPush(stack, 300, 0)).toBe(0);
-    expect<u64>(load<u64>(stack + CONTROL_STATS + STAT_FAILED_ALLOCATIONS)).toBe(1);
+    expect<u64>(statRead(stack + CONTROL_STATS, STAT_FAILED_ALLOCATIONS)).toBe(1);
   });
 
   it("knows its blocks in O(1)", () => {

@@ -3,12 +3,12 @@ import { heapValidate } from "../../assembly/validate";
 import { CONTROL_STATS } from "../../assembly/control";
 import {
   STAT_TOTAL_ALLOCATED, STAT_TOTAL_FREED, STAT_CURRENT_USAGE, STAT_PEAK_USAGE, STAT_ALLOCATION_COUNT,
-  STAT_FREE_COUNT, STAT_FAILED_ALLOCATIONS, STAT_LIVE_BLOCKS, statsReset,
+  STAT_FREE_COUNT, STAT_FAILED_ALLOCATIONS, STAT_LIVE_BLOCKS, statsReset, statRead,
 } from "../../assembly/stats";
 import { freshHeap } from "./fixture";
 
 function stat(heap: usize, field: usize): u64 {
-  return load<u64>(heap + CONTROL_STATS + field);
+  return statRead(heap + CONTROL_STATS, field);
 }
 
 describe("statistics", () => {
@@ -58,6 +58,28 @@ describe("statistics", () => {
     expect<u64>(stat(heap, STAT_CURRENT_USAGE)).toBe(200);
     expect<u64>(stat(heap, STAT_PEAK_USAGE)).toBe(200);
     expect<u64>(stat(heap, STAT_LIVE_BLOCKS)).toBe(1);
+  });
+
+  it("after a reset, derive current usage and live blocks from what the reset left and what followed", () => {
+    const heap = freshHeap(8192);
+    const a = heapMalloc(heap, 300);
+    const b = heapMalloc(heap, 200);
+    statsReset(heap + CONTROL_STATS);
+    heapFree(heap, a); // allocated before the reset, freed after it
+    const c = heapMalloc(heap, 40);
+    expect<u64>(stat(heap, STAT_TOTAL_FREED)).toBe(300);
+    expect<u64>(stat(heap, STAT_TOTAL_ALLOCATED)).toBe(40);
+    expect<u64>(stat(heap, STAT_CURRENT_USAGE)).toBe(240);
+    expect<u64>(stat(heap, STAT_LIVE_BLOCKS)).toBe(2);
+    expect<u64>(stat(heap, STAT_PEAK_USAGE)).toBe(500, "the usage at the reset is the peak until it is passed");
+    statsReset(heap + CONTROL_STATS);
+    heapFree(heap, b);
+    heapFree(heap, c);
+    expect<u64>(stat(heap, STAT_CURRENT_USAGE)).toBe(0);
+    expect<u64>(stat(heap, STAT_LIVE_BLOCKS)).toBe(0);
+    expect<u64>(stat(heap, STAT_FREE_COUNT)).toBe(2);
+    expect<u64>(stat(heap, STAT_PEAK_USAGE)).toBe(240);
+    expect<u32>(heapValidate(heap)).toBe(0, "validate agrees with the derived figures");
   });
 
   it("track free bytes and the largest free block for fragmentation", () => {
