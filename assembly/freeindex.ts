@@ -482,17 +482,22 @@ export function indexCheck(heap: usize): i32 {
 /** Nodes in the subtree, checking that each lies strictly between `low` and `high` in key order (0 = open). */
 function checkSubtree(tree: usize, low: usize, high: usize, depth: i32): i32 {
   if (tree == 0) return 0;
-  if (depth > MAX_DEPTH || !sane(tree) || !hasValidMagic(tree) || isUsed(tree)) { damaged = true; return 0; }
-  if ((low != 0 && !before(low, tree)) || (high != 0 && !before(tree, high))) { damaged = true; return 0; }
+  if (depth > MAX_DEPTH || !sane(tree) || !hasValidMagic(tree) || isUsed(tree) || !inOrder(low, tree) || !inOrder(tree, high)) {
+    damaged = true;
+    return 0;
+  }
+  const l = left(tree);
+  const r = right(tree);
   // Heap order of the priorities: what keeps the tree balanced.
-  if ((left(tree) != 0 && priority(left(tree)) > priority(tree)) || (right(tree) != 0 && priority(right(tree)) > priority(tree))) { damaged = true; return 0; }
-  const l = checkSubtree(left(tree), low, tree, depth + 1);
-  if (damaged) return 0;
-  const r = checkSubtree(right(tree), tree, high, depth + 1);
-  if (damaged) return 0;
-  let most = blockSize(tree);
-  if (largest(left(tree)) > most) most = largest(left(tree));
-  if (largest(right(tree)) > most) most = largest(right(tree));
-  if (largest(tree) != most) { damaged = true; return 0; }
-  return 1 + l + r;
+  const mine = priority(tree);
+  if ((l != 0 && priority(l) > mine) || (r != 0 && priority(r) > mine)) { damaged = true; return 0; }
+  const count = 1 + checkSubtree(l, low, tree, depth + 1) + checkSubtree(r, tree, high, depth + 1);
+  if (damaged) return 0; // and the children's links were not sane: their figures are not read
+  if (largest(tree) != max(blockSize(tree), max(largest(l), largest(r)))) { damaged = true; return 0; }
+  return count;
+}
+
+/** Key order between two nodes, either of which may be 0 for an open bound. */
+function inOrder(a: usize, b: usize): bool {
+  return a == 0 || b == 0 || before(a, b);
 }

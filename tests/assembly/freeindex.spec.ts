@@ -18,6 +18,11 @@ function holes(policy: u32, ptrs: StaticArray<usize> = new StaticArray<usize>(40
   return heap;
 }
 
+/** A node's largest-below figure, 0 for no node. */
+function figure(node: usize): u32 {
+  return node == 0 ? 0 : load<u32>(node + 16);
+}
+
 describe("free index (treap)", () => {
   it("holds every free block in a well-formed tree", () => {
     const heap = holes(POLICY_FIRST_FIT);
@@ -52,6 +57,36 @@ describe("free index (treap)", () => {
     expect<u32>(heapLargestFree(heap)).toBe(65536 - 8 - 1008 - 24 - 8);
     heapFree(heap, a);
     expect<u32>(indexLargest(heap)).toBe(1008);
+  });
+
+  it("validation finds damage that stays inside the pool: a wrong largest-below figure, key order, heap order", () => {
+    const heap = holes(POLICY_FIRST_FIT);
+    let root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    store<u32>(root + 16, load<u32>(root + 16) + 8); // the root's largest-below figure
+    expect<i32>(indexCheck(heap)).toBe(-1, "a largest-below figure that no block has");
+    expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
+    expect<i32>(indexCheck(heap)).toBe(2000, "validation rebuilt the index");
+
+    root = load<u32>(heap + HEAP_FREE_ROOT);
+    const left: usize = load<u32>(root + 8);
+    const right: usize = load<u32>(root + 12);
+    store<u32>(root + 8, <u32>right); // children swapped: links in the pool, key order broken
+    store<u32>(root + 12, <u32>left);
+    expect<i32>(indexCheck(heap)).toBe(-1, "the left subtree holds higher addresses");
+    expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
+
+    // A rotation that ignores the priorities: key order and largest-below figures stay right, heap order does not.
+    root = load<u32>(heap + HEAP_FREE_ROOT);
+    const pivot: usize = load<u32>(root + 8);
+    const whole = load<u32>(root + 16);
+    store<u32>(root + 8, load<u32>(pivot + 12));
+    store<u32>(pivot + 12, <u32>root);
+    store<u32>(heap + HEAP_FREE_ROOT, <u32>pivot);
+    store<u32>(root + 16, max(load<u32>(root) & ~7, max(figure(load<u32>(root + 8)), figure(load<u32>(root + 12)))));
+    store<u32>(pivot + 16, whole);
+    expect<i32>(indexCheck(heap)).toBe(-1, "a child that outranks its parent");
+    expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
+    expect<u32>(heapValidate(heap)).toBe(0, "and rebuilt again");
   });
 
   it("a damaged link is reported as corruption, never followed, and the index is rebuilt", () => {
