@@ -16,6 +16,8 @@
 //                           or a pointer into the middle of a block, does not match it
 //      slack                usable bytes minus requested bytes (stats and checks mode)
 //      prot                 the Protection bits (Read 1, Write 2, Execute 4)
+//    A FREE block's tag holds its magic and, in the low 16 bits instead of slack and prot, its
+//    priority in the free index (freeindex.ts), which a block taking its place inherits.
 //
 // A FREE block (U clear) also carries a footer, its size, in its last 4 bytes, so the block on its
 // right can find its start in O(1) (a boundary tag), and the free index keeps its links in the
@@ -151,7 +153,17 @@ export const PROT_READ_WRITE: u32 = 3;
   writeTag(block, size - HEADER_SIZE - requested, prot);
 }
 
-/** Writes a free block's header and footer. A free block's left neighbour is never free. */
+/** A free block's priority in the free index (freeindex.ts). */
+// @ts-ignore: decorator
+@inline export function freePriority(block: usize): u32 {
+  return load<u16>(block, 4);
+}
+// @ts-ignore: decorator
+@inline export function setFreePriority(block: usize, priority: u32): void {
+  store<u16>(block, <u16>priority, 4);
+}
+
+/** Writes a free block's header (priority 0: the free index sets it) and footer. A free block's left neighbour is never free. */
 // @ts-ignore: decorator
 @inline export function writeFreeHeader(block: usize, size: u32): void {
   store<u32>(block, size);

@@ -404,7 +404,7 @@ export function releaseBlock(heap: usize, block: usize): void {
   if (checksOn(heap)) {
     // After the index work (which reads the neighbours' links), and around the live node and footer.
     junkFill(junkFrom > start + FREE_BLOCK_PREFIX ? junkFrom : start + FREE_BLOCK_PREFIX, junkTo);
-    writeFreeHeader(start, size);
+    store<u32>(start + size - FOOTER_SIZE_BYTES, size); // the footer, when the junk reached it (the header and node it does not)
   }
   setFlag(start + size, PREV_FREE);
 }

@@ -3,7 +3,7 @@ import { heapValidate } from "../../assembly/validate";
 import { FAULT_INDEX_LINK } from "../../assembly/faults";
 import { indexCheck, indexLargest } from "../../assembly/freeindex";
 import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
-import { HEADER_SIZE } from "../../assembly/block";
+import { HEADER_SIZE, freePriority } from "../../assembly/block";
 import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
@@ -46,6 +46,22 @@ describe("free index (treap)", () => {
     expect<usize>(heapMalloc(heap, 500)).toBe(ptrs[62], "the lowest address among the 520-byte holes");
     expect<u32>(load<u32>(ptrs[62] - HEADER_SIZE) & ~7).toBe(520);
     expect<usize>(heapMalloc(heap, 500)).toBe(ptrs[262], "then the next one of that size");
+  });
+
+  it("a block that takes another's place inherits its priority: the rest of a split, a merge with a right neighbour", () => {
+    const heap = freshHeap(65536);
+    const a = heapMalloc(heap, 2000);
+    heapMalloc(heap, 16); // keeps a's block from joining the top
+    heapFree(heap, a);
+    const hole = a - HEADER_SIZE;
+    const rank = freePriority(hole);
+    expect<usize>(heapMalloc(heap, 100)).toBe(a, "first-fit splits the hole's front");
+    expect<u32>(freePriority(hole + 112)).toBe(rank, "the rest holds the hole's rank");
+    // Freeing the front again merges it with that rest, on its right: the merged block starts lower, at the rest's rank.
+    expect<u32>(heapFree(heap, a)).toBe(0);
+    expect<u32>(load<u32>(hole) & ~7).toBe(2008, "merged back whole");
+    expect<u32>(freePriority(hole)).toBe(rank);
+    expect<u32>(heapValidate(heap)).toBe(0, "and the heap order holds");
   });
 
   it("knows the largest free block in O(1), the top's included", () => {
