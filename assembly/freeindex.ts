@@ -349,6 +349,8 @@ let refused: usize = 0; // a block that would have been taken but does not look 
  * Takes `need` bytes from the front of the lowest block of `tree` that has them (the caller made
  * sure one does): the rest takes the block's place when it can hold a block, else the block leaves
  * the index. A block that may not be carved (heap.ts mayCarve) is left as it is and named in `refused`.
+ * Nothing rotates: a subtree's new root is the rest (at the taken block's rank), or one of the
+ * taken block's children (ranked below it), so it never outranks the node above.
  */
 function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
   if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
@@ -356,7 +358,7 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
   if (l != 0 && largest(l) >= need) {
     const newLeft = takeFrom(heap, l, need, depth + 1);
     if (taken == 0) return tree;
-    if (takesLeft(tree, l, newLeft)) return rotateRight(tree);
+    if (newLeft != l) setLeft(tree, newLeft); // never outranks `tree` (see below): no rotation
   } else if (blockSize(tree) >= need) {
     if (!mayCarve(heap, tree, need)) {
       refused = tree;
@@ -380,7 +382,7 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
     if (r == 0) { damaged = true; return tree; } // the largest-below figures promised a block here
     const newRight = takeFrom(heap, r, need, depth + 1);
     if (taken == 0) return tree;
-    if (takesRight(tree, r, newRight)) return rotateLeft(tree);
+    if (newRight != r) setRight(tree, newRight);
   }
   adjust(tree, takenSize, restSize);
   return tree;
