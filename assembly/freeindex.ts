@@ -463,7 +463,8 @@ export function markIndexDamaged(): void {
 }
 
 /** True when an index operation since the last indexClear met a link it would not follow. */
-export function indexDamaged(): bool {
+// @ts-ignore: decorator
+@inline export function indexDamaged(): bool {
   return damaged;
 }
 

@@ -39,7 +39,7 @@ import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER,
   FAULT_INDEX_LINK, recordFault,
 } from "./faults";
-import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
+import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure, countAllocation, countFree } from "./stats";
 import { markIndexDamaged } from "./freeindex";
 import {
   ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
@@ -416,7 +416,7 @@ export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize
     const cached = cacheTake(heap, blockSizeFor(requested));
     if (cached != 0) {
       writeUsedHeader(cached, blockSize(cached), load<u32>(cached) & PREV_FREE, requested, PROT_READ_WRITE);
-      statsOnAllocate(heap + CONTROL_STATS, requested);
+      countAllocation(heap + CONTROL_STATS, requested); // inlined: a call is a tenth of this path
       return cached + HEADER_SIZE;
     }
   }
@@ -473,7 +473,7 @@ export function heapFree(heap: usize, ptr: usize): u32 {
     if (!neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
     releaseBlock(heap, block);
   }
-  statsOnFree(heap + CONTROL_STATS, requested);
+  countFree(heap + CONTROL_STATS, requested);
   return 0;
 }
 

@@ -16,6 +16,7 @@ import {
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
 import { statsReset, statRead } from "./stats";
+import { indexDamaged } from "./freeindex";
 import { cacheFlush } from "./caches";
 import {
   stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackBlockSize, stackUsed,
@@ -69,7 +70,7 @@ export function instance_set_sole_thread(sole: bool): void {
  */
 // @ts-ignore: decorator
 @inline function leave<T>(base: usize, result: T): T {
-  const settled = <T>settle(base, <usize>result);
+  const settled = indexDamaged() ? <T>settle(base, <usize>result) : result; // the check inline: the call only on damage
   if (!soleThread) lockRelease(base + CONTROL_LOCK);
   return settled;
 }

@@ -55,18 +55,28 @@ export function statRead(stats: usize, field: usize): u64 {
   return load<u64>(stats + field);
 }
 
-/** A successful allocation of `requested` bytes. */
-export function statsOnAllocate(stats: usize, requested: u32): void {
+/** A successful allocation of `requested` bytes (inlined into malloc and free, called elsewhere). */
+// @ts-ignore: decorator
+@inline export function countAllocation(stats: usize, requested: u32): void {
   bump(stats, STAT_TOTAL_ALLOCATED, requested);
   bump(stats, STAT_ALLOCATION_COUNT, 1);
   const current = currentUsage(stats);
   if (current > load<u64>(stats + STAT_PEAK_USAGE)) store<u64>(stats + STAT_PEAK_USAGE, current);
 }
 
-/** A free of a block whose requested size was `requested` bytes. */
-export function statsOnFree(stats: usize, requested: u32): void {
+/** A free of a block whose requested size was `requested` bytes (inlined as countAllocation is). */
+// @ts-ignore: decorator
+@inline export function countFree(stats: usize, requested: u32): void {
   bump(stats, STAT_TOTAL_FREED, requested);
   bump(stats, STAT_FREE_COUNT, 1);
+}
+
+export function statsOnAllocate(stats: usize, requested: u32): void {
+  countAllocation(stats, requested);
+}
+
+export function statsOnFree(stats: usize, requested: u32): void {
+  countFree(stats, requested);
 }
 
 /** A request that returned 0. */
