@@ -109,7 +109,8 @@ export function largestCached(heap: usize): u32 {
 }
 
 /** A cached block that may be used: in the pool, its magic, USED | CACHED, the size of its list. */
-function cachedBlockHolds(heap: usize, block: usize, size: u32): bool {
+// @ts-ignore: decorator
+@inline function cachedBlockHolds(heap: usize, block: usize, size: u32): bool {
   return (block & 7) == 0 && block >= <usize>load<u32>(heap + HEAP_POOL_START) && block < <usize>load<u32>(heap + HEAP_SENTINEL) &&
     hasValidMagic(block) && blockFlags(block) & (USED | CACHED) == (USED | CACHED) && blockSize(block) == size;
 }
