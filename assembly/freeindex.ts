@@ -49,7 +49,7 @@ const MAX_DEPTH: i32 = 200;
 // Per-call scratch, in this instance's globals: never shared state, so threads do not collide.
 let bestFit = false;
 let poolLow: usize = 0;
-let poolHigh: usize = 0;
+let poolSpan: usize = 0; // sentinel - pool start: a link is in the pool when link - poolLow < poolSpan
 let damaged = false;
 
 // @ts-ignore: decorator
@@ -96,7 +96,7 @@ let damaged = false;
 // @ts-ignore: decorator
 @inline function sane(link: usize): bool {
   if (link == 0) return true;
-  if ((link & 7) == 0 && link >= poolLow && link < poolHigh) return true;
+  if (((link - poolLow) < poolSpan) & ((link & 7) == 0)) return true; // one unsigned compare for both bounds
   damaged = true;
   return false;
 }
@@ -105,7 +105,7 @@ let damaged = false;
 @inline function begin(heap: usize): void {
   bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
   poolLow = load<u32>(heap + HEAP_POOL_START);
-  poolHigh = load<u32>(heap + HEAP_SENTINEL);
+  poolSpan = <usize>load<u32>(heap + HEAP_SENTINEL) - poolLow;
 }
 
 function refresh(node: usize): void {
