@@ -49,7 +49,7 @@ export function heap_pool_start_for(heap: usize, alignment: u32): usize {
 // a memory no other thread has been handed, and clears it when the allocator's handle is read, which
 // is the only way to another thread (MemoryManager.attach / StackAllocator.attach take a handle) and
 // happens in this thread, between calls, before the handle can be posted. Until then the lock has
-// nobody to exclude, and its two atomic read-modify-writes are about 4 ns of a 34 ns operation.
+// nobody to exclude, and its two atomic read-modify-writes are about 5 ns of a 34 ns operation.
 // An attached instance never sets it; nor do the specs, which keep the lock.
 let soleThread = false;
 
