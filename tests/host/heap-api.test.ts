@@ -388,3 +388,16 @@ describe('small-block caches', () => {
     expect(mm.malloc(50)).toBe(a) // first-fit: the lowest address, not the block freed last
   })
 })
+
+describe('loading', () => {
+  it("calls the instance's own export functions: their arity is the wasm signature's, with no wrapper in between", async () => {
+    const { moduleSync, instantiateOver, createMemory } = await import('../../host/load.js')
+    const exports = instantiateOver(moduleSync(true), createMemory(65536, 65536, true))
+    // The loader's demangled copies are `(...args) => ...` (length 0) and cost a third of a small
+    // malloc called from JavaScript; a wasm export function's length is its parameter count.
+    expect(exports.heap_malloc.length).toBe(2)
+    expect(exports.heap_free.length).toBe(2)
+    expect(exports.heap_realloc.length).toBe(3)
+    expect(String(exports.heap_malloc)).toContain('native code')
+  })
+})
