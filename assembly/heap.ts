@@ -6,8 +6,9 @@
 // is free) stays out of the index, as dlmalloc's top chunk does. It is the highest-addressed free
 // block, so first-fit takes it only when no indexed block fits (best-fit compares its size), and
 // the commonest changes at the end of the heap (a block carved from it, a block freed next to it,
-// growth) cost O(1) instead of a walk of the index. Every function here expects the caller to hold the heap's lock (index.ts takes
-// it), and none of them traps on a bad pointer: checkLiveBlock answers with an error code first.
+// growth) cost O(1) instead of a walk of the index. Every function here expects the caller to hold
+// the heap's lock (index.ts takes it), and none of them traps on a bad pointer: checkLiveBlock
+// answers with an error code first.
 //
 // Costs: malloc, realloc and free cost O(log free blocks) in the index; coalescing is O(1) through
 // boundary tags; every pointer check is O(1). In checks mode (checks.ts) each also touches the
@@ -25,7 +26,7 @@ import {
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
-  indexTakeLowest, indexTakenSize, indexRestSize, indexRefused,
+  indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged,
 } from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import {
@@ -40,7 +41,6 @@ import {
   FAULT_INDEX_LINK, recordFault,
 } from "./faults";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure, countAllocation, countFree } from "./stats";
-import { markIndexDamaged } from "./freeindex";
 import {
   ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
 } from "./errors";
@@ -508,24 +508,18 @@ function growInPlace(heap: usize, block: usize, need: u32): i32 {
   if (total < need) return CANNOT_GROW;
   if (checksOn(heap) && !handOutIntact(heap, next, next, block + need + FREE_BLOCK_PREFIX)) return FREED_BYTES_WRITTEN;
   const end = block + total;
+  // The top is out of the index: what is left of it stays the top; any other neighbour's rest keeps its place.
   const nextIsTop = end == <usize>load<u32>(heap + HEAP_SENTINEL);
-  if (nextIsTop) {
-    // The top is out of the index: what is left of it stays the top.
-    if (total - need >= MIN_BLOCK_SIZE) {
-      writeFreeHeader(block + need, total - need);
-      store<u32>(block, need | (load<u32>(block) & 7));
-    } else {
-      clearFlag(end, PREV_FREE);
-      store<u32>(block, total | (load<u32>(block) & 7));
-    }
-  } else if (total - need >= MIN_BLOCK_SIZE) {
-    indexReplace(heap, next, block + need, total - need); // what is left of it keeps its place
-    store<u32>(block, need | (load<u32>(block) & 7));
+  let grownTo = need;
+  if (total - need >= MIN_BLOCK_SIZE) {
+    if (nextIsTop) writeFreeHeader(block + need, total - need);
+    else indexReplace(heap, next, block + need, total - need);
   } else {
-    indexRemove(heap, next);
+    if (!nextIsTop) indexRemove(heap, next);
     clearFlag(end, PREV_FREE);
-    store<u32>(block, total | (load<u32>(block) & 7));
+    grownTo = total;
   }
+  store<u32>(block, grownTo | (load<u32>(block) & 7));
   return GREW;
 }
 
