@@ -281,6 +281,27 @@ function replaceIn(tree: usize, old: usize, oldSize: u32, oldMost: u32, block: u
   return tree;
 }
 
+/**
+ * First-fit, where a block grows (`block`, of `size` bytes, takes the place of `old`, which may be
+ * itself): every figure on the path can only rise, so they are raised on the way down and the walk
+ * never comes back up (the coalescing of a free is always this case). `block`'s own figure is set.
+ */
+function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
+  let link: usize = heap + HEAP_FREE_ROOT;
+  let tree: usize = load<u32>(link);
+  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
+    if (tree == 0 || !sane(tree)) break;
+    if (tree == old) {
+      store<u32>(link, <u32>block);
+      return;
+    }
+    if (load<u32>(tree, LARGEST) < size) store<u32>(tree, size, LARGEST);
+    link = tree + (old < tree ? LEFT : RIGHT);
+    tree = load<u32>(link);
+  }
+  damaged = true;
+}
+
 /** Best-fit keys include the size: a changed block leaves the index and comes back in its new place. */
 function reinsert(heap: usize, old: usize, block: usize, size: u32): void {
   indexRemove(heap, old);
@@ -294,9 +315,13 @@ export function indexResize(heap: usize, block: usize, size: u32): void {
   if (bestFit) return reinsert(heap, block, block, size);
   const old = blockSize(block);
   const keep = priority(block);
+  const most = load<u32>(block, LARGEST);
   writeFreeHeader(block, size);
   setFreePriority(block, keep);
-  refreshPath(load<u32>(heap + HEAP_FREE_ROOT), block, old, 0);
+  if (size >= old) {
+    store<u32>(block, max(most, size), LARGEST);
+    growTowards(heap, block, block, size);
+  } else refreshPath(load<u32>(heap + HEAP_FREE_ROOT), block, old, 0);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - old + size);
 }
 
@@ -318,7 +343,10 @@ export function indexReplace(heap: usize, old: usize, block: usize, size: u32): 
   setRight(block, r);
   setFreePriority(block, rank);
   // First-fit compares addresses only: the descent to `old` reads none of its bytes.
-  store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, most, block, 0));
+  if (size >= oldSize) {
+    store<u32>(block, max(most, size), LARGEST);
+    growTowards(heap, old, block, size);
+  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, most, block, 0));
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - oldSize + size);
 }
 

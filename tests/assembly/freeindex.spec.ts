@@ -105,6 +105,34 @@ describe("free index (treap)", () => {
     expect<u32>(heapValidate(heap)).toBe(0, "and rebuilt again");
   });
 
+  it("a free that coalesces raises the figures on its way down to the block that grows", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "the first hole (24 bytes) taken whole");
+    expect<u32>(heapFree(heap, ptrs[1])).toBe(0, "a used left neighbour, a free right one: takes its place");
+    expect<u32>(load<u32>(ptrs[1] - HEADER_SIZE) & ~7).toBe(32 + 40, "blocks 1 and 2 merged");
+    // Blocks 3996 (a hole), 3997 and 3998 (a hole): 1,592 + 1,600 + 1,608 bytes, more than any other hole.
+    expect<u32>(heapFree(heap, ptrs[3997])).toBe(0, "free neighbours on both sides: the left one grows");
+    expect<u32>(load<u32>(ptrs[3996] - HEADER_SIZE) & ~7).toBe(1592 + 1600 + 1608);
+    expect<u32>(indexLargest(heap)).toBe(1592 + 1600 + 1608, "the root's figure, raised on the way down");
+    expect<i32>(indexCheck(heap)).toBe(1998, "and every figure on the way");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("a free that coalesces meets a damaged link on its way down: corruption, and the index rebuilt", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0]);
+    const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    expect<usize>(root).not.toBe(ptrs[2] - HEADER_SIZE, "the hole to merge with lies below the root");
+    store<u32>(root + 8, 0xffff_fff8); // both links of the root: the walk down to that hole meets one
+    store<u32>(root + 12, 0x7fff_fff8);
+    expect<usize>(settle(heap, heapFree(heap, ptrs[1]))).toBe(errorResult(ERR_CORRUPTION), "the free meets the link");
+    expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
+    expect<u32>(load<u32>(ptrs[1] - HEADER_SIZE) & ~7).toBe(32 + 40, "with the merged block in it");
+    expect<usize>(heapMalloc(heap, 60)).toBe(ptrs[1], "which first-fit finds");
+  });
+
   it("a damaged link is reported as corruption, never followed, and the index is rebuilt", () => {
     const heap = holes(POLICY_FIRST_FIT);
     const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
