@@ -3,6 +3,11 @@
 // (two runs of mixed-sizes: 894.5 and 896.1 instructions per operation), so a change of a few percent can be told apart from noise.
 //
 //   npx tsx bench/instructions.ts [--workloads small-churn,mixed-sizes] [--no-caches] base.wasm new.wasm ...
+//   npx tsx bench/instructions.ts --scaling [--no-caches] build/bench/ours.wasm build/bench/tlsf.wasm
+//
+// --scaling counts the steady churn of small blocks at 1,000 and at 100,000 live blocks (the bench's
+// scaling rows): how much more work an operation does on a bigger heap, apart from what the
+// machine's caches make of it (the misses are counted beside, on cachegrind's model of them).
 //
 // Each build replays each workload inside wasm once and then REPS more times (a fresh heap each
 // time); the difference between the two runs, over the operations replayed, leaves out the cost of
@@ -13,12 +18,16 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { allWorkloads } from './workloads.js'
+import { allWorkloads, smallChurn } from './workloads.js'
 
 const REPS = 5
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { workloads: { type: 'string', default: 'small-churn,mixed-sizes,realloc' }, 'no-caches': { type: 'boolean', default: false } },
+  options: {
+    workloads: { type: 'string', default: 'small-churn,mixed-sizes,realloc' },
+    'no-caches': { type: 'boolean', default: false },
+    scaling: { type: 'boolean', default: false },
+  },
 })
 if (positionals.length === 0) throw new Error('name one or more bench builds (.wasm), e.g. build/bench/ours.wasm')
 try { execFileSync('valgrind', ['--version'], { stdio: 'ignore' }) } catch { throw new Error('valgrind is not installed (Debian: apt-get install valgrind)') }
@@ -27,10 +36,10 @@ const dir = mkdtempSync(join(tmpdir(), 'wmm-count-'))
 const child = new URL('./count-child.mjs', import.meta.url).pathname
 
 interface Counts { instructions: number; d1Misses: number; llMisses: number }
-function count(file: string, traceFile: string, slots: number, reps: number): Counts {
+function count(file: string, traceFile: string, slots: number, reps: number, range?: string): Counts {
   const out = join(dir, 'cachegrind.out')
   execFileSync('valgrind', ['--tool=cachegrind', '--cache-sim=yes', `--cachegrind-out-file=${out}`,
-    'node', '--no-liftoff', '--single-threaded', child, file, traceFile, String(slots), String(reps), values['no-caches'] ? '0' : '1'],
+    'node', '--no-liftoff', '--single-threaded', child, file, traceFile, String(slots), String(reps), values['no-caches'] ? '0' : '1', ...(range ? [range] : [])],
   { stdio: 'ignore' }) // the totals are read from the output file, not from valgrind's summary
   return readSummary(out)
 }
@@ -44,16 +53,33 @@ function readSummary(out: string): Counts {
   return { instructions: ir, d1Misses: d1mr + d1mw, llMisses: dlmr + dlmw }
 }
 
-console.log(`per operation, in wasm${values['no-caches'] ? ', caches off' : ''} (valgrind cachegrind; ${REPS} replays less 1)`)
-for (const workload of chosen) {
-  const traceFile = join(dir, `${workload.name}.trace`)
-  writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
+const perOperation = (many: Counts, once: Counts, ops: number) => (key: keyof Counts) => ((many[key] - once[key]) / ops).toFixed(key === 'instructions' ? 1 : 3)
+const caches = values['no-caches'] ? ', caches off' : ''
+if (values.scaling) {
+  const steps = 200_000
+  console.log(`per operation of steady small-block churn, in wasm${caches} (valgrind cachegrind; 2 replays)`)
   for (const file of positionals) {
-    const once = count(file, traceFile, workload.slots, 1)
-    const many = count(file, traceFile, workload.slots, 1 + REPS)
-    const ops = workload.operations * REPS
-    const per = (key: keyof Counts) => ((many[key] - once[key]) / ops).toFixed(key === 'instructions' ? 1 : 3)
-    console.log(`  ${workload.name.padEnd(12)} ${file.padEnd(34)} instructions ${per('instructions').padStart(7)}  D1 misses ${per('d1Misses')}  LL misses ${per('llMisses')}`)
+    for (const live of [1_000, 100_000]) {
+      const workload = smallChurn(11, steps, live)
+      const traceFile = join(dir, `churn-${live}.trace`)
+      writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
+      const fillOnly = count(file, traceFile, workload.slots, 2, `${live}:0`)
+      const withChurn = count(file, traceFile, workload.slots, 2, `${live}:${2 * steps}`)
+      const per = perOperation(withChurn, fillOnly, 2 * 2 * steps)
+      console.log(`  ${(live.toLocaleString('en-US') + ' live').padEnd(12)} ${file.padEnd(34)} instructions ${per('instructions').padStart(7)}  D1 misses ${per('d1Misses')}  LL misses ${per('llMisses')}`)
+    }
+  }
+} else {
+  console.log(`per operation, in wasm${caches} (valgrind cachegrind; ${REPS} replays less 1)`)
+  for (const workload of chosen) {
+    const traceFile = join(dir, `${workload.name}.trace`)
+    writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
+    for (const file of positionals) {
+      const once = count(file, traceFile, workload.slots, 1)
+      const many = count(file, traceFile, workload.slots, 1 + REPS)
+      const per = perOperation(many, once, workload.operations * REPS)
+      console.log(`  ${workload.name.padEnd(12)} ${file.padEnd(34)} instructions ${per('instructions').padStart(7)}  D1 misses ${per('d1Misses')}  LL misses ${per('llMisses')}`)
+    }
   }
 }
 rmSync(dir, { recursive: true, force: true })
