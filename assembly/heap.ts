@@ -444,8 +444,13 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
 
 // ─── Free and realloc ────────────────────────────────────────────────────────────────────────────
 
-/** 0 when the block at `ptr` may be freed or resized (its neighbours aside), else the error code. */
-function checkReleasable(heap: usize, ptr: usize): u32 {
+/**
+ * 0 when the block at `ptr` may be freed or resized (its neighbours aside), else the error code.
+ * Inline (with heapPoolSize), as a free that parks a block in a cache is the hot path: small-churn
+ * 319 -> 304 instructions per operation (bench/instructions.ts).
+ */
+// @ts-ignore: decorator
+@inline function checkReleasable(heap: usize, ptr: usize): u32 {
   const problem = checkLiveBlock(heap, ptr);
   if (problem != 0) return problem;
   const block = ptr - HEADER_SIZE;
@@ -602,7 +607,8 @@ export function heapLargestFree(heap: usize): u32 {
   return largest == 0 ? 0 : largest - HEADER_SIZE;
 }
 
-export function heapPoolSize(heap: usize): u32 {
+// @ts-ignore: decorator
+@inline export function heapPoolSize(heap: usize): u32 {
   return load<u32>(heap + HEAP_SENTINEL) + HEADER_SIZE - load<u32>(heap + HEAP_POOL_START);
 }
 
