@@ -381,7 +381,7 @@ let refused: usize = 0; // a block that would have been taken but does not look 
  * taken block's children (ranked below it), so it never outranks the node above.
  */
 function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
-  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
+  if (depth > MAX_DEPTH) { damaged = true; return tree; } // `tree` is a sane link, not 0: checked by the caller
   const l = left(tree);
   if (l != 0 && largest(l) >= need) {
     const newLeft = takeFrom(heap, l, need, depth + 1);
@@ -407,7 +407,7 @@ function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
     return rest;
   } else {
     const r = right(tree);
-    if (r == 0) { damaged = true; return tree; } // the largest-below figures promised a block here
+    if (r == 0 || !sane(r)) { damaged = true; return tree; } // the largest-below figures promised a block here
     const newRight = takeFrom(heap, r, need, depth + 1);
     if (taken == 0) return tree;
     if (newRight != r) setRight(tree, newRight);
