@@ -117,54 +117,31 @@ function refresh(node: usize): void {
   store<u32>(node, most, LARGEST);
 }
 
-function rotateRight(node: usize): usize {
-  const pivot = left(node);
-  setLeft(node, right(pivot));
-  refresh(node);
-  setRight(pivot, node);
-  refresh(pivot);
-  return pivot;
-}
+// Insertion goes down from the root to the first node the new one outranks, raising the figures on
+// its way (they can only rise); there the subtree is split by the new node's key into the two
+// subtrees it gets as children. Only that split (about two nodes, expected, in a treap) comes back
+// up to fix figures: a recursive insertion with rotations came back up through every level.
+let splitLow: usize = 0; // the keys before the new node's, after splitUnder
+let splitHigh: usize = 0; // the keys after
 
-function rotateLeft(node: usize): usize {
-  const pivot = right(node);
-  setRight(node, left(pivot));
-  refresh(node);
-  setLeft(pivot, node);
-  refresh(pivot);
-  return pivot;
-}
-
-// After a change below `tree`, the new root of one of its subtrees is linked in, and reported when
-// it outranks `tree` (which must then rotate). Only a subtree whose root changed can hold a new
-// outranking root: an unchanged one is passed by, which spares two priority hashes on most levels.
-// @ts-ignore: decorator
-@inline function takesLeft(tree: usize, oldLeft: usize, newLeft: usize): bool {
-  if (newLeft == oldLeft) return false;
-  setLeft(tree, newLeft);
-  return !damaged && priority(newLeft) > priority(tree);
-}
-// @ts-ignore: decorator
-@inline function takesRight(tree: usize, oldRight: usize, newRight: usize): bool {
-  if (newRight == oldRight) return false;
-  setRight(tree, newRight);
-  return !damaged && priority(newRight) > priority(tree);
-}
-
-function insertInto(tree: usize, node: usize, depth: i32): usize {
-  if (tree == 0) return node;
-  if (depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
-  if (before(node, tree)) {
-    const l = left(tree);
-    const newLeft = insertInto(l, node, depth + 1);
-    if (takesLeft(tree, l, newLeft)) return rotateRight(tree);
-  } else {
-    const r = right(tree);
-    const newRight = insertInto(r, node, depth + 1);
-    if (takesRight(tree, r, newRight)) return rotateLeft(tree);
+/** Splits `tree` into splitLow (keys before `node`'s) and splitHigh (the others), figures fixed. */
+function splitUnder(tree: usize, node: usize, depth: i32): void {
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) {
+    if (tree != 0) damaged = true;
+    splitLow = 0;
+    splitHigh = 0;
+    return;
   }
-  adjust(tree, 0, blockSize(node));
-  return tree;
+  if (before(node, tree)) {
+    splitUnder(left(tree), node, depth + 1);
+    setLeft(tree, splitHigh);
+    splitHigh = tree;
+  } else {
+    splitUnder(right(tree), node, depth + 1);
+    setRight(tree, splitLow);
+    splitLow = tree;
+  }
+  refresh(tree);
 }
 
 /**
@@ -217,11 +194,26 @@ export function indexClear(heap: usize): void {
 /** Adds a free block whose header and footer are already written. */
 export function indexInsert(heap: usize, block: usize): void {
   begin(heap);
-  setLeft(block, 0);
-  setRight(block, 0);
-  store<u32>(block, blockSize(block), LARGEST);
-  setFreePriority(block, drawPriority(block));
-  store<u32>(heap + HEAP_FREE_ROOT, <u32>insertInto(load<u32>(heap + HEAP_FREE_ROOT), block, 0));
+  const rank = drawPriority(block);
+  const size = blockSize(block);
+  setFreePriority(block, rank);
+  let link: usize = heap + HEAP_FREE_ROOT;
+  let tree: usize = load<u32>(link);
+  for (let depth = 0; tree != 0; depth++) {
+    if (depth > MAX_DEPTH || !sane(tree)) {
+      damaged = true;
+      return;
+    }
+    if (priority(tree) < rank) break; // `block` takes this subtree's place
+    if (load<u32>(tree, LARGEST) < size) store<u32>(tree, size, LARGEST);
+    link = tree + (before(block, tree) ? LEFT : RIGHT);
+    tree = load<u32>(link);
+  }
+  splitUnder(tree, block, 0);
+  setLeft(block, splitLow);
+  setRight(block, splitHigh);
+  refresh(block);
+  store<u32>(link, <u32>block);
   store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) + 1);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + blockSize(block));
 }
