@@ -119,56 +119,61 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
 
 /**
  * Cost per operation with 1,000 and with 100,000 live blocks (small-churn sizes): as configured by
- * default, and with the caches off so that every request goes through the free index.
+ * default, and with the caches off so that every request goes through the free index; the peers on
+ * the same traces (what a growing working set costs any allocator on this machine). The runs take
+ * turns, as the workloads' do: one run of each case, then the next round, so that the machine's
+ * drift falls on the two sizes of heap alike instead of on the ratio.
  */
 async function scalingRows(quick: boolean): Promise<Row[]> {
-  const rows: Row[] = []
   const steps = 200_000
+  const sizes = quick ? [1_000, 10_000] : [1_000, 100_000]
+  interface Case { driver: Driver; workload: Workload; live: number; label: string; caches?: boolean; samples: number[] }
+  const cases: Case[] = []
   for (const caches of [true, false]) {
-    let first = 0
-    for (const live of quick ? [1_000, 10_000] : [1_000, 100_000]) {
-      const workload = smallChurn(11, steps, live)
+    for (const live of sizes) {
       const label = `${live.toLocaleString('en-US')} live blocks, caches ${caches ? 'on' : 'off'}`
-      const churn = steadyChurn(oursInWasm({ caches, label }), workload, live, 2 * steps)
-      const whole = await timeDriver(oursInWasm({ caches, label }), workload)
-      if (first === 0) first = churn.median
-      const ratio = first === churn.median ? (caches ? 'the default configuration' : 'every request through the treap') : `${fmt(churn.median / first, 2)}x the cost at 1,000 live (target <= 1.5x)`
-      const note = `${ratio}; the whole trace, with filling and emptying the heap: ${fmt(whole.median)} ns/op`
-      rows.push({ workload: 'ns/op', peer: label, mode: 'in-wasm loop', median: churn.median, min: churn.min, max: churn.max, note })
+      cases.push({ driver: oursInWasm({ caches, label }), workload: smallChurn(11, steps, live), live, label, caches, samples: [] })
     }
   }
-  // The peers on the same traces: what a growing working set costs any allocator on this machine.
   for (const driver of [tlsf('in-wasm loop'), dlmalloc('in-wasm loop')]) {
     if (driver.missing) continue
-    let first = 0
-    for (const live of quick ? [1_000, 10_000] : [1_000, 100_000]) {
-      const churn = steadyChurn(driver, smallChurn(11, steps, live), live, 2 * steps)
-      if (first === 0) first = churn.median
-      const note = first === churn.median ? 'for comparison' : `${fmt(churn.median / first, 2)}x the cost at 1,000 live`
-      rows.push({ workload: 'ns/op', peer: `${driver.peer}, ${live.toLocaleString('en-US')} live blocks`, mode: 'in-wasm loop', median: churn.median, min: churn.min, max: churn.max, note })
+    for (const live of sizes) cases.push({ driver, workload: smallChurn(11, steps, live), live, label: `${driver.peer}, ${live.toLocaleString('en-US')} live blocks`, samples: [] })
+  }
+  for (const c of cases) steadyChurnOnce(c.driver, c.workload, c.live, 2 * steps) // warm-up
+  for (let run = 0; run < runs; run++) for (const c of cases) c.samples.push(steadyChurnOnce(c.driver, c.workload, c.live, 2 * steps))
+  const rows: Row[] = []
+  let first = 0
+  for (const c of cases) {
+    const sorted = [...c.samples].sort((a, b) => a - b)
+    const median = sorted[sorted.length >> 1]
+    if (c.live === sizes[0]) first = median
+    const ratio = c.live === sizes[0] ? undefined : `${fmt(median / first, 2)}x the cost at 1,000 live`
+    let note: string
+    if (c.caches === undefined) note = ratio ?? 'for comparison'
+    else {
+      const whole = await timeDriver(oursInWasm({ caches: c.caches, label: c.label }), c.workload)
+      const what = ratio ? `${ratio} (target <= 1.5x)` : c.caches ? 'the default configuration' : 'every request through the treap'
+      note = `${what}; the whole trace, with filling and emptying the heap: ${fmt(whole.median)} ns/op`
     }
+    rows.push({ workload: 'ns/op', peer: c.label, mode: 'in-wasm loop', median, min: sorted[0], max: sorted[sorted.length - 1], note })
   }
   return rows
 }
 
 /**
- * ns/op of the churn alone, at `live` blocks: the trace's first `live` operations fill the heap and
- * its last `live` empty it, untimed (at 100,000 live they are half the trace, and most of them run
- * at other sizes of heap than the one measured).
+ * ns/op of one run of the churn alone, at `live` blocks: the trace's first `live` operations fill
+ * the heap and its last `live` empty it, untimed (at 100,000 live they are half the trace, and most
+ * of them run at other sizes of heap than the one measured).
  */
-function steadyChurn(driver: Driver, workload: Workload, live: number, churnOperations: number): { median: number; min: number; max: number } {
-  const perOp: number[] = []
-  for (let run = 0; run < runs; run++) {
-    driver.setup(workload)
-    let done = driver.runRange!(0, live)
-    const start = performance.now()
-    done += driver.runRange!(live, churnOperations)
-    perOp.push(((performance.now() - start) * 1e6) / churnOperations)
-    done += driver.runRange!(live + churnOperations, workload.operations - live - churnOperations)
-    if (done !== workload.operations) throw new Error(`${driver.peer} stopped after ${done} of ${workload.operations} operations`)
-  }
-  perOp.sort((a, b) => a - b)
-  return { median: perOp[perOp.length >> 1], min: perOp[0], max: perOp[perOp.length - 1] }
+function steadyChurnOnce(driver: Driver, workload: Workload, live: number, churnOperations: number): number {
+  driver.setup(workload)
+  let done = driver.runRange!(0, live)
+  const start = performance.now()
+  done += driver.runRange!(live, churnOperations)
+  const perOp = ((performance.now() - start) * 1e6) / churnOperations
+  done += driver.runRange!(live + churnOperations, workload.operations - live - churnOperations)
+  if (done !== workload.operations) throw new Error(`${driver.peer} stopped after ${done} of ${workload.operations} operations`)
+  return perOp
 }
 
 /** checks: true against checks: false on shorter runs of workloads 1 and 2 (validation on every free is O(blocks)). */
