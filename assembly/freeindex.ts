@@ -201,7 +201,7 @@ export function indexInsert(heap: usize, block: usize): void {
   let tree: usize = load<u32>(link);
   for (let depth = 0; tree != 0; depth++) {
     if (depth > MAX_DEPTH || !sane(tree)) {
-      damaged = true;
+      damaged = true; // the rebuild that follows recounts the index
       return;
     }
     if (priority(tree) < rank) break; // `block` takes this subtree's place
@@ -231,9 +231,10 @@ export function indexRemove(heap: usize, block: usize): void {
 // order: for first-fit these are one descent that refreshes the largest-below figures (a block
 // taking another's place takes its links and priority too, so nothing rotates), instead of a
 // removal and an insertion: a block that grows raises them on the way down (growTowards, every
-// merge of a free), one that shrinks fixes them on the way back up (replaceIn). For best-fit the size is part of the key, so they are a removal and an
-// insertion. (Inheriting the priority took mixed-sizes from 173 to 154 ns/op and realloc from 389
-// to 337: the rest of a split used to sink to the rank its new address hashed to.)
+// merge of a free), one that shrinks fixes them on the way back up (replaceIn). For best-fit the
+// size is part of the key, so they are a removal and an insertion. (Inheriting the priority took
+// mixed-sizes from 173 to 154 ns/op and realloc from 389 to 337: the rest of a split used to sink
+// to the rank its new address hashed to.)
 
 /**
  * The largest-below figure of `block`, which took the place of a node of `oldSize` bytes whose
@@ -284,6 +285,19 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
   damaged = true;
 }
 
+/**
+ * First-fit: `block` (its header, links and priority written) takes the place of `old`, which was
+ * `oldSize` bytes with the largest-below figure `oldMost`: down raising figures when it grew, the
+ * recursive replaceIn, which fixes them on its way back up, when it shrank.
+ */
+function takePlace(heap: usize, old: usize, oldSize: u32, oldMost: u32, block: usize): void {
+  const size = blockSize(block);
+  if (size >= oldSize) {
+    store<u32>(block, max(oldMost, size), LARGEST);
+    growTowards(heap, old, block, size);
+  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, oldMost, block, 0));
+}
+
 /** Best-fit keys include the size: a changed block leaves the index and comes back in its new place. */
 function reinsert(heap: usize, old: usize, block: usize, size: u32): void {
   indexRemove(heap, old);
@@ -300,10 +314,7 @@ export function indexResize(heap: usize, block: usize, size: u32): void {
   const most = load<u32>(block, LARGEST);
   writeFreeHeader(block, size);
   setFreePriority(block, keep);
-  if (size >= old) {
-    store<u32>(block, max(most, size), LARGEST);
-    growTowards(heap, block, block, size);
-  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), block, old, most, block, 0)); // itself, smaller
+  takePlace(heap, block, old, most, block); // its own place
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - old + size);
 }
 
@@ -325,10 +336,7 @@ export function indexReplace(heap: usize, old: usize, block: usize, size: u32): 
   setRight(block, r);
   setFreePriority(block, rank);
   // First-fit compares addresses only: the descent to `old` reads none of its bytes.
-  if (size >= oldSize) {
-    store<u32>(block, max(most, size), LARGEST);
-    growTowards(heap, old, block, size);
-  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, most, block, 0));
+  takePlace(heap, old, oldSize, most, block);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - oldSize + size);
 }
 
