@@ -1,6 +1,7 @@
 // Instructions and simulated cache misses per operation, counted by valgrind (cachegrind), for bench
-// builds of this allocator: unlike time on this shared machine, a count is the same from run to run
-// (two runs of mixed-sizes: 894.5 and 896.1 instructions per operation), so a change of a few percent can be told apart from noise.
+// builds of this allocator and of its peers: unlike time on this shared machine, which drifts by up
+// to a third, a count moves by 3% at most between runs of the same build (V8's own work differs a
+// little), so a change of 5% can be told apart from noise.
 //
 //   npx tsx bench/instructions.ts [--workloads small-churn,mixed-sizes] [--no-caches] base.wasm new.wasm ...
 //   npx tsx bench/instructions.ts --scaling [--no-caches] build/bench/ours.wasm build/bench/tlsf.wasm
@@ -53,7 +54,11 @@ function readSummary(out: string): Counts {
   return { instructions: ir, d1Misses: d1mr + d1mw, llMisses: dlmr + dlmw }
 }
 
-const perOperation = (many: Counts, once: Counts, ops: number) => (key: keyof Counts) => ((many[key] - once[key]) / ops).toFixed(key === 'instructions' ? 1 : 3)
+/** Prints the difference of two counts, per operation. */
+function report(label: string, file: string, many: Counts, once: Counts, operations: number): void {
+  const per = (key: keyof Counts) => ((many[key] - once[key]) / operations).toFixed(key === 'instructions' ? 1 : 3)
+  console.log(`  ${label.padEnd(12)} ${file.padEnd(34)} instructions ${per('instructions').padStart(7)}  D1 misses ${per('d1Misses')}  LL misses ${per('llMisses')}`)
+}
 const caches = values['no-caches'] ? ', caches off' : ''
 if (values.scaling) {
   const steps = 200_000
@@ -65,8 +70,7 @@ if (values.scaling) {
       writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
       const fillOnly = count(file, traceFile, workload.slots, 2, `${live}:0`)
       const withChurn = count(file, traceFile, workload.slots, 2, `${live}:${2 * steps}`)
-      const per = perOperation(withChurn, fillOnly, 2 * 2 * steps)
-      console.log(`  ${(live.toLocaleString('en-US') + ' live').padEnd(12)} ${file.padEnd(34)} instructions ${per('instructions').padStart(7)}  D1 misses ${per('d1Misses')}  LL misses ${per('llMisses')}`)
+      report(`${live.toLocaleString('en-US')} live`, file, withChurn, fillOnly, 2 * 2 * steps)
     }
   }
 } else {
@@ -77,8 +81,7 @@ if (values.scaling) {
     for (const file of positionals) {
       const once = count(file, traceFile, workload.slots, 1)
       const many = count(file, traceFile, workload.slots, 1 + REPS)
-      const per = perOperation(many, once, workload.operations * REPS)
-      console.log(`  ${workload.name.padEnd(12)} ${file.padEnd(34)} instructions ${per('instructions').padStart(7)}  D1 misses ${per('d1Misses')}  LL misses ${per('llMisses')}`)
+      report(workload.name, file, many, once, workload.operations * REPS)
     }
   }
 }
