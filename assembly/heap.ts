@@ -22,7 +22,7 @@ import {
 import {
   CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT, POLICY_BEST_FIT,
   CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
-  ADDRESS_LIMIT, PAGE_SIZE,
+  ADDRESS_LIMIT, PAGE_SIZE, HEAP_FREE_ROOT,
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
@@ -316,8 +316,12 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
       cacheFlush(heap);
     }
     if (attempt == 2 && !growFor(heap, need, alignment)) return 0;
-    found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);
-    if (oneWalk && indexRefused() != 0) break;
+    // An empty index (a heap that grows and shrinks at its top, as a LIFO does) is not walked.
+    if (load<u32>(heap + HEAP_FREE_ROOT) == 0) found = 0;
+    else {
+      found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);
+      if (oneWalk && indexRefused() != 0) break;
+    }
     // The top is the highest-addressed free block: first-fit takes it when nothing in the index
     // fits; best-fit when it is smaller than the index's best (an equal one has the lower address).
     if (found == 0 || bestFit) {
