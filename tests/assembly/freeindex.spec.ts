@@ -133,6 +133,22 @@ describe("free index (treap)", () => {
     expect<usize>(heapMalloc(heap, 60)).toBe(ptrs[1], "which first-fit finds");
   });
 
+  it("an insertion meets a damaged link on its way down or in the subtree it splits: corruption, and the index rebuilt", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "hole 0 (24 bytes) taken whole");
+    expect<usize>(heapMalloc(heap, 24)).toBe(ptrs[2], "hole 2 (40 bytes) taken whole: block 1 has used neighbours");
+    const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    // Both links of the root lead out of the pool: an insertion goes down past the root, or splits
+    // the root's subtree when the new block outranks it; either way it meets one.
+    store<u32>(root + 8, 0xffff_fff8);
+    store<u32>(root + 12, 0x7fff_fff8);
+    expect<usize>(settle(heap, heapFree(heap, ptrs[1]))).toBe(errorResult(ERR_CORRUPTION), "the insertion meets the links");
+    expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(2000 - 2 + 1, "with the freed block in it");
+    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[1], "which first-fit finds");
+  });
+
   it("a damaged link is reported as corruption, never followed, and the index is rebuilt", () => {
     const heap = holes(POLICY_FIRST_FIT);
     const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
