@@ -244,7 +244,7 @@ export function indexRemove(heap: usize, block: usize): void {
 // @ts-ignore: decorator
 @inline function inherit(block: usize, oldSize: u32, oldMost: u32): void {
   const size = blockSize(block);
-  if (oldMost > oldSize || size >= oldSize) store<u32>(block, max(size, oldMost > oldSize ? oldMost : 0), LARGEST);
+  if (oldMost > oldSize || size >= oldSize) store<u32>(block, max(size, oldMost), LARGEST); // (oldMost == oldSize when not above it)
   else refresh(block);
 }
 
@@ -293,7 +293,7 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
 function takePlace(heap: usize, old: usize, oldSize: u32, oldMost: u32, block: usize): void {
   const size = blockSize(block);
   if (size >= oldSize) {
-    store<u32>(block, max(oldMost, size), LARGEST);
+    store<u32>(block, max(oldMost, size), LARGEST); // inherit's case of a block that grew
     growTowards(heap, old, block, size);
   } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, oldMost, block, 0));
 }
@@ -468,6 +468,12 @@ export function indexFind(heap: usize, need: u32, alignment: u32): usize {
   const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
   if (bestFit) return smallestFitting(root, need, alignment, 0);
   return lowestFitting(root, need, alignment, 0);
+}
+
+/** True when the index holds no block (the heap's free space, if any, is all in the top). */
+// @ts-ignore: decorator
+@inline export function indexEmpty(heap: usize): bool {
+  return load<u32>(heap + HEAP_FREE_ROOT) == 0;
 }
 
 /** Size of the largest free block, headers included; 0 when nothing is free. O(1). */

@@ -22,11 +22,11 @@ import {
 import {
   CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT, POLICY_BEST_FIT,
   CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
-  ADDRESS_LIMIT, PAGE_SIZE, HEAP_FREE_ROOT,
+  ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
-  indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged,
+  indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
 } from "./freeindex";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import {
@@ -317,7 +317,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     }
     if (attempt == 2 && !growFor(heap, need, alignment)) return 0;
     // An empty index (a heap that grows and shrinks at its top, as a LIFO does) is not walked.
-    if (load<u32>(heap + HEAP_FREE_ROOT) == 0) found = 0;
+    if (indexEmpty(heap)) found = 0;
     else {
       found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);
       if (oneWalk && indexRefused() != 0) break;
@@ -591,14 +591,19 @@ export function heapUsableSize(heap: usize, ptr: usize): u32 {
 
 /** Free blocks, cached ones included. */
 export function heapFreeBlocks(heap: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + (topBlock(heap) != 0 ? 1 : 0);
+  return freeBlocksWith(heap, topBlock(heap));
+}
+
+/** The index's and caches' blocks, and the top when there is one (`top`, or 0). */
+function freeBlocksWith(heap: usize, top: usize): u32 {
+  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + (top != 0 ? 1 : 0);
 }
 
 /** Free bytes usable by payloads: the free (and cached) blocks' sizes less their headers. */
 export function heapFreeBytes(heap: usize): u32 {
   const top = topBlock(heap);
   const topBytes = top != 0 ? blockSize(top) : 0;
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + topBytes - heapFreeBlocks(heap) * HEADER_SIZE;
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
 }
 
 /** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */

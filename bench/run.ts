@@ -49,30 +49,41 @@ export async function timeDriver(driver: Driver, workload: Workload, count = run
   return { median: perOp(latency.p50!), min: perOp(latency.min), max: perOp(latency.max), reserved }
 }
 
+interface Spread { median: number; min: number; max: number }
+
 /**
- * Every driver's runs of one workload, round-robin: a warm-up run each, then `runs` rounds in which
- * each driver replays the trace once on a fresh allocator. The machine is shared and its speed drifts
- * by tens of percent over minutes; interleaved, the drift falls on every allocator alike, so the
- * ratios the targets are read from hold better than with one allocator's runs after another's.
+ * Round-robin runs: one warm-up run of each case, then `runs` rounds in which each case runs once
+ * (`once` returns its ns/op). The machine is shared and its speed drifts by tens of percent over
+ * seconds; interleaved, the drift falls on every case alike, so the ratios the targets are read
+ * from hold better than with one case's runs after another's.
  */
-function interleaved(drivers: Driver[], workload: Workload): { median: number; min: number; max: number; reserved: number }[] {
-  const perOp = drivers.map(() => [] as number[])
-  const reserved = drivers.map(() => 0)
+function takeTurns<T>(cases: T[], once: (c: T) => number): Spread[] {
+  const perOp = cases.map(() => [] as number[])
   for (let round = -1; round < runs; round++) {
-    drivers.forEach((driver, i) => {
-      driver.setup(workload)
-      const start = performance.now()
-      const done = driver.run(workload)
-      const elapsed = performance.now() - start
-      if (done !== workload.operations) throw new Error(`${driver.peer} (${driver.mode}) stopped after ${done} of ${workload.operations} operations`)
-      reserved[i] = driver.reserved()
-      if (round >= 0) perOp[i].push((elapsed * 1e6) / workload.operations) // round -1 warms up
+    cases.forEach((c, i) => {
+      const nsPerOp = once(c)
+      if (round >= 0) perOp[i].push(nsPerOp) // round -1 warms up
     })
   }
-  return perOp.map((samples, i) => {
+  return perOp.map((samples) => {
     samples.sort((a, b) => a - b)
-    return { median: samples[samples.length >> 1], min: samples[0], max: samples[samples.length - 1], reserved: reserved[i] }
+    return { median: samples[samples.length >> 1], min: samples[0], max: samples[samples.length - 1] }
   })
+}
+
+/** Every driver's runs of one workload, taking turns, each on a fresh allocator; with what each reserved. */
+function interleaved(drivers: Driver[], workload: Workload): (Spread & { reserved: number })[] {
+  const reserved = drivers.map(() => 0)
+  const spreads = takeTurns(drivers.map((driver, i) => ({ driver, i })), ({ driver, i }) => {
+    driver.setup(workload)
+    const start = performance.now()
+    const done = driver.run(workload)
+    const elapsed = performance.now() - start
+    if (done !== workload.operations) throw new Error(`${driver.peer} (${driver.mode}) stopped after ${done} of ${workload.operations} operations`)
+    reserved[i] = driver.reserved()
+    return (elapsed * 1e6) / workload.operations
+  })
+  return spreads.map((spread, i) => ({ ...spread, reserved: reserved[i] }))
 }
 
 function quickWorkloads(): Workload[] {
@@ -121,31 +132,29 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
  * Cost per operation with 1,000 and with 100,000 live blocks (small-churn sizes): as configured by
  * default, and with the caches off so that every request goes through the free index; the peers on
  * the same traces (what a growing working set costs any allocator on this machine). The runs take
- * turns, as the workloads' do: one run of each case, then the next round, so that the machine's
- * drift falls on the two sizes of heap alike instead of on the ratio.
+ * turns (takeTurns), as the workloads' do, so that the machine's drift falls on the two sizes of
+ * heap alike instead of on the ratio.
  */
 async function scalingRows(quick: boolean): Promise<Row[]> {
   const steps = 200_000
   const sizes = quick ? [1_000, 10_000] : [1_000, 100_000]
-  interface Case { driver: Driver; workload: Workload; live: number; label: string; caches?: boolean; samples: number[] }
+  interface Case { driver: Driver; workload: Workload; live: number; label: string; caches?: boolean }
   const cases: Case[] = []
   for (const caches of [true, false]) {
     for (const live of sizes) {
       const label = `${live.toLocaleString('en-US')} live blocks, caches ${caches ? 'on' : 'off'}`
-      cases.push({ driver: oursInWasm({ caches, label }), workload: smallChurn(11, steps, live), live, label, caches, samples: [] })
+      cases.push({ driver: oursInWasm({ caches, label }), workload: smallChurn(11, steps, live), live, label, caches })
     }
   }
   for (const driver of [tlsf('in-wasm loop'), dlmalloc('in-wasm loop')]) {
     if (driver.missing) continue
-    for (const live of sizes) cases.push({ driver, workload: smallChurn(11, steps, live), live, label: `${driver.peer}, ${live.toLocaleString('en-US')} live blocks`, samples: [] })
+    for (const live of sizes) cases.push({ driver, workload: smallChurn(11, steps, live), live, label: `${driver.peer}, ${live.toLocaleString('en-US')} live blocks` })
   }
-  for (const c of cases) steadyChurnOnce(c.driver, c.workload, c.live, 2 * steps) // warm-up
-  for (let run = 0; run < runs; run++) for (const c of cases) c.samples.push(steadyChurnOnce(c.driver, c.workload, c.live, 2 * steps))
+  const spreads = takeTurns(cases, (c) => steadyChurnOnce(c.driver, c.workload, c.live, 2 * steps))
   const rows: Row[] = []
   let first = 0
-  for (const c of cases) {
-    const sorted = [...c.samples].sort((a, b) => a - b)
-    const median = sorted[sorted.length >> 1]
+  for (const [i, c] of cases.entries()) {
+    const { median, min, max } = spreads[i]
     if (c.live === sizes[0]) first = median
     const ratio = c.live === sizes[0] ? undefined : `${fmt(median / first, 2)}x the cost at 1,000 live`
     let note: string
@@ -155,7 +164,7 @@ async function scalingRows(quick: boolean): Promise<Row[]> {
       const what = ratio ? `${ratio} (target <= 1.5x)` : c.caches ? 'the default configuration' : 'every request through the treap'
       note = `${what}; the whole trace, with filling and emptying the heap: ${fmt(whole.median)} ns/op`
     }
-    rows.push({ workload: 'ns/op', peer: c.label, mode: 'in-wasm loop', median, min: sorted[0], max: sorted[sorted.length - 1], note })
+    rows.push({ workload: 'ns/op', peer: c.label, mode: 'in-wasm loop', median, min, max, note })
   }
   return rows
 }
