@@ -153,6 +153,17 @@ export const PROT_READ_WRITE: u32 = 3;
   writeTag(block, size - HEADER_SIZE - requested, prot);
 }
 
+/**
+ * A block taken from a small-block cache becomes the user's: only its tag's slack and protection
+ * change. Its size word is already right (USED, its PREV_FREE) and its magic was checked when it was
+ * taken, so neither is written again: the cache-hit malloc is the hot path.
+ */
+// @ts-ignore: decorator
+@inline export function retagUsed(block: usize, requested: u32, prot: u32): void {
+  const magic = load<u32>(block, 4) & 0xffff_0000;
+  store<u32>(block, magic | ((blockSize(block) - HEADER_SIZE - requested) << SLACK_SHIFT) | (prot & PROT_MASK), 4);
+}
+
 /** A free block's priority in the free index (freeindex.ts). */
 // @ts-ignore: decorator
 @inline export function freePriority(block: usize): u32 {

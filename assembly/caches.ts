@@ -49,10 +49,12 @@ const SPILL: u32 = 16;
   return (load<u32>(heap + HEAP_OPTIONS) & (OPTION_CHECKS | OPTION_NO_CACHES)) == 0;
 }
 
-export function cachedBlocks(heap: usize): u32 {
+// @ts-ignore: decorator
+@inline export function cachedBlocks(heap: usize): u32 {
   return load<u32>(heap + HEAP_CACHES + CACHED_BLOCKS);
 }
-export function cachedBytes(heap: usize): u32 {
+// @ts-ignore: decorator
+@inline export function cachedBytes(heap: usize): u32 {
   return load<u32>(heap + HEAP_CACHES + CACHED_BYTES);
 }
 

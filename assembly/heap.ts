@@ -17,7 +17,7 @@
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
   blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
-  writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp,
+  writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp, retagUsed,
 } from "./block";
 import {
   CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT, POLICY_BEST_FIT,
@@ -419,7 +419,7 @@ export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize
   if (requested <= CACHE_REQUEST_LIMIT && alignment == load<u32>(heap + HEAP_ALIGNMENT) && cachesOn(heap)) {
     const cached = cacheTake(heap, blockSizeFor(requested));
     if (cached != 0) {
-      writeUsedHeader(cached, blockSize(cached), load<u32>(cached) & PREV_FREE, requested, PROT_READ_WRITE);
+      retagUsed(cached, requested, PROT_READ_WRITE);
       countAllocation(heap + CONTROL_STATS, requested); // inlined: a call is a tenth of this path
       return cached + HEADER_SIZE;
     }
@@ -430,7 +430,8 @@ export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize
   return payload;
 }
 
-export function heapMalloc(heap: usize, requested: u32): usize {
+// @ts-ignore: decorator
+@inline export function heapMalloc(heap: usize, requested: u32): usize {
   return heapAllocate(heap, requested, load<u32>(heap + HEAP_ALIGNMENT));
 }
 

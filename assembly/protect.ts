@@ -228,7 +228,8 @@ export function heapProtection(heap: usize, ptr: usize): u32 {
  * Checks before a free or realloc: a block without Write is refused (PROTECTION), and a refused
  * block that was also written through a raw view has its fingerprint taken again.
  */
-export function refuseUnwritable(heap: usize, block: usize): bool {
+// @ts-ignore: decorator
+@inline export function refuseUnwritable(heap: usize, block: usize): bool {
   if ((protectionOf(block) & PROT_WRITE) != 0) return false;
   fingerprintChanged(heap, block);
   return true;
