@@ -210,7 +210,8 @@ export function topBlock(heap: usize): usize {
  * The top when there is one and it looks sound, else 0; a damaged one (its footer or header) is
  * marked as damage, reported as CORRUPTION once the call is over, and repaired.
  */
-function soundTop(heap: usize): usize {
+// @ts-ignore: decorator
+@inline function soundTop(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if (!isPrevFree(sentinel)) return 0;
   const top = topBlock(heap);
@@ -223,7 +224,8 @@ function soundTop(heap: usize): usize {
  * Carves a used block of `need` bytes out of the top, its payload at `payload`: an alignment gap
  * before it joins the index (it no longer ends at the sentinel), the rest after it stays the top.
  */
-function carveTop(heap: usize, top: usize, payload: usize, need: u32, requested: u32, prot: u32): void {
+// @ts-ignore: decorator
+@inline function carveTop(heap: usize, top: usize, payload: usize, need: u32, requested: u32, prot: u32): void {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const block = payload - HEADER_SIZE;
   let leftFree: u32 = 0;
