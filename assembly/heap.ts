@@ -310,6 +310,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   const oneWalk = alignment == GRANULE && !bestFit;
   let found: usize = 0;
   let fromTop = false;
+  let topPayload: usize = 0; // where the payload goes in the top, when it is taken
   // Three looks: as things are; after the cached blocks went back and coalesced (when there were
   // any); after the pool grew. A block the walk refused ends the search: it is reported below.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -329,7 +330,8 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     if (found == 0 || bestFit) {
       const top = soundTop(heap);
       if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over, and repaired
-      if (top != 0 && payloadFitting(top, blockSize(top), need, alignment) != 0 && (found == 0 || blockSize(top) < blockSize(found))) {
+      topPayload = top != 0 ? payloadFitting(top, blockSize(top), need, alignment) : 0;
+      if (topPayload != 0 && (found == 0 || blockSize(top) < blockSize(found))) {
         found = top;
         fromTop = true;
         break;
@@ -350,7 +352,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   } else {
     if (found == 0) return 0;
     if (!fromTop && !freeBlockHolds(heap, found, 0)) return refuseBlock(heap, found); // soundTop checked the top
-    payload = payloadFitting(found, blockSize(found), need, alignment);
+    payload = fromTop ? topPayload : payloadFitting(found, blockSize(found), need, alignment);
     if (checksOn(heap) && !handOutIntact(heap, found, payload - HEADER_SIZE, payload - HEADER_SIZE + need + FREE_BLOCK_PREFIX)) {
       return errorResult(ERR_CORRUPTION);
     }
@@ -418,7 +420,7 @@ export function releaseBlock(heap: usize, block: usize): void {
 export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
   // Fast path: a small request at the heap's alignment from the cache of its size, O(1).
-  if (requested <= CACHE_REQUEST_LIMIT && alignment == load<u32>(heap + HEAP_ALIGNMENT) && cachesOn(heap)) {
+  if (requested <= CACHE_REQUEST_LIMIT && alignment == load<u32>(heap + HEAP_ALIGNMENT) && cachesOn(heap) && cachedBlocks(heap) != 0) {
     const cached = cacheTake(heap, blockSizeFor(requested));
     if (cached != 0) {
       retagUsed(cached, requested, PROT_READ_WRITE);
