@@ -15,7 +15,7 @@
 // bytes it hands out or frees, and free validates the whole heap.
 
 import {
-  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
+  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE, PROT_WRITE,
   blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp, retagUsed,
 } from "./block";
@@ -469,14 +469,36 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
   return 0;
 }
 
+/**
+ * The free's fast acceptance: true only when checkReleasable would answer 0 and checks mode is off,
+ * tested as one conjunction over words loaded once (the pool bounds, both headers), without a call.
+ * False says nothing: checkReleasable then finds the problem, or passes a block this test leaves to
+ * it (checks mode). A free that parks its block in a cache is the hot path: small-churn
+ * 289 -> 267 instructions per operation (mixed-sizes 759 -> 736, lifo 478 -> 458; +235 bytes).
+ */
+// @ts-ignore: decorator
+@inline function releasableAtOnce(heap: usize, ptr: usize): bool {
+  const start: usize = load<u32>(heap + HEAP_POOL_START);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  const block = ptr - HEADER_SIZE;
+  if (!isReady(heap) || checksOn(heap) || (ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return false;
+  const size = blockSize(block);
+  // The size is checked before `next` is read: it must stay inside the pool.
+  if (!hasValidMagic(block) || size < MIN_BLOCK_SIZE || <usize>size > sentinel - block || !isLive(block)) return false;
+  const next = block + size;
+  return hasValidMagic(next) && !isPrevFree(next) && !isInternalBlock(heap, block) && (protectionOf(block) & PROT_WRITE) != 0;
+}
+
 export function heapFree(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
-  const problem = checkReleasable(heap, ptr);
-  if (problem != 0) return errorResult(problem);
-  // checks mode: the whole heap must hold before the free changes it (so a fault changes nothing).
-  if (checksOn(heap)) {
-    const fault = validationResult(heapValidate(heap, false));
-    if (fault != 0) return fault;
+  if (!releasableAtOnce(heap, ptr)) {
+    const problem = checkReleasable(heap, ptr);
+    if (problem != 0) return errorResult(problem);
+    // checks mode: the whole heap must hold before the free changes it (so a fault changes nothing).
+    if (checksOn(heap)) {
+      const fault = validationResult(heapValidate(heap, false));
+      if (fault != 0) return fault;
+    }
   }
   const block = ptr - HEADER_SIZE;
   const requested = requestedBytes(block);

@@ -1,11 +1,12 @@
-import { heapMalloc, heapFree, heapRealloc, heapUsableSize, checkLiveBlock } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapRealloc, heapUsableSize, checkLiveBlock, heapFirstBlock } from "../../assembly/heap";
+import { heapProtect } from "../../assembly/protect";
 import { heapValidate } from "../../assembly/validate";
 import { FAULT_BAD_MAGIC, FAULT_BAD_FOOTER } from "../../assembly/faults";
 import {
-  ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_DESTROYED, errorResult,
+  ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_DESTROYED, ERR_PROTECTION, errorResult,
 } from "../../assembly/errors";
-import { CONTROL_STATE, ALLOCATOR_DESTROYED } from "../../assembly/control";
-import { HEADER_SIZE } from "../../assembly/block";
+import { CONTROL_STATE, ALLOCATOR_DESTROYED, HEAP_FINGERPRINTS } from "../../assembly/control";
+import { HEADER_SIZE, USED, CACHED, PREV_FREE, PROT_READ, PROT_READ_WRITE, magicFor, blockSize } from "../../assembly/block";
 import { freshHeap } from "./fixture";
 
 describe("bad pointers are codes, never traps", () => {
@@ -72,5 +73,118 @@ describe("bad pointers are codes, never traps", () => {
     store<u32>(heap + CONTROL_STATE, ALLOCATOR_DESTROYED);
     expect<usize>(heapMalloc(heap, 8)).toBe(errorResult(ERR_DESTROYED));
     expect<u32>(heapFree(heap, p)).toBe(errorResult(ERR_DESTROYED));
+  });
+});
+
+// heapFree accepts the common free in one conjunction of checks (releasableAtOnce) and leaves every
+// other pointer to checkLiveBlock. Each case below forges, inside a live block's payload (memory the
+// user owns, so the heap stays sound), a header that passes every part of that conjunction but one:
+// the free must still answer what the full check answers, and change nothing.
+/** A live-looking header at `at`: `size` bytes, its magic xor `magicFlip`, with `flags` and `prot`. */
+function forge(at: usize, size: u32, flags: u32, magicFlip: u32, prot: u32): void {
+  store<u32>(at, size | flags);
+  store<u32>(at, ((magicFor(at) ^ magicFlip) << 16) | prot, 4);
+}
+/** A heap with one big live block (its payload where headers are forged) and a block after it. */
+function hostBlock(heap: usize): usize {
+  const host = heapMalloc(heap, 1024);
+  heapMalloc(heap, 64);
+  return host;
+}
+function expectRefused(heap: usize, ptr: usize, code: u32, message: string): void {
+  expect<u32>(heapFree(heap, ptr)).toBe(errorResult(code), message);
+  expect<u32>(heapValidate(heap)).toBe(0, message + ": nothing changed");
+}
+
+describe("the free's fast acceptance refuses what the full check refuses", () => {
+  it("a consistent forged header is the one thing magic cannot tell (the control case)", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 64, USED, 0, PROT_READ_WRITE);
+    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
+    expect<u32>(checkLiveBlock(heap, at + HEADER_SIZE)).toBe(0, "every check passes");
+  });
+
+  it("a misaligned pointer", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 68; // 4 past an 8-aligned address
+    forge(at, 64, USED, 0, PROT_READ_WRITE);
+    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_INVALID_POINTER, "misaligned");
+  });
+
+  it("a pointer to the pool's start (its header would be in the control block)", () => {
+    const heap = freshHeap(8192);
+    const start = heapFirstBlock(heap);
+    hostBlock(heap);
+    const savedWord = load<u32>(start - HEADER_SIZE);
+    const savedTag = load<u32>(start - HEADER_SIZE, 4);
+    forge(start - HEADER_SIZE, HEADER_SIZE + blockSize(start), USED, 0, PROT_READ_WRITE); // ends at the second block
+    const result = heapFree(heap, start);
+    store<u32>(start - HEADER_SIZE, savedWord);
+    store<u32>(start - HEADER_SIZE, savedTag, 4);
+    expect<u32>(result).toBe(errorResult(ERR_INVALID_POINTER));
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("a header whose magic does not match its address", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 64, USED, 1, PROT_READ_WRITE);
+    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_INVALID_POINTER, "magic");
+  });
+
+  it("a size below the smallest block", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 16, USED, 0, PROT_READ_WRITE);
+    forge(at + 16, 64, USED, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "size 16");
+  });
+
+  it("a size past the sentinel", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 0x10_0000, USED, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "size past the pool");
+  });
+
+  it("a block that is free, or parked in a cache", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 64, 0, 0, PROT_READ_WRITE);
+    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_DOUBLE_FREE, "free");
+    forge(at, 64, USED | CACHED, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_DOUBLE_FREE, "cached");
+  });
+
+  it("a next block whose magic does not match, or that says its left is free", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 64, USED, 0, PROT_READ_WRITE);
+    forge(at + 64, 64, USED, 1, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "next magic");
+    forge(at + 64, 64, USED | PREV_FREE, 0, PROT_READ_WRITE);
+    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "next PREV_FREE");
+  });
+
+  it("a block without Write", () => {
+    const heap = freshHeap(8192);
+    const at = hostBlock(heap) + 64;
+    forge(at, 64, USED, 0, PROT_READ);
+    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
+    expect<u32>(heapFree(heap, at + HEADER_SIZE)).toBe(errorResult(ERR_PROTECTION));
+  });
+
+  it("the allocator's own fingerprint table", () => {
+    const heap = freshHeap(8192);
+    const p = heapMalloc(heap, 256);
+    heapMalloc(heap, 64);
+    expect<u32>(heapProtect(heap, p, 256, PROT_READ)).toBe(0);
+    const table: usize = load<u32>(heap + HEAP_FINGERPRINTS);
+    expect<usize>(table).toBeGreaterThan(0, "protect made the table");
+    expectRefused(heap, table, ERR_INVALID_POINTER, "internal block");
   });
 });
