@@ -26,7 +26,8 @@
 import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, blockFlags, hasValidMagic, setFlag, clearFlag } from "./block";
 import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { markIndexDamaged } from "./freeindex";
-import { releaseBlock, neighboursHold } from "./heap";
+import { releaseBlock } from "./heap";
+import { neighboursHold } from "./pointers";
 
 export const CACHE_REQUEST_LIMIT: u32 = 1024;
 export const MAX_CACHED_BLOCK: u32 = 1032;

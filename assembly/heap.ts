@@ -7,20 +7,20 @@
 // block, so first-fit takes it only when no indexed block fits (best-fit compares its size), and
 // the commonest changes at the end of the heap (a block carved from it, a block freed next to it,
 // growth) cost O(1) instead of a walk of the index. Every function here expects the caller to hold
-// the heap's lock (index.ts takes it), and none of them traps on a bad pointer: checkLiveBlock
-// answers with an error code first.
+// the heap's lock (index.ts takes it), and none of them traps on a bad pointer: the checks in
+// pointers.ts answer with an error code first.
 //
 // Costs: malloc, realloc and free cost O(log free blocks) in the index; coalescing is O(1) through
 // boundary tags; every pointer check is O(1). In checks mode (checks.ts) each also touches the
 // bytes it hands out or frees, and free validates the whole heap.
 
 import {
-  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE, PROT_WRITE,
-  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, tagMagic, magicFor, writeUsedHeader, writeFreeHeader,
+  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
+  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp, retagUsed,
 } from "./block";
 import {
-  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_FIRST_FIT, POLICY_BEST_FIT,
+  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_BEST_FIT,
   CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
@@ -28,21 +28,21 @@ import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
   indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
 } from "./freeindex";
-import { isInternalBlock, refuseUnwritable } from "./protect";
+import { checkLiveBlock, checkReleasable, releasableAtOnce, neighboursHold, freeBlockHolds } from "./pointers";
 import {
   CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
 } from "./caches";
 import {
-  checksOn, writeCanary, canaryIntact, junkFill, junkIntact, junkStart, junkEnd, JUNK_WORD, FREE_BLOCK_PREFIX,
+  checksOn, writeCanary, junkFill, junkIntact, junkStart, junkEnd, FREE_BLOCK_PREFIX,
 } from "./checks";
 import { heapValidate } from "./validate";
 import {
-  FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER,
+  FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
   FAULT_INDEX_LINK, recordFault,
 } from "./faults";
 import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure, countAllocation, countFree } from "./stats";
 import {
-  ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
+  ERR_INVALID_POINTER, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
 } from "./errors";
 
 // ─── Set-up ──────────────────────────────────────────────────────────────────────────────────────
@@ -95,77 +95,6 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
 // @ts-ignore: decorator
 @inline export function isReady(heap: usize): bool {
   return load<u32>(heap + CONTROL_STATE) == HEAP_READY;
-}
-
-// ─── Pointer checks ──────────────────────────────────────────────────────────────────────────────
-
-/**
- * O(1): 0 when `ptr` is the payload of a live block of this heap, else the error code. A header
- * whose magic does not match its address is not a block start (an interior or foreign pointer); a
- * header with the right magic but an impossible size or neighbour is a corrupted block.
- */
-export function checkLiveBlock(heap: usize, ptr: usize): u32 {
-  if (!isReady(heap)) return ERR_DESTROYED;
-  const start: usize = load<u32>(heap + HEAP_POOL_START);
-  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  if ((ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return ERR_INVALID_POINTER;
-  const block = ptr - HEADER_SIZE;
-  // In checks mode freed memory is junk: a "header" of junk is a pointer into freed memory. (Checked
-  // before the magic, which junk matches at one address in 65,536.)
-  if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
-  if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
-  const size = blockSize(block);
-  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
-    recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
-    return ERR_CORRUPTION;
-  }
-  if (!isLive(block)) return ERR_DOUBLE_FREE; // free, or parked in a small-block cache
-  const next = block + size;
-  if (!hasValidMagic(next)) {
-    recordFault(heap, FAULT_BAD_MAGIC, next, tagMagic(next), magicFor(next));
-    return ERR_CORRUPTION;
-  }
-  if (isPrevFree(next)) {
-    recordFault(heap, FAULT_PREV_FREE_FLAG, next, 1, 0);
-    return ERR_CORRUPTION;
-  }
-  return 0;
-}
-
-/**
- * O(1): are the free neighbours that releasing `block` would merge with sound? Records the fault
- * when not. Asked only where a merge follows (a block parked in a small-block cache merges with
- * nothing, and a free that parks one is the hot path: these are two more cache lines).
- */
-export function neighboursHold(heap: usize, block: usize): bool {
-  const next = block + blockSize(block);
-  if (!isUsed(next) && !freeBlockHolds(heap, next, 0)) return false;
-  return !isPrevFree(block) || freeBlockHolds(heap, block - load<u32>(block - FOOTER_SIZE_BYTES), block);
-}
-
-/**
- * O(1): does the free block at `free` look sound (magic, free, a size that ends at `end` when one is
- * given or inside the pool, a footer that agrees)? Records the fault when not. Checked before a
- * free block is merged or carved, so a damaged one is never trusted.
- */
-export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
-  const start: usize = load<u32>(heap + HEAP_POOL_START);
-  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  if (free < start || free >= sentinel || (free & 7) != 0 || !hasValidMagic(free)) {
-    recordFault(heap, FAULT_BAD_MAGIC, free < start || free >= sentinel ? 0 : free, 0, 0);
-    return false;
-  }
-  const size = blockSize(free);
-  if (isUsed(free) || size < MIN_BLOCK_SIZE || <u64>free + size > <u64>sentinel || (end != 0 && free + size != end)) {
-    recordFault(heap, FAULT_BAD_SIZE, free, size, end != 0 ? end - free : sentinel - free);
-    return false;
-  }
-  const footer = load<u32>(free + size - FOOTER_SIZE_BYTES);
-  if (footer != size) {
-    recordFault(heap, FAULT_BAD_FOOTER, free, footer, size);
-    return false;
-  }
-  return true;
 }
 
 // ─── Allocation ──────────────────────────────────────────────────────────────────────────────────
@@ -452,42 +381,6 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
 }
 
 // ─── Free and realloc ────────────────────────────────────────────────────────────────────────────
-
-/**
- * 0 when the block at `ptr` may be freed or resized (its neighbours aside), else the error code.
- * Inline (with heapPoolSize), as a free that parks a block in a cache is the hot path: small-churn
- * 319 -> 304 instructions per operation (bench/instructions.ts).
- */
-// @ts-ignore: decorator
-@inline function checkReleasable(heap: usize, ptr: usize): u32 {
-  const problem = checkLiveBlock(heap, ptr);
-  if (problem != 0) return problem;
-  const block = ptr - HEADER_SIZE;
-  if (isInternalBlock(heap, block)) return ERR_INVALID_POINTER;
-  if (refuseUnwritable(heap, block)) return ERR_PROTECTION;
-  if (checksOn(heap) && !canaryIntact(heap, block)) return ERR_CORRUPTION;
-  return 0;
-}
-
-/**
- * The free's fast acceptance: true only when checkReleasable would answer 0 and checks mode is off,
- * tested as one conjunction over words loaded once (the pool bounds, both headers), without a call.
- * False says nothing: checkReleasable then finds the problem, or passes a block this test leaves to
- * it (checks mode). A free that parks its block in a cache is the hot path: small-churn
- * 289 -> 267 instructions per operation (mixed-sizes 759 -> 736, lifo 478 -> 458; +235 bytes).
- */
-// @ts-ignore: decorator
-@inline function releasableAtOnce(heap: usize, ptr: usize): bool {
-  const start: usize = load<u32>(heap + HEAP_POOL_START);
-  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  const block = ptr - HEADER_SIZE;
-  if (!isReady(heap) || checksOn(heap) || (ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return false;
-  const size = blockSize(block);
-  // The size is checked before `next` is read: it must stay inside the pool.
-  if (!hasValidMagic(block) || size < MIN_BLOCK_SIZE || <usize>size > sentinel - block || !isLive(block)) return false;
-  const next = block + size;
-  return hasValidMagic(next) && !isPrevFree(next) && !isInternalBlock(heap, block) && (protectionOf(block) & PROT_WRITE) != 0;
-}
 
 export function heapFree(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);

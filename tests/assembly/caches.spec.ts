@@ -1,4 +1,5 @@
-import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize, checkLiveBlock } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize } from "../../assembly/heap";
+import { checkLiveBlock } from "../../assembly/pointers";
 import { heapValidate } from "../../assembly/validate";
 import { cachedBlocks, cachedBytes, CACHE_REQUEST_LIMIT } from "../../assembly/caches";
 import { HEADER_SIZE, isUsed, isCached, blockSize } from "../../assembly/block";

@@ -1,4 +1,5 @@
-import { heapMalloc, heapFree, heapRealloc, heapUsableSize, checkLiveBlock, heapFirstBlock } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapRealloc, heapUsableSize, heapFirstBlock } from "../../assembly/heap";
+import { checkLiveBlock } from "../../assembly/pointers";
 import { heapProtect } from "../../assembly/protect";
 import { heapValidate } from "../../assembly/validate";
 import { FAULT_BAD_MAGIC, FAULT_BAD_FOOTER } from "../../assembly/faults";
