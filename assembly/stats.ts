@@ -54,7 +54,7 @@ export function statRead(stats: usize, field: usize): u64 {
   return load<u64>(stats + field);
 }
 
-/** A successful allocation of `requested` bytes: inlined where malloc is served from a cache; statsOnAllocate is the called form. */
+/** A successful allocation of `requested` bytes: inlined where malloc is served from a cache and into the stack's push; statsOnAllocate is the called form. */
 // @ts-ignore: decorator
 @inline export function countAllocation(stats: usize, requested: u32): void {
   bump(stats, STAT_TOTAL_ALLOCATED, requested);
@@ -63,7 +63,7 @@ export function statRead(stats: usize, field: usize): u64 {
   if (current > load<u64>(stats + STAT_PEAK_USAGE)) store<u64>(stats + STAT_PEAK_USAGE, current);
 }
 
-/** A free of a block whose requested size was `requested` bytes: inlined into free; statsOnFree is the called form. */
+/** A free of a block whose requested size was `requested` bytes: inlined into free and the stack's pop; statsOnFree is the called form. */
 // @ts-ignore: decorator
 @inline export function countFree(stats: usize, requested: u32): void {
   bump(stats, STAT_TOTAL_FREED, requested);
