@@ -101,8 +101,7 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
 
 /**
  * 0 when the block at `ptr` may be freed or resized (its neighbours aside), else the error code.
- * Inline (with heapPoolSize), as a free that parks a block in a cache is the hot path: small-churn
- * 319 -> 304 instructions per operation (bench/instructions.ts).
+ * realloc's check, and free's for every pointer releasableAtOnce does not accept.
  */
 // @ts-ignore: decorator
 @inline export function checkReleasable(heap: usize, ptr: usize): u32 {
