@@ -293,7 +293,7 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
 function takePlace(heap: usize, old: usize, oldSize: u32, oldMost: u32, block: usize): void {
   const size = blockSize(block);
   if (size >= oldSize) {
-    store<u32>(block, max(oldMost, size), LARGEST); // inherit's case of a block that grew
+    inherit(block, oldSize, oldMost); // a block that grew: its figure without reading its children
     growTowards(heap, old, block, size);
   } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, oldMost, block, 0));
 }

@@ -240,6 +240,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   let found: usize = 0;
   let fromTop = false;
   let topPayload: usize = 0; // where the payload goes in the top, when it is taken
+  let refused: usize = 0; // a block this call's walk would have taken but found damaged
   // Three looks: as things are; after the cached blocks went back and coalesced (when there were
   // any); after the pool grew. A block the walk refused ends the search: it is reported below.
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -249,10 +250,10 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     }
     if (attempt == 2 && !growFor(heap, need, alignment)) return 0;
     // An empty index (a heap that grows and shrinks at its top, as a LIFO does) is not walked.
-    if (indexEmpty(heap)) found = 0;
-    else {
+    if (!indexEmpty(heap)) {
       found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);
-      if (oneWalk && indexRefused() != 0) break;
+      if (oneWalk) refused = indexRefused();
+      if (refused != 0) break;
     }
     // The top is the highest-addressed free block: first-fit takes it when nothing in the index
     // fits; best-fit when it is smaller than the index's best (an equal one has the lower address).
@@ -271,7 +272,6 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   let payload: usize;
   if (oneWalk && !fromTop) {
     // indexTakeLowest has split the block already; only its header is left to write.
-    const refused = indexRefused();
     if (refused != 0) return refuseBlock(heap, refused);
     if (found == 0) return 0;
     const rest = indexRestSize();

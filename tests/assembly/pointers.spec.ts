@@ -92,6 +92,16 @@ function hostBlock(heap: usize): usize {
   heapMalloc(heap, 64);
   return host;
 }
+/**
+ * Forges, `offset` bytes into a host block's payload, a block as forge() makes it and after it a
+ * sound live header (so the next-block checks pass): where a spec's pointer is (its payload).
+ */
+function forgedBlock(heap: usize, offset: usize, size: u32, flags: u32, magicFlip: u32, prot: u32): usize {
+  const at = hostBlock(heap) + offset;
+  forge(at, size, flags, magicFlip, prot);
+  forge(at + size, 64, USED, 0, PROT_READ_WRITE);
+  return at + HEADER_SIZE;
+}
 function expectRefused(heap: usize, ptr: usize, code: u32, message: string): void {
   expect<u32>(heapFree(heap, ptr)).toBe(errorResult(code), message);
   expect<u32>(heapValidate(heap)).toBe(0, message + ": nothing changed");
@@ -100,18 +110,13 @@ function expectRefused(heap: usize, ptr: usize, code: u32, message: string): voi
 describe("the free's fast acceptance refuses what the full check refuses", () => {
   it("a consistent forged header is the one thing magic cannot tell (the control case)", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 64;
-    forge(at, 64, USED, 0, PROT_READ_WRITE);
-    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
-    expect<u32>(checkLiveBlock(heap, at + HEADER_SIZE)).toBe(0, "every check passes");
+    expect<u32>(checkLiveBlock(heap, forgedBlock(heap, 64, 64, USED, 0, PROT_READ_WRITE))).toBe(0, "every check passes");
   });
 
   it("a misaligned pointer", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 68; // 4 past an 8-aligned address
-    forge(at, 64, USED, 0, PROT_READ_WRITE);
-    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_INVALID_POINTER, "misaligned");
+    const ptr = forgedBlock(heap, 68, 64, USED, 0, PROT_READ_WRITE); // 4 past an 8-aligned address
+    expectRefused(heap, ptr, ERR_INVALID_POINTER, "misaligned");
   });
 
   it("a pointer to the pool's start (its header would be in the control block)", () => {
@@ -130,18 +135,12 @@ describe("the free's fast acceptance refuses what the full check refuses", () =>
 
   it("a header whose magic does not match its address", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 64;
-    forge(at, 64, USED, 1, PROT_READ_WRITE);
-    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_INVALID_POINTER, "magic");
+    expectRefused(heap, forgedBlock(heap, 64, 64, USED, 1, PROT_READ_WRITE), ERR_INVALID_POINTER, "magic");
   });
 
   it("a size below the smallest block", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 64;
-    forge(at, 16, USED, 0, PROT_READ_WRITE);
-    forge(at + 16, 64, USED, 0, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "size 16");
+    expectRefused(heap, forgedBlock(heap, 64, 16, USED, 0, PROT_READ_WRITE), ERR_CORRUPTION, "size 16");
   });
 
   it("a size past the sentinel", () => {
@@ -153,30 +152,25 @@ describe("the free's fast acceptance refuses what the full check refuses", () =>
 
   it("a block that is free, or parked in a cache", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 64;
-    forge(at, 64, 0, 0, PROT_READ_WRITE);
-    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_DOUBLE_FREE, "free");
-    forge(at, 64, USED | CACHED, 0, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_DOUBLE_FREE, "cached");
+    const ptr = forgedBlock(heap, 64, 64, 0, 0, PROT_READ_WRITE);
+    expectRefused(heap, ptr, ERR_DOUBLE_FREE, "free");
+    forge(ptr - HEADER_SIZE, 64, USED | CACHED, 0, PROT_READ_WRITE);
+    expectRefused(heap, ptr, ERR_DOUBLE_FREE, "cached");
   });
 
   it("a next block whose magic does not match, or that says its left is free", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 64;
-    forge(at, 64, USED, 0, PROT_READ_WRITE);
-    forge(at + 64, 64, USED, 1, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "next magic");
-    forge(at + 64, 64, USED | PREV_FREE, 0, PROT_READ_WRITE);
-    expectRefused(heap, at + HEADER_SIZE, ERR_CORRUPTION, "next PREV_FREE");
+    const ptr = forgedBlock(heap, 64, 64, USED, 0, PROT_READ_WRITE);
+    const next = ptr - HEADER_SIZE + 64;
+    forge(next, 64, USED, 1, PROT_READ_WRITE);
+    expectRefused(heap, ptr, ERR_CORRUPTION, "next magic");
+    forge(next, 64, USED | PREV_FREE, 0, PROT_READ_WRITE);
+    expectRefused(heap, ptr, ERR_CORRUPTION, "next PREV_FREE");
   });
 
   it("a block without Write", () => {
     const heap = freshHeap(8192);
-    const at = hostBlock(heap) + 64;
-    forge(at, 64, USED, 0, PROT_READ);
-    forge(at + 64, 64, USED, 0, PROT_READ_WRITE);
-    expect<u32>(heapFree(heap, at + HEADER_SIZE)).toBe(errorResult(ERR_PROTECTION));
+    expect<u32>(heapFree(heap, forgedBlock(heap, 64, 64, USED, 0, PROT_READ))).toBe(errorResult(ERR_PROTECTION));
   });
 
   it("the allocator's own fingerprint table", () => {
