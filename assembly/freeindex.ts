@@ -49,7 +49,7 @@ const MAX_DEPTH: i32 = 200;
 // Per-call scratch, in this instance's globals: never shared state, so threads do not collide.
 let bestFit = false;
 let poolLow: usize = 0;
-let poolSpan: usize = 0; // sentinel - pool start: a link is in the pool when link - poolLow < poolSpan
+let poolGranules: u32 = 0; // (sentinel - pool start) / 8: see followable
 let damaged = false;
 
 // @ts-ignore: decorator
@@ -62,7 +62,11 @@ let damaged = false;
 @inline function setRight(node: usize, child: usize): void { store<u32>(node, <u32>child, RIGHT); }
 /** The largest block size below `node`; 0 for no node (or a link that may not be followed). */
 // @ts-ignore: decorator
-@inline function largest(node: usize): u32 { return node == 0 || !sane(node) ? 0 : load<u32>(node, LARGEST); }
+@inline function largest(node: usize): u32 {
+  if (followable(node)) return load<u32>(node, LARGEST);
+  if (node != 0) damaged = true;
+  return 0;
+}
 
 /** A node's priority: kept in its tag (a load from the line its links are on). */
 // @ts-ignore: decorator
@@ -92,11 +96,20 @@ let damaged = false;
   return a < b;
 }
 
-/** A child link that may be followed: 0, or an 8-aligned address inside the pool. */
+/**
+ * A link that may be followed: an 8-aligned address inside the pool (never 0). One compare: the
+ * offset into the pool rotated right by 3 is below the pool's size in granules only when its low
+ * bits are 0 (else they land on top) and it lies in [pool start, sentinel) (the pool start is 8-aligned).
+ */
+// @ts-ignore: decorator
+@inline function followable(link: usize): bool {
+  return rotr<u32>(<u32>(link - poolLow), 3) < poolGranules;
+}
+
+/** A child link that may be followed or is 0; a link that may not be is noted as damage. */
 // @ts-ignore: decorator
 @inline function sane(link: usize): bool {
-  if (link == 0) return true;
-  if (((link - poolLow) < poolSpan) & ((link & 7) == 0)) return true; // one unsigned compare for both bounds
+  if (link == 0 || followable(link)) return true;
   damaged = true;
   return false;
 }
@@ -105,7 +118,7 @@ let damaged = false;
 @inline function begin(heap: usize): void {
   bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
   poolLow = load<u32>(heap + HEAP_POOL_START);
-  poolSpan = <usize>load<u32>(heap + HEAP_SENTINEL) - poolLow;
+  poolGranules = (load<u32>(heap + HEAP_SENTINEL) - <u32>poolLow) >> 3;
 }
 
 function refresh(node: usize): void {
@@ -200,7 +213,7 @@ export function indexInsert(heap: usize, block: usize): void {
   let link: usize = heap + HEAP_FREE_ROOT;
   let tree: usize = load<u32>(link);
   for (let depth = 0; tree != 0; depth++) {
-    if (depth > MAX_DEPTH || !sane(tree)) {
+    if (depth > MAX_DEPTH || !followable(tree)) {
       damaged = true; // the rebuild that follows recounts the index
       return;
     }
@@ -273,7 +286,7 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
   let link: usize = heap + HEAP_FREE_ROOT;
   let tree: usize = load<u32>(link);
   for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    if (tree == 0 || !sane(tree)) break;
+    if (!followable(tree)) break;
     if (tree == old) {
       store<u32>(link, <u32>block);
       return;
@@ -369,41 +382,93 @@ let refused: usize = 0; // a block that would have been taken but does not look 
  * the index. A block that may not be carved (heap.ts mayCarve) is left as it is and named in `refused`.
  * Nothing rotates: a subtree's new root is the rest (at the taken block's rank), or one of the
  * taken block's children (ranked below it), so it never outranks the node above.
+ *
+ * One loop down and one back up, without recursion or a stack: on the way down each node's link to
+ * the child taken next is turned to point back at its parent (the low bit says which link: 1 for
+ * the right), and the way up turns it back, fixing the figures until one is left unchanged.
  */
-function takeFrom(heap: usize, tree: usize, need: u32, depth: i32): usize {
-  if (depth > MAX_DEPTH) { damaged = true; return tree; } // `tree` is a sane link, not 0: checked by the caller
-  const l = left(tree);
-  if (l != 0 && largest(l) >= need) {
-    const newLeft = takeFrom(heap, l, need, depth + 1);
-    if (taken == 0) return tree;
-    if (newLeft != l) setLeft(tree, newLeft); // never outranks `tree` (see below): no rotation
-  } else if (blockSize(tree) >= need) {
-    if (!mayCarve(heap, tree, need)) {
-      refused = tree;
-      return tree;
+function takeFrom(heap: usize, root: usize, need: u32): usize {
+  let tree = root;
+  let back: usize = 0; // the parent of `tree`, tagged with the side `tree` hangs from (1: right)
+  let depth = 0;
+  let found = false;
+  // Down: left while the left subtree has a block big enough, else this block, else right.
+  while (depth <= MAX_DEPTH) {
+    const l = left(tree);
+    if (largest(l) >= need) {
+      setLeft(tree, back);
+      back = tree;
+      tree = l;
+    } else if (blockSize(tree) >= need) {
+      found = true;
+      break;
+    } else {
+      const r = right(tree);
+      if (!followable(r)) break; // the largest-below figures promised a block here
+      setRight(tree, back);
+      back = tree | 1;
+      tree = r;
     }
-    taken = tree;
-    takenSize = blockSize(tree);
-    const r = right(tree);
-    if (takenSize - need < MIN_BLOCK_SIZE) return merge(l, r, depth);
-    restSize = takenSize - need;
-    const rest = tree + need; // past the node (need >= MIN_BLOCK_SIZE): it is read first
-    const most = load<u32>(tree, LARGEST);
-    writeFreeHeader(rest, restSize);
-    setLeft(rest, l);
-    setRight(rest, r);
-    setFreePriority(rest, priority(tree)); // it takes the block's place, at its rank: no rotation
-    inherit(rest, takenSize, most);
-    return rest;
-  } else {
-    const r = right(tree);
-    if (r == 0 || !sane(r)) { damaged = true; return tree; } // the largest-below figures promised a block here
-    const newRight = takeFrom(heap, r, need, depth + 1);
-    if (taken == 0) return tree;
-    if (newRight != r) setRight(tree, newRight);
+    depth++;
   }
-  adjust(tree, takenSize, restSize);
-  return tree;
+  let sub = tree; // what takes `tree`'s place
+  if (!found) damaged = true;
+  else if (!mayCarve(heap, tree, need)) refused = tree;
+  else sub = carveFront(tree, need, depth);
+  // Up: every link turned back. A figure changes only where it was the taken block's size (then
+  // it is read again from the node, the subtree just fixed and the other child); above the first
+  // that stays, none changes.
+  let fixing = taken != 0;
+  while (back != 0) {
+    const parent = back & ~(<usize>7);
+    let other: usize;
+    if (back & 1) {
+      back = right(parent);
+      setRight(parent, sub);
+      other = left(parent);
+    } else {
+      back = left(parent);
+      setLeft(parent, sub);
+      other = right(parent);
+    }
+    if (fixing) {
+      const was = load<u32>(parent, LARGEST);
+      if (was > takenSize) fixing = false;
+      else {
+        const mine = blockSize(parent);
+        const below = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
+        const beside = largest(other);
+        const most = max(mine, max(below, beside));
+        store<u32>(parent, most, LARGEST);
+        fixing = most != was;
+      }
+    }
+    sub = parent;
+  }
+  return sub;
+}
+
+/**
+ * Takes `need` bytes from the front of the indexed block `tree` (it has them): what takes its
+ * place, the rest at its rank or, when no block is left, its children merged.
+ */
+// @ts-ignore: decorator
+@inline function carveFront(tree: usize, need: u32, depth: i32): usize {
+  const size = blockSize(tree);
+  const l = left(tree);
+  const r = right(tree);
+  taken = tree;
+  takenSize = size;
+  if (size - need < MIN_BLOCK_SIZE) return merge(l, r, depth);
+  restSize = size - need;
+  const rest = tree + need; // past the node (need >= MIN_BLOCK_SIZE): it is read first
+  const most = load<u32>(tree, LARGEST);
+  writeFreeHeader(rest, restSize);
+  setLeft(rest, l);
+  setRight(rest, r);
+  setFreePriority(rest, priority(tree)); // it takes the block's place, at its rank: no rotation
+  inherit(rest, size, most);
+  return rest;
 }
 
 /**
@@ -419,7 +484,7 @@ export function indexTakeLowest(heap: usize, need: u32): usize {
   refused = 0;
   const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
   if (root == 0 || !sane(root) || largest(root) < need) return 0;
-  store<u32>(heap + HEAP_FREE_ROOT, <u32>takeFrom(heap, root, need, 0));
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>takeFrom(heap, root, need));
   if (taken == 0) return 0;
   if (restSize == 0) store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) - 1);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - (takenSize - restSize));

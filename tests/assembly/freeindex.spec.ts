@@ -1,8 +1,8 @@
 import { heapMalloc, heapFree, heapAllocate, heapLargestFree, settle } from "../../assembly/heap";
 import { heapValidate } from "../../assembly/validate";
-import { FAULT_INDEX_LINK } from "../../assembly/faults";
+import { FAULT_INDEX_LINK, FAULT_BAD_FOOTER } from "../../assembly/faults";
 import { indexCheck, indexLargest } from "../../assembly/freeindex";
-import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
+import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FAULT_REASON, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
 import { HEADER_SIZE, freePriority } from "../../assembly/block";
 import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
@@ -21,6 +21,17 @@ function holes(policy: u32, ptrs: StaticArray<usize> = new StaticArray<usize>(40
 /** A node's largest-below figure, 0 for no node. */
 function figure(node: usize): u32 {
   return node == 0 ? 0 : load<u32>(node + 16);
+}
+
+/** How many links lie between the root and the indexed block `node` (first-fit: keyed by address). */
+function depthOf(heap: usize, node: usize): i32 {
+  let tree: usize = load<u32>(heap + HEAP_FREE_ROOT);
+  let depth = 0;
+  while (tree != node) {
+    tree = load<u32>(tree + (node < tree ? 8 : 12));
+    depth++;
+  }
+  return depth;
 }
 
 describe("free index (treap)", () => {
@@ -105,6 +116,32 @@ describe("free index (treap)", () => {
     expect<u32>(heapValidate(heap)).toBe(0, "and rebuilt again");
   });
 
+  it("a first-fit take lowers the figures it leaves behind, and only those", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    // The 20 largest holes (1,608 bytes) are blocks 198, 398, ...: taking them one by one from the
+    // lowest, each take lowers the figures of the nodes above it whose largest block it was.
+    for (let i = 198; i < 4000; i += 200) {
+      expect<usize>(heapMalloc(heap, 1600)).toBe(ptrs[i], "the lowest 1,608-byte hole, taken whole");
+      expect<i32>(indexCheck(heap)).toBe(<i32>load<u32>(heap + HEAP_FREE_BLOCKS), "every figure right after the take");
+    }
+    expect<u32>(indexLargest(heap)).toBe(1592, "the largest hole left");
+    expect<usize>(heapMalloc(heap, 1576)).toBe(ptrs[196], "the lowest hole of 1,592 bytes");
+    expect<i32>(indexCheck(heap)).toBe(2000 - 21, "taken whole (8 bytes more than asked: too few to stay free)");
+  });
+
+  it("a take that refuses a damaged block deep in the tree puts back every link it turned on its way down", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    const target = ptrs[198] - HEADER_SIZE; // the lowest of the largest holes (1,608 bytes)
+    expect<i32>(depthOf(heap, target)).toBeGreaterThan(2, "the walk to it turns links on the way");
+    store<u32>(target + 1608 - 4, 1600); // its footer
+    expect<usize>(settle(heap, heapMalloc(heap, 1600))).toBe(errorResult(ERR_CORRUPTION), "the take refuses it");
+    expect<u32>(load<u32>(heap + HEAP_FAULT_REASON)).toBe(FAULT_BAD_FOOTER, "reported as the block's damage: the index was not");
+    expect<i32>(indexCheck(heap)).toBe(2000 - 1, "every link as it was, the damaged block left out");
+    expect<usize>(heapMalloc(heap, 1600)).toBe(ptrs[398], "the next hole of that size is found");
+  });
+
   it("a free that coalesces raises the figures on its way down to the block that grows", () => {
     const ptrs = new StaticArray<usize>(4000);
     const heap = holes(POLICY_FIRST_FIT, ptrs);
@@ -162,5 +199,15 @@ describe("free index (treap)", () => {
     expect<u32>(result).toBe(errorResult(ERR_CORRUPTION), "the allocation meets the links");
     expect<u32>(heapValidate(heap)).toBe(0, "the allocation rebuilt it");
     expect<usize>(heapMalloc(heap, 100)).toBeGreaterThan(0, "and the heap goes on");
+  });
+
+  it("a link inside the pool but not at a block boundary (8-aligned) is not followed either", () => {
+    const heap = holes(POLICY_FIRST_FIT);
+    const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    store<u32>(heap + HEAP_FREE_ROOT, <u32>(root + 4));
+    expect<u32>(indexLargest(heap)).toBe(0, "the figure behind it is not read");
+    expect<usize>(settle(heap, 1)).toBe(errorResult(ERR_CORRUPTION), "reported");
+    expect<usize>(load<u32>(heap + HEAP_FREE_ROOT)).toBe(root, "and the index rebuilt as it was");
+    expect<i32>(indexCheck(heap)).toBe(2000);
   });
 });
