@@ -188,13 +188,33 @@ function merge(a: usize, b: usize, depth: i32): usize {
   return b;
 }
 
-function removeFrom(tree: usize, node: usize, depth: i32): usize {
-  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
-  if (tree == node) return merge(left(node), right(node), depth);
-  if (before(node, tree)) setLeft(tree, removeFrom(left(tree), node, depth + 1));
-  else setRight(tree, removeFrom(right(tree), node, depth + 1));
-  adjust(tree, blockSize(node), 0);
-  return tree;
+/**
+ * Takes `node` out of the treap at `root` (its header still holds its size): down by key turning
+ * links, its children merged in its place, and back up with climb. Returns the new root.
+ */
+function removeFrom(root: usize, node: usize): usize {
+  let tree = root;
+  let back: usize = 0;
+  let depth = 0;
+  while (tree != node) {
+    if (depth > MAX_DEPTH || !followable(tree)) {
+      damaged = true;
+      return climb(back, tree, 0, false); // every link as it was
+    }
+    if (before(node, tree)) {
+      const l = left(tree);
+      setLeft(tree, back);
+      back = tree;
+      tree = l;
+    } else {
+      const r = right(tree);
+      setRight(tree, back);
+      back = tree | 1;
+      tree = r;
+    }
+    depth++;
+  }
+  return climb(back, merge(left(node), right(node), depth), blockSize(node), true);
 }
 
 export function indexClear(heap: usize): void {
@@ -234,7 +254,7 @@ export function indexInsert(heap: usize, block: usize): void {
 /** Takes a block out of the index; its header must still hold the size it was inserted with. */
 export function indexRemove(heap: usize, block: usize): void {
   begin(heap);
-  store<u32>(heap + HEAP_FREE_ROOT, <u32>removeFrom(load<u32>(heap + HEAP_FREE_ROOT), block, 0));
+  store<u32>(heap + HEAP_FREE_ROOT, <u32>removeFrom(load<u32>(heap + HEAP_FREE_ROOT), block));
   store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) - 1);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - blockSize(block));
 }
@@ -377,6 +397,44 @@ let restSize: u32 = 0; // the size of what stays free in its place, 0 when it le
 let refused: usize = 0; // a block that would have been taken but does not look sound
 
 /**
+ * The way back up from a walk that turned links (takeFrom, removeFrom): `back` is the parent of the
+ * subtree whose new root is `sub`, tagged with the side it hangs from, and its own link up is
+ * in that side's field, and so on to the root. Every link is turned back, and when `fixing`, the
+ * figures fixed after a block of `oldSize` bytes below shrank or left: a figure changes only where
+ * it was that size (it is then read again from the node, the subtree just fixed and the other
+ * child), and above the first that stays, none changes. Returns the root.
+ */
+function climb(back: usize, sub: usize, oldSize: u32, fixing: bool): usize {
+  while (back != 0) {
+    const parent = back & ~(<usize>7);
+    let other: usize;
+    if (back & 1) {
+      back = right(parent);
+      setRight(parent, sub);
+      other = left(parent);
+    } else {
+      back = left(parent);
+      setLeft(parent, sub);
+      other = right(parent);
+    }
+    if (fixing) {
+      const was = load<u32>(parent, LARGEST);
+      if (was > oldSize) fixing = false;
+      else {
+        const mine = blockSize(parent);
+        const below = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
+        const beside = largest(other);
+        const most = max(mine, max(below, beside));
+        store<u32>(parent, most, LARGEST);
+        fixing = most != was;
+      }
+    }
+    sub = parent;
+  }
+  return sub;
+}
+
+/**
  * Takes `need` bytes from the front of the lowest block of `tree` that has them (the caller made
  * sure one does): the rest takes the block's place when it can hold a block, else the block leaves
  * the index. A block that may not be carved (heap.ts mayCarve) is left as it is and named in `refused`.
@@ -415,37 +473,7 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
   if (!found) damaged = true;
   else if (!mayCarve(heap, tree, need)) refused = tree;
   else sub = carveFront(tree, need, depth);
-  // Up: every link turned back. A figure changes only where it was the taken block's size (then
-  // it is read again from the node, the subtree just fixed and the other child); above the first
-  // that stays, none changes.
-  let fixing = taken != 0;
-  while (back != 0) {
-    const parent = back & ~(<usize>7);
-    let other: usize;
-    if (back & 1) {
-      back = right(parent);
-      setRight(parent, sub);
-      other = left(parent);
-    } else {
-      back = left(parent);
-      setLeft(parent, sub);
-      other = right(parent);
-    }
-    if (fixing) {
-      const was = load<u32>(parent, LARGEST);
-      if (was > takenSize) fixing = false;
-      else {
-        const mine = blockSize(parent);
-        const below = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
-        const beside = largest(other);
-        const most = max(mine, max(below, beside));
-        store<u32>(parent, most, LARGEST);
-        fixing = most != was;
-      }
-    }
-    sub = parent;
-  }
-  return sub;
+  return climb(back, sub, takenSize, taken != 0);
 }
 
 /**
