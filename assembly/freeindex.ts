@@ -422,7 +422,7 @@ function climb(back: usize, sub: usize, oldSize: u32, fixing: bool): usize {
       if (was > oldSize) fixing = false;
       else {
         const mine = blockSize(parent);
-        const below = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
+        const below: u32 = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
         const beside = largest(other);
         const most = max(mine, max(below, beside));
         store<u32>(parent, most, LARGEST);
