@@ -105,6 +105,19 @@ describe("coalescing", () => {
 });
 
 describe("alignment", () => {
+  it("a request the size of the whole top takes it, and one byte more does not fit", () => {
+    for (let policy: u32 = 0; policy < 2; policy++) {
+      const heap = freshHeap(8192, policy); // no growth: the pool is all there is
+      const first = heapMalloc(heap, 16);
+      const top = first - HEADER_SIZE + blockSize(first - HEADER_SIZE);
+      const whole = blockSize(top) - HEADER_SIZE; // the top's payload, to the sentinel
+      expect<usize>(heapMalloc(heap, whole + 1)).toBe(0, "a byte more than the top holds");
+      expect<usize>(heapMalloc(heap, whole)).toBe(top + HEADER_SIZE, "exactly the top: taken whole");
+      expect<u32>(freeBlocks(heap)).toBe(0);
+      expect<u32>(heapValidate(heap)).toBe(0);
+    }
+  });
+
   it("aligns every payload to the heap's alignment", () => {
     const heap = freshHeap(65536, POLICY_FIRST_FIT, 64);
     for (let i: u32 = 0; i < 20; i++) {
