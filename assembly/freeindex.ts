@@ -31,7 +31,8 @@
 // Robustness: the index is derived data. Every link is checked to lie inside the pool and every
 // descent is bounded in depth, so a link overwritten by a stray write is found (indexDamaged) and
 // never followed out of the pool or around a cycle; indexRebuild then lays the index anew from the
-// blocks themselves.
+// blocks themselves. The take and the removal turn the links they follow to point back up (no
+// recursion, no stack: see climb) and turn every one back before they return, damage or not.
 
 import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader, freePriority, setFreePriority } from "./block";
 import { mayCarve } from "./heap";
