@@ -158,22 +158,6 @@ function splitUnder(tree: usize, node: usize, depth: i32): void {
   refresh(tree);
 }
 
-/**
- * Updates the largest-below figure of `tree` after a block somewhere below it went from `oldSize`
- * to `newSize` bytes (0 for a block that was not there, or is gone), its subtrees already right.
- * Reads `tree`'s own node only, except when the block it loses was the largest below it: the index
- * is memory-latency bound, and a full refresh would touch both children on every level.
- */
-// @ts-ignore: decorator
-@inline function adjust(tree: usize, oldSize: u32, newSize: u32): void {
-  const most = load<u32>(tree, LARGEST);
-  if (newSize >= oldSize) {
-    if (newSize > most) store<u32>(tree, newSize, LARGEST);
-  } else if (most <= oldSize) {
-    refresh(tree); // it may have been the block that shrank or left
-  }
-}
-
 /** Joins two treaps whose keys are all ordered a < b. */
 function merge(a: usize, b: usize, depth: i32): usize {
   if (a == 0) return b;
@@ -189,18 +173,24 @@ function merge(a: usize, b: usize, depth: i32): usize {
   return b;
 }
 
+// A walk down to a known node (removal, a block put in another's place) turns the links it follows
+// to point back up, as the take does, and climb turns them back.
+let walkEnd: usize = 0; // where turnLinksTo stopped: its node, or a link it would not follow
+let walkDepth: i32 = 0; // how far down that is
+
 /**
- * Takes `node` out of the treap at `root` (its header still holds its size): down by key turning
- * links, its children merged in its place, and back up with climb. Returns the new root.
+ * Goes down from `root` to `node` by key, turning each link it follows to point back at its parent
+ * (see climb), and returns the way back up. Stops early, noting damage, at a link it may not follow
+ * or past MAX_DEPTH: walkEnd says where it stopped.
  */
-function removeFrom(root: usize, node: usize): usize {
+function turnLinksTo(root: usize, node: usize): usize {
   let tree = root;
   let back: usize = 0;
   let depth = 0;
   while (tree != node) {
     if (depth > MAX_DEPTH || !followable(tree)) {
       damaged = true;
-      return climb(back, tree, 0, false); // every link as it was
+      break;
     }
     if (before(node, tree)) {
       const l = left(tree);
@@ -215,7 +205,16 @@ function removeFrom(root: usize, node: usize): usize {
     }
     depth++;
   }
-  return climb(back, merge(left(node), right(node), depth), blockSize(node), true);
+  walkEnd = tree;
+  walkDepth = depth;
+  return back;
+}
+
+/** Takes `node` out of the treap at `root` (its header still holds its size); the new root. */
+function removeFrom(root: usize, node: usize): usize {
+  const back = turnLinksTo(root, node);
+  if (walkEnd != node) return climb(back, walkEnd, 0, false); // every link as it was
+  return climb(back, merge(left(node), right(node), walkDepth), blockSize(node), true);
 }
 
 export function indexClear(heap: usize): void {
@@ -284,18 +283,15 @@ export function indexRemove(heap: usize, block: usize): void {
 
 /**
  * Puts `block` (its links and priority already copied from `old`, which was `oldSize` bytes with
- * the largest-below figure `oldMost`) where `old` is: the same priority keeps the heap order.
+ * the largest-below figure `oldMost`, and it is smaller) where `old` is: the same priority keeps
+ * the heap order. The walk down compares keys only, never reading `old`'s bytes (`block` may
+ * overlap them); the figures that were `old`'s size are fixed on the way back up. The new root.
  */
-function replaceIn(tree: usize, old: usize, oldSize: u32, oldMost: u32, block: usize, depth: i32): usize {
-  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) { damaged = true; return tree; }
-  if (tree == old) {
-    inherit(block, oldSize, oldMost);
-    return block;
-  }
-  if (before(old, tree)) setLeft(tree, replaceIn(left(tree), old, oldSize, oldMost, block, depth + 1));
-  else setRight(tree, replaceIn(right(tree), old, oldSize, oldMost, block, depth + 1));
-  adjust(tree, oldSize, blockSize(block));
-  return tree;
+function replaceIn(root: usize, old: usize, oldSize: u32, oldMost: u32, block: usize): usize {
+  const back = turnLinksTo(root, old);
+  if (walkEnd != old) return climb(back, walkEnd, 0, false); // every link as it was
+  inherit(block, oldSize, oldMost);
+  return climb(back, block, oldSize, true);
 }
 
 /**
@@ -329,7 +325,7 @@ function takePlace(heap: usize, old: usize, oldSize: u32, oldMost: u32, block: u
   if (size >= oldSize) {
     inherit(block, oldSize, oldMost); // a block that grew: its figure without reading its children
     growTowards(heap, old, block, size);
-  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, oldMost, block, 0));
+  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, oldMost, block));
 }
 
 /** Best-fit keys include the size: a changed block leaves the index and comes back in its new place. */

@@ -1,7 +1,7 @@
 import { heapMalloc, heapFree, heapAllocate, heapLargestFree, settle } from "../../assembly/heap";
 import { heapValidate } from "../../assembly/validate";
 import { FAULT_INDEX_LINK, FAULT_BAD_FOOTER } from "../../assembly/faults";
-import { indexCheck, indexLargest } from "../../assembly/freeindex";
+import { indexCheck, indexLargest, indexResize, indexRemove, indexDamaged } from "../../assembly/freeindex";
 import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FAULT_REASON, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
 import { HEADER_SIZE, freePriority } from "../../assembly/block";
 import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
@@ -32,6 +32,13 @@ function depthOf(heap: usize, node: usize): i32 {
     depth++;
   }
   return depth;
+}
+
+/** The node `steps` links below the root on the way to the indexed block `node` (first-fit). */
+function onPathTo(heap: usize, node: usize, steps: i32): usize {
+  let tree: usize = load<u32>(heap + HEAP_FREE_ROOT);
+  for (let i = 0; i < steps; i++) tree = load<u32>(tree + (node < tree ? 8 : 12));
+  return tree;
 }
 
 describe("free index (treap)", () => {
@@ -199,6 +206,31 @@ describe("free index (treap)", () => {
     expect<u32>(result).toBe(errorResult(ERR_CORRUPTION), "the allocation meets the links");
     expect<u32>(heapValidate(heap)).toBe(0, "the allocation rebuilt it");
     expect<usize>(heapMalloc(heap, 100)).toBeGreaterThan(0, "and the heap goes on");
+  });
+
+  it("a walk down to a known block that meets a damaged link turns back every link it turned", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    const target = ptrs[198] - HEADER_SIZE; // a hole of 1,608 bytes
+    expect<i32>(depthOf(heap, target)).toBeGreaterThan(2);
+    const first = onPathTo(heap, target, 0);
+    const second = onPathTo(heap, target, 1);
+    const third = onPathTo(heap, target, 2);
+    const before0 = load<u64>(first + 8); // both links of a node, as one word
+    const before1 = load<u64>(second + 8);
+    const damagedLink = third + (target < third ? 8 : 12);
+    store<u32>(damagedLink, 0x7fff_fff8); // out of the pool: the walks below stop there
+    // A block that shrinks in its place (a realloc growing into it), then a removal: each walks
+    // down two links, turning them, and meets the damaged one.
+    indexResize(heap, target, 1608 - 24);
+    expect<bool>(indexDamaged()).toBe(true, "the shrink met the link");
+    expect<u64>(load<u64>(first + 8)).toBe(before0, "the root's links as they were");
+    expect<u64>(load<u64>(second + 8)).toBe(before1, "and the next node's");
+    expect<u32>(load<u32>(damagedLink)).toBe(0x7fff_fff8, "nothing put in the damaged link's place");
+    indexRemove(heap, target);
+    expect<u64>(load<u64>(first + 8)).toBe(before0, "the removal turned them back too");
+    expect<u64>(load<u64>(second + 8)).toBe(before1);
+    expect<u32>(load<u32>(damagedLink)).toBe(0x7fff_fff8);
   });
 
   it("a link inside the pool but not at a block boundary (8-aligned) is not followed either", () => {
