@@ -31,8 +31,9 @@
 // Robustness: the index is derived data. Every link is checked to lie inside the pool and every
 // descent is bounded in depth, so a link overwritten by a stray write is found (indexDamaged) and
 // never followed out of the pool or around a cycle; indexRebuild then lays the index anew from the
-// blocks themselves. The take and the removal turn the links they follow to point back up (no
-// recursion, no stack: see climb) and turn every one back before they return, damage or not.
+// blocks themselves. The walks that come back up (the take, a removal, a block put in a larger
+// one's place) turn the links they follow to point back up (no recursion, no stack: see climb) and
+// turn every one back before they return, damage or not.
 
 import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader, freePriority, setFreePriority } from "./block";
 import { mayCarve } from "./heap";
@@ -394,7 +395,7 @@ let restSize: u32 = 0; // the size of what stays free in its place, 0 when it le
 let refused: usize = 0; // a block that would have been taken but does not look sound
 
 /**
- * The way back up from a walk that turned links (takeFrom, removeFrom): `back` is the parent of the
+ * The way back up from a walk that turned links (takeFrom, turnLinksTo): `back` is the parent of the
  * subtree whose new root is `sub`, tagged with the side it hangs from, and its own link up is
  * in that side's field, and so on to the root. Every link is turned back, and when `fixing`, the
  * figures fixed after a block of `oldSize` bytes below shrank or left: a figure changes only where
