@@ -318,8 +318,8 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
 
 /**
  * First-fit: `block` (its header, links and priority written) takes the place of `old`, which was
- * `oldSize` bytes with the largest-below figure `oldMost`: down raising figures when it grew, the
- * recursive replaceIn, which fixes them on its way back up, when it shrank.
+ * `oldSize` bytes with the largest-below figure `oldMost`: down raising figures when it grew;
+ * replaceIn, which fixes them on its way back up, when it shrank.
  */
 function takePlace(heap: usize, old: usize, oldSize: u32, oldMost: u32, block: usize): void {
   const size = blockSize(block);
