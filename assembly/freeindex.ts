@@ -35,7 +35,7 @@
 // one's place) turn the links they follow to point back up (no recursion, no stack: see climb) and
 // turn every one back before they return, damage or not.
 
-import { blockSize, HEADER_SIZE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader, freePriority, setFreePriority } from "./block";
+import { blockSize, HEADER_SIZE, GRANULE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader, freePriority, setFreePriority } from "./block";
 import { mayCarve } from "./heap";
 import {
   HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
@@ -382,6 +382,13 @@ export function payloadFitting(block: usize, size: u32, need: u32, alignment: u3
   if (gap != 0 && gap < <u64>MIN_BLOCK_SIZE) payload += alignUp(MIN_BLOCK_SIZE - <u32>gap, alignment);
   if (payload - HEADER_SIZE + <u64>need > <u64>block + <u64>size) return 0;
   return <usize>payload;
+}
+
+/** payloadFitting, with the common case inline: at the granule (8) the payload is right after the header. */
+// @ts-ignore: decorator
+@inline export function payloadIn(block: usize, size: u32, need: u32, alignment: u32): usize {
+  if (alignment == GRANULE) return size >= need ? block + HEADER_SIZE : 0;
+  return payloadFitting(block, size, need, alignment);
 }
 
 // ─── First-fit at alignment 8: find and split in one descent ─────────────────────────────────────

@@ -25,7 +25,7 @@ import {
   ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
 import {
-  indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadFitting,
+  indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadIn, payloadFitting,
   indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
 } from "./freeindex";
 import { checkLiveBlock, checkReleasable, releasableAtOnce, neighboursHold, freeBlockHolds } from "./pointers";
@@ -260,10 +260,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     if (found == 0 || bestFit) {
       const top = soundTop(heap);
       if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over, and repaired
-      // At the granule the payload is right after the header: no alignment to work out.
-      if (top == 0) topPayload = 0;
-      else if (alignment == GRANULE) topPayload = blockSize(top) >= need ? top + HEADER_SIZE : 0;
-      else topPayload = payloadFitting(top, blockSize(top), need, alignment);
+      topPayload = top != 0 ? payloadIn(top, blockSize(top), need, alignment) : 0;
       if (topPayload != 0 && (found == 0 || blockSize(top) < blockSize(found))) {
         found = top;
         fromTop = true;

@@ -23,21 +23,22 @@ function figure(node: usize): u32 {
   return node == 0 ? 0 : load<u32>(node + 16);
 }
 
-/** How many links lie between the root and the indexed block `node` (first-fit: keyed by address). */
+/** The child of `tree` on the way to the indexed block `node` (first-fit: keyed by address). */
+function towards(tree: usize, node: usize): usize {
+  return load<u32>(tree + (node < tree ? 8 : 12));
+}
+
+/** How many links lie between the root and the indexed block `node`. */
 function depthOf(heap: usize, node: usize): i32 {
-  let tree: usize = load<u32>(heap + HEAP_FREE_ROOT);
   let depth = 0;
-  while (tree != node) {
-    tree = load<u32>(tree + (node < tree ? 8 : 12));
-    depth++;
-  }
+  for (let tree: usize = load<u32>(heap + HEAP_FREE_ROOT); tree != node; tree = towards(tree, node)) depth++;
   return depth;
 }
 
-/** The node `steps` links below the root on the way to the indexed block `node` (first-fit). */
+/** The node `steps` links below the root on the way to the indexed block `node`. */
 function onPathTo(heap: usize, node: usize, steps: i32): usize {
   let tree: usize = load<u32>(heap + HEAP_FREE_ROOT);
-  for (let i = 0; i < steps; i++) tree = load<u32>(tree + (node < tree ? 8 : 12));
+  for (let i = 0; i < steps; i++) tree = towards(tree, node);
   return tree;
 }
 
