@@ -24,6 +24,8 @@
 //    heap + 60   u32 faultReason     the FAULT_* reason of the last fault found (faults.ts)
 //    heap + 64   stats record        see stats.ts (64 bytes)
 //    heap + 128  small-block caches  see caches.ts (HEAP_CACHES_SIZE bytes)
+//    heap + 1152 free-index path     HEAP_PATH_ENTRIES u32: the nodes a walk of the free index passed
+//                                    on its way down, for its way back up (freeindex.ts onPath)
 //    heap + HEAP_CONTROL_SIZE  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
 export const CONTROL_LOCK: usize = 0;
@@ -59,8 +61,11 @@ export const OPTION_NO_CACHES: u32 = 2;
 
 export const HEAP_CACHES: usize = 128;
 export const HEAP_CACHES_SIZE: usize = 1024;
-/** The heap's control block is the common part, its own fields and the caches. */
-export const HEAP_CONTROL_SIZE: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
+export const HEAP_PATH: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
+/** The deepest a walk of the free index may go, plus one: a treap of hashed priorities stays far above it (freeindex.ts). */
+export const HEAP_PATH_ENTRIES: i32 = 202;
+/** The heap's control block is the common part, its own fields, the caches and the path. */
+export const HEAP_CONTROL_SIZE: usize = HEAP_PATH + (<usize>HEAP_PATH_ENTRIES << 2);
 
 /** Highest address a pool may end at: keeps every address and size below the error results. */
 export const ADDRESS_LIMIT: u64 = 0xffff_0000;

@@ -32,27 +32,28 @@
 // descent is bounded in depth, so a link overwritten by a stray write is found (indexDamaged) and
 // never followed out of the pool or around a cycle; indexRebuild then lays the index anew from the
 // blocks themselves. The walks that come back up (the take, a removal, a block put in a larger
-// one's place) turn the links they follow to point back up (no recursion, no stack: see climb) and
-// turn every one back before they return, damage or not.
+// one's place) write the nodes they pass into the heap's path buffer (control.ts HEAP_PATH) and
+// change no link on the way down, so a walk that stops at damage leaves the tree as it was.
 
 import { blockSize, HEADER_SIZE, GRANULE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader, freePriority, setFreePriority } from "./block";
 import { mayCarve } from "./heap";
 import {
   HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
-  HEAP_POOL_START, HEAP_SENTINEL,
+  HEAP_POOL_START, HEAP_SENTINEL, HEAP_PATH, HEAP_PATH_ENTRIES,
 } from "./control";
 
 const LEFT: usize = 8;
 const RIGHT: usize = 12;
 const LARGEST: usize = 16;
 /** Far beyond the depth a treap of hashed priorities reaches (about 3 ln n): only damage gets here. */
-const MAX_DEPTH: i32 = 200;
+const MAX_DEPTH: i32 = HEAP_PATH_ENTRIES - 1;
 
 // Per-call scratch, in this instance's globals: never shared state, so threads do not collide.
 let bestFit = false;
 let poolLow: usize = 0;
 let poolGranules: u32 = 0; // (sentinel - pool start) / 8: see followable
 let damaged = false;
+let path: usize = 0; // heap + HEAP_PATH: see onPath
 
 // @ts-ignore: decorator
 @inline function left(node: usize): usize { return load<u32>(node, LEFT); }
@@ -121,6 +122,17 @@ let damaged = false;
   bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
   poolLow = load<u32>(heap + HEAP_POOL_START);
   poolGranules = (load<u32>(heap + HEAP_SENTINEL) - <u32>poolLow) >> 3;
+  path = heap + HEAP_PATH;
+}
+
+// A walk that comes back up notes each node it passes in the heap's path buffer: entry `depth` is
+// the node at that depth, with bit 0 set when the walk went on to its right child. The buffer is
+// in the control block (shared memory that only the lock's holder touches), not in this instance's
+// globals, which cannot hold an array; links are never turned, so a walk that stops leaves the
+// tree as it was, and the way up (climb) stops at the first figure that stays.
+// @ts-ignore: decorator
+@inline function onPath(depth: i32, entry: usize): void {
+  store<u32>(path + (<usize>depth << 2), <u32>entry);
 }
 
 function refresh(node: usize): void {
@@ -174,48 +186,35 @@ function merge(a: usize, b: usize, depth: i32): usize {
   return b;
 }
 
-// A walk down to a known node (removal, a block put in another's place) turns the links it follows
-// to point back up, as the take does, and climb turns them back.
-let walkEnd: usize = 0; // where turnLinksTo stopped: its node, or a link it would not follow
-let walkDepth: i32 = 0; // how far down that is
-
 /**
- * Goes down from `root` to `node` by key, turning each link it follows to point back at its parent
- * (see climb), and returns the way back up. Stops early, noting damage, at a link it may not follow
- * or past MAX_DEPTH: walkEnd says where it stopped.
+ * Goes down from `root` to `node` by key, noting the nodes it passes (onPath); the depth of `node`,
+ * or -1 (damage noted) at a link it may not follow or past MAX_DEPTH.
  */
-function turnLinksTo(root: usize, node: usize): usize {
+function pathTo(root: usize, node: usize): i32 {
   let tree = root;
-  let back: usize = 0;
   let depth = 0;
   while (tree != node) {
     if (depth > MAX_DEPTH || !followable(tree)) {
       damaged = true;
-      break;
+      return -1;
     }
     if (before(node, tree)) {
-      const l = left(tree);
-      setLeft(tree, back);
-      back = tree;
-      tree = l;
+      onPath(depth, tree);
+      tree = left(tree);
     } else {
-      const r = right(tree);
-      setRight(tree, back);
-      back = tree | 1;
-      tree = r;
+      onPath(depth, tree | 1);
+      tree = right(tree);
     }
     depth++;
   }
-  walkEnd = tree;
-  walkDepth = depth;
-  return back;
+  return depth;
 }
 
 /** Takes `node` out of the treap at `root` (its header still holds its size); the new root. */
 function removeFrom(root: usize, node: usize): usize {
-  const back = turnLinksTo(root, node);
-  if (walkEnd != node) return climb(back, walkEnd, 0, false); // every link as it was
-  return climb(back, merge(left(node), right(node), walkDepth), blockSize(node), true);
+  const depth = pathTo(root, node);
+  if (depth < 0) return root;
+  return climb(root, depth, merge(left(node), right(node), depth), blockSize(node));
 }
 
 export function indexClear(heap: usize): void {
@@ -289,10 +288,10 @@ export function indexRemove(heap: usize, block: usize): void {
  * overlap them); the figures that were `old`'s size are fixed on the way back up. The new root.
  */
 function replaceIn(root: usize, old: usize, oldSize: u32, oldMost: u32, block: usize): usize {
-  const back = turnLinksTo(root, old);
-  if (walkEnd != old) return climb(back, walkEnd, 0, false); // every link as it was
+  const depth = pathTo(root, old);
+  if (depth < 0) return root;
   inherit(block, oldSize, oldMost);
-  return climb(back, block, oldSize, true);
+  return climb(root, depth, block, oldSize);
 }
 
 /**
@@ -402,41 +401,32 @@ let restSize: u32 = 0; // the size of what stays free in its place, 0 when it le
 let refused: usize = 0; // a block that would have been taken but does not look sound
 
 /**
- * The way back up from a walk that turned links (takeFrom, turnLinksTo): `back` is the parent of the
- * subtree whose new root is `sub`, tagged with the side it hangs from, and its own link up is
- * in that side's field, and so on to the root. Every link is turned back, and when `fixing`, the
- * figures fixed after a block of `oldSize` bytes below shrank or left: a figure changes only where
- * it was that size (it is then read again from the node, the subtree just fixed and the other
- * child), and above the first that stays, none changes. Returns the root.
+ * The way back up from a walk that noted its path (takeFrom, pathTo): the node at `depth` is
+ * replaced by `sub` (0 for none), and a block of `oldSize` bytes below shrank or left. Its parent
+ * is linked to `sub`, and the figures above are fixed: a figure changes only where it was that size
+ * (it is then read again from the node, the subtree just fixed and the other child), and above the
+ * first that stays, none changes. Returns the root.
  */
-function climb(back: usize, sub: usize, oldSize: u32, fixing: bool): usize {
-  while (back != 0) {
-    const parent = back & ~(<usize>7);
-    let other: usize;
-    if (back & 1) {
-      back = right(parent);
-      setRight(parent, sub);
-      other = left(parent);
-    } else {
-      back = left(parent);
-      setLeft(parent, sub);
-      other = right(parent);
-    }
-    if (fixing) {
-      const was = load<u32>(parent, LARGEST);
-      if (was > oldSize) fixing = false;
-      else {
-        const mine = blockSize(parent);
-        const below: u32 = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
-        const beside = largest(other);
-        const most = max(mine, max(below, beside));
-        store<u32>(parent, most, LARGEST);
-        fixing = most != was;
-      }
-    }
-    sub = parent;
+function climb(root: usize, depth: i32, sub: usize, oldSize: u32): usize {
+  if (depth == 0) return sub;
+  let entry: usize = load<u32>(path + (<usize>(depth - 1) << 2));
+  let parent = entry & ~(<usize>7);
+  if (entry & 1) setRight(parent, sub);
+  else setLeft(parent, sub);
+  let below: u32 = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
+  for (let d = depth - 1; ; ) {
+    const was = load<u32>(parent, LARGEST);
+    if (was > oldSize) break;
+    const beside = largest(entry & 1 ? left(parent) : right(parent));
+    const most = max(blockSize(parent), max(below, beside));
+    if (most == was) break;
+    store<u32>(parent, most, LARGEST);
+    if (--d < 0) break;
+    below = most;
+    entry = load<u32>(path + (<usize>d << 2));
+    parent = entry & ~(<usize>7);
   }
-  return sub;
+  return root;
 }
 
 /**
@@ -446,39 +436,34 @@ function climb(back: usize, sub: usize, oldSize: u32, fixing: bool): usize {
  * Nothing rotates: a subtree's new root is the rest (at the taken block's rank), or one of the
  * taken block's children (ranked below it), so it never outranks the node above.
  *
- * One loop down and one back up, without recursion or a stack: on the way down each node's link to
- * the child taken next is turned to point back at its parent (the low bit says which link: 1 for
- * the right), and the way up turns it back, fixing the figures until one is left unchanged.
+ * One loop down, noting the path (onPath), changing nothing; then climb fixes the figures above
+ * the taken block until one is left unchanged.
  */
 function takeFrom(heap: usize, root: usize, need: u32): usize {
   let tree = root;
-  let back: usize = 0; // the parent of `tree`, tagged with the side `tree` hangs from (1: right)
   let depth = 0;
-  let found = false;
   // Down: left while the left subtree has a block big enough, else this block, else right.
   while (depth <= MAX_DEPTH) {
     const l = left(tree);
     if (largest(l) >= need) {
-      setLeft(tree, back);
-      back = tree;
+      onPath(depth, tree);
       tree = l;
     } else if (blockSize(tree) >= need) {
-      found = true;
-      break;
+      if (!mayCarve(heap, tree, need)) {
+        refused = tree;
+        return root;
+      }
+      return climb(root, depth, carveFront(tree, need, depth), takenSize);
     } else {
       const r = right(tree);
       if (!followable(r)) break; // the largest-below figures promised a block here
-      setRight(tree, back);
-      back = tree | 1;
+      onPath(depth, tree | 1);
       tree = r;
     }
     depth++;
   }
-  let sub = tree; // what takes `tree`'s place
-  if (!found) damaged = true;
-  else if (!mayCarve(heap, tree, need)) refused = tree;
-  else sub = carveFront(tree, need, depth);
-  return climb(back, sub, takenSize, taken != 0);
+  damaged = true;
+  return root;
 }
 
 /**

@@ -138,11 +138,11 @@ describe("free index (treap)", () => {
     expect<i32>(indexCheck(heap)).toBe(2000 - 21, "taken whole (8 bytes more than asked: too few to stay free)");
   });
 
-  it("a take that refuses a damaged block deep in the tree puts back every link it turned on its way down", () => {
+  it("a take that refuses a damaged block deep in the tree leaves every link on its way down as it was", () => {
     const ptrs = new StaticArray<usize>(4000);
     const heap = holes(POLICY_FIRST_FIT, ptrs);
     const target = ptrs[198] - HEADER_SIZE; // the lowest of the largest holes (1,608 bytes)
-    expect<i32>(depthOf(heap, target)).toBeGreaterThan(2, "the walk to it turns links on the way");
+    expect<i32>(depthOf(heap, target)).toBeGreaterThan(2, "the walk to it passes nodes on the way");
     store<u32>(target + 1608 - 4, 1600); // its footer
     expect<usize>(settle(heap, heapMalloc(heap, 1600))).toBe(errorResult(ERR_CORRUPTION), "the take refuses it");
     expect<u32>(load<u32>(heap + HEAP_FAULT_REASON)).toBe(FAULT_BAD_FOOTER, "reported as the block's damage: the index was not");
@@ -209,7 +209,7 @@ describe("free index (treap)", () => {
     expect<usize>(heapMalloc(heap, 100)).toBeGreaterThan(0, "and the heap goes on");
   });
 
-  it("a walk down to a known block that meets a damaged link turns back every link it turned", () => {
+  it("a walk down to a known block that meets a damaged link leaves every link it passed as it was", () => {
     const ptrs = new StaticArray<usize>(4000);
     const heap = holes(POLICY_FIRST_FIT, ptrs);
     const target = ptrs[198] - HEADER_SIZE; // a hole of 1,608 bytes
@@ -222,14 +222,14 @@ describe("free index (treap)", () => {
     const damagedLink = third + (target < third ? 8 : 12);
     store<u32>(damagedLink, 0x7fff_fff8); // out of the pool: the walks below stop there
     // A block that shrinks in its place (a realloc growing into it), then a removal: each walks
-    // down two links, turning them, and meets the damaged one.
+    // down two links and meets the damaged one.
     indexResize(heap, target, 1608 - 24);
     expect<bool>(indexDamaged()).toBe(true, "the shrink met the link");
     expect<u64>(load<u64>(first + 8)).toBe(before0, "the root's links as they were");
     expect<u64>(load<u64>(second + 8)).toBe(before1, "and the next node's");
     expect<u32>(load<u32>(damagedLink)).toBe(0x7fff_fff8, "nothing put in the damaged link's place");
     indexRemove(heap, target);
-    expect<u64>(load<u64>(first + 8)).toBe(before0, "the removal turned them back too");
+    expect<u64>(load<u64>(first + 8)).toBe(before0, "the removal left them too");
     expect<u64>(load<u64>(second + 8)).toBe(before1);
     expect<u32>(load<u32>(damagedLink)).toBe(0x7fff_fff8);
   });
