@@ -269,6 +269,11 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     }
     if (found != 0) break;
   }
+  // After damage (a link the walk would not follow, or a small-block cache list that led somewhere
+  // unsound), a block found anyway is not handed out: the call reports CORRUPTION once it is over,
+  // and the caller would never see the block. Its header is not written yet, so the rebuild that
+  // follows reads it as the free block it was, whatever the walk did to the index.
+  if (indexDamaged()) return 0;
   let payload: usize;
   if (oneWalk && !fromTop) {
     // indexTakeLowest has split the block already; only its header is left to write.

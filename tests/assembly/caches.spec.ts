@@ -1,10 +1,11 @@
-import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize, settle } from "../../assembly/heap";
 import { checkLiveBlock } from "../../assembly/pointers";
 import { heapValidate } from "../../assembly/validate";
 import { cachedBlocks, cachedBytes, CACHE_REQUEST_LIMIT } from "../../assembly/caches";
-import { HEADER_SIZE, isUsed, isCached, blockSize } from "../../assembly/block";
-import { POLICY_FIRST_FIT, HEAP_FREE_BLOCKS } from "../../assembly/control";
-import { ERR_DOUBLE_FREE } from "../../assembly/errors";
+import { HEADER_SIZE, USED, CACHED, isUsed, isCached, blockSize, magicFor } from "../../assembly/block";
+import { POLICY_FIRST_FIT, HEAP_FREE_BLOCKS, CONTROL_STATS } from "../../assembly/control";
+import { statRead, STAT_LIVE_BLOCKS, STAT_ALLOCATION_COUNT } from "../../assembly/stats";
+import { ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
 function cachingHeap(bytes: u32): usize {
@@ -110,5 +111,39 @@ describe("small-block caches", () => {
     expect<u32>(cachedBlocks(heap)).toBe(0);
     expect<u32>(blockSize(big - HEADER_SIZE)).toBeGreaterThanOrEqual(16008);
     expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("hand out a cached block only where its list leads to a sound block of the list's size", () => {
+    // A use after free rewrites a parked block's link to lead to a header forged inside a live
+    // block's payload that is right but for one thing: each must be refused on its own.
+    const MISALIGNED = 0, BAD_MAGIC = 1, NOT_CACHED = 2, OTHER_SIZE = 3;
+    for (let fault = 0; fault < 4; fault++) {
+      const heap = cachingHeap(65536);
+      const older = heapMalloc(heap, 64); // 72-byte blocks, each kept from merging by a guard
+      heapMalloc(heap, 8);
+      const parked = heapMalloc(heap, 64);
+      heapMalloc(heap, 8);
+      const live = heapMalloc(heap, 200);
+      heapMalloc(heap, 8);
+      const hole = heapMalloc(heap, 2000); // too big to park: freed into the index, where the request fits
+      heapMalloc(heap, 8);
+      heapFree(heap, hole);
+      heapFree(heap, older);
+      heapFree(heap, parked); // the list: parked, then older
+      const forged = live + 16 + (fault == MISALIGNED ? 4 : 0);
+      const size: u32 = fault == OTHER_SIZE ? 48 : 72;
+      const flags: u32 = fault == NOT_CACHED ? USED : USED | CACHED;
+      store<u32>(forged, size | flags);
+      store<u32>(forged, (magicFor(forged) ^ (fault == BAD_MAGIC ? 1 : 0)) << 16, 4);
+      store<u32>(parked, <u32>forged); // its link to the next cached block of 72 bytes
+      expect<usize>(heapMalloc(heap, 64)).toBe(parked, "the parked block itself: its link becomes the list's head");
+      const liveBefore = statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS);
+      const countBefore = statRead(heap + CONTROL_STATS, STAT_ALLOCATION_COUNT);
+      expect<usize>(settle(heap, heapMalloc(heap, 64))).toBe(errorResult(ERR_CORRUPTION), "the forged block is not handed out: fault " + fault.toString());
+      expect<u64>(statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS)).toBe(liveBefore, "and no other block was allocated instead");
+      expect<u64>(statRead(heap + CONTROL_STATS, STAT_ALLOCATION_COUNT)).toBe(countBefore);
+      expect<u32>(heapValidate(heap)).toBe(0, "the caches were folded back and the heap goes on");
+      expect<usize>(heapMalloc(heap, 64)).toBeGreaterThan(0);
+    }
   });
 });

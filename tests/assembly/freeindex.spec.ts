@@ -2,7 +2,8 @@ import { heapMalloc, heapFree, heapAllocate, heapLargestFree, settle } from "../
 import { heapValidate } from "../../assembly/validate";
 import { FAULT_INDEX_LINK, FAULT_BAD_FOOTER } from "../../assembly/faults";
 import { indexCheck, indexLargest, indexResize, indexRemove, indexDamaged } from "../../assembly/freeindex";
-import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FAULT_REASON, POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
+import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FAULT_REASON, POLICY_BEST_FIT, POLICY_FIRST_FIT, CONTROL_STATS } from "../../assembly/control";
+import { statRead, STAT_LIVE_BLOCKS } from "../../assembly/stats";
 import { HEADER_SIZE, freePriority } from "../../assembly/block";
 import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
@@ -207,6 +208,19 @@ describe("free index (treap)", () => {
     expect<u32>(result).toBe(errorResult(ERR_CORRUPTION), "the allocation meets the links");
     expect<u32>(heapValidate(heap)).toBe(0, "the allocation rebuilt it");
     expect<usize>(heapMalloc(heap, 100)).toBeGreaterThan(0, "and the heap goes on");
+  });
+
+  it("a take that meets a damaged link but finds a block anyway hands nothing out: corruption, nothing lost", () => {
+    const heap = holes(POLICY_FIRST_FIT);
+    const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+    store<u32>(root + 8, 0x7fff_fff8); // its left link: out of the pool, read as the take looks left first
+    const rootSize = load<u32>(root) & ~7;
+    const liveBefore = statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS);
+    // The root itself fits: the take notes the damage, then finds the root.
+    expect<usize>(settle(heap, heapMalloc(heap, rootSize - HEADER_SIZE))).toBe(errorResult(ERR_CORRUPTION));
+    expect<u64>(statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS)).toBe(liveBefore, "no block handed out");
+    expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(2000, "with every hole in it, the root's among them");
   });
 
   it("a walk down to a known block that meets a damaged link leaves every link it passed as it was", () => {
