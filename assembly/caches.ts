@@ -114,8 +114,11 @@ export function largestCached(heap: usize): u32 {
 /** A cached block that may be used: in the pool, its magic, USED | CACHED, the size of its list. */
 // @ts-ignore: decorator
 @inline function cachedBlockHolds(heap: usize, block: usize, size: u32): bool {
-  return (block & 7) == 0 && block >= <usize>load<u32>(heap + HEAP_POOL_START) && block < <usize>load<u32>(heap + HEAP_SENTINEL) &&
-    hasValidMagic(block) && blockFlags(block) & (USED | CACHED) == (USED | CACHED) && blockSize(block) == size;
+  const start: usize = load<u32>(heap + HEAP_POOL_START);
+  // 8-aligned and in [start, sentinel) in one compare (as freeindex.ts followable); then the header's
+  // tests ORed, one branch (a chain of && compiled to a boolean materialised per test).
+  if (rotr<u32>(<u32>(block - start), 3) >= (load<u32>(heap + HEAP_SENTINEL) - <u32>start) >> 3) return false;
+  return (<u32>!hasValidMagic(block) | (blockFlags(block) & (USED | CACHED) ^ (USED | CACHED)) | (blockSize(block) ^ size)) == 0;
 }
 
 /**

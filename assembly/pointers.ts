@@ -126,10 +126,12 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   const start: usize = load<u32>(heap + HEAP_POOL_START);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const block = ptr - HEADER_SIZE;
-  if (!isReady(heap) || checksOn(heap) || (ptr & 7) != 0 || ptr < start + HEADER_SIZE || ptr > sentinel) return false;
+  // Three stages, each reading only what the one before proved inside the pool (the block's header,
+  // then the next one's), each its tests ORed as 0/1 words and one branch: written as a chain of
+  // && they compiled to a boolean materialised and tested again for every test (V8).
+  if ((<u32>!isReady(heap) | <u32>checksOn(heap) | <u32>(ptr & 7) | <u32>(ptr < start + HEADER_SIZE) | <u32>(ptr > sentinel)) != 0) return false;
   const size = blockSize(block);
-  // The size is checked before `next` is read: it must stay inside the pool.
-  if (!hasValidMagic(block) || size < MIN_BLOCK_SIZE || <usize>size > sentinel - block || !isLive(block)) return false;
+  if ((<u32>!hasValidMagic(block) | <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>!isLive(block)) != 0) return false;
   const next = block + size;
-  return hasValidMagic(next) && !isPrevFree(next) && !isInternalBlock(heap, block) && (protectionOf(block) & PROT_WRITE) != 0;
+  return (<u32>!hasValidMagic(next) | <u32>isPrevFree(next) | <u32>isInternalBlock(heap, block) | (~protectionOf(block) & PROT_WRITE)) == 0;
 }
