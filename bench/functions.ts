@@ -5,6 +5,11 @@
 // counts in its caller). It is how the free index's walks were found to cost 80 instructions a level.
 //
 //   npx tsx bench/functions.ts [--workload mixed-sizes] [--no-caches] build/bench/ours.wasm
+//   npx tsx bench/functions.ts --annotate heapFree build/bench/ours.wasm
+//
+// --annotate prints the machine code of the functions whose names contain its text, each
+// instruction with how many times an operation runs it (from the three-replay run): where in a
+// function the instructions go.
 //
 // The build's text (bench/build-peers.sh writes build/bench/ours.wat beside ours.wasm) names the
 // functions. As bench/instructions.ts, it replays the workload inside wasm once and then three times
@@ -22,6 +27,7 @@ const { values, positionals } = parseArgs({
   options: {
     workload: { type: 'string', default: 'mixed-sizes' },
     'no-caches': { type: 'boolean', default: false },
+    annotate: { type: 'string' },
   },
 })
 const file = positionals[0]
@@ -83,6 +89,26 @@ const names = functionNames(readFileSync(file.replace(/\.wasm$/, '.wat'), 'utf8'
 const traceFile = join(dir, 'trace')
 writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
 
+/** Each listed instruction of the functions named like `pattern`, with its executions per operation. */
+function annotate(listing: string, names: string[], costs: Map<number, number>, perOperation: number, pattern: string): void {
+  let inside = false
+  for (const line of listing.split('\n')) {
+    const header = /^name: wasm-function\[(\d+)\]/.exec(line)
+    if (header) {
+      const name = names[Number(header[1])] ?? ''
+      inside = name.includes(pattern)
+      if (inside) console.log(`\n${name}`)
+      continue
+    }
+    if (line.startsWith('--- End code')) inside = false
+    const instruction = /^0x([0-9a-f]+)\s+[0-9a-f]+\s+\S+\s+(.*)$/.exec(line)
+    if (inside && instruction) {
+      const runs = (costs.get(parseInt(instruction[1], 16)) ?? 0) / perOperation
+      console.log(`${runs >= 0.005 ? runs.toFixed(2).padStart(7) : '       '}  ${instruction[2]}`)
+    }
+  }
+}
+
 /** Instructions per function for `reps` replays. */
 function count(reps: number): Map<string, number> {
   const out = join(dir, `callgrind.${reps}`)
@@ -93,8 +119,10 @@ function count(reps: number): Map<string, number> {
   { stdio: ['ignore', fd, 'ignore'] })
   closeSync(fd)
   const ranges = codeRanges(readFileSync(listing, 'utf8'), names)
+  const costs = costsByAddress(readFileSync(out, 'utf8'))
+  if (values.annotate && reps === 3) annotate(readFileSync(listing, 'utf8'), names, costs, reps * workload!.operations, values.annotate)
   const totals = new Map<string, number>()
-  for (const [address, cost] of costsByAddress(readFileSync(out, 'utf8'))) {
+  for (const [address, cost] of costs) {
     let low = 0
     let high = ranges.length - 1
     let name = '(outside wasm)'
