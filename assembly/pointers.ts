@@ -82,7 +82,10 @@ export function neighboursHold(heap: usize, block: usize): bool {
 export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   const start: usize = load<u32>(heap + HEAP_POOL_START);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  if (free < start || free >= sentinel || (free & 7) != 0 || !hasValidMagic(free)) {
+  // Not tested for 8-alignment: every caller asks about an aligned address (a followed index link, a
+  // block's end, the top by its checked footer) or gives the `end` a left neighbour must reach, which
+  // no misaligned start reaches with a size (a multiple of 8).
+  if (free < start || free >= sentinel || !hasValidMagic(free)) {
     recordFault(heap, FAULT_BAD_MAGIC, free < start || free >= sentinel ? 0 : free, 0, 0);
     return false;
   }

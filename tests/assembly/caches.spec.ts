@@ -100,6 +100,20 @@ describe("small-block caches", () => {
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
+  it("are bounded: at most a sixteenth of the pool in all", () => {
+    const heap = cachingHeap(65536); // the pool: 65,536 bytes, so at most 4,096 of them parked
+    const ptrs = new StaticArray<usize>(10);
+    for (let i = 0; i < 10; i++) {
+      ptrs[i] = heapMalloc(heap, 1000); // blocks of 1,008 bytes, each kept from merging by a guard
+      heapMalloc(heap, 8);
+    }
+    for (let i = 0; i < 10; i++) heapFree(heap, ptrs[i]);
+    expect<u32>(cachedBlocks(heap)).toBe(4, "4 x 1,008 = 4,032 bytes; a fifth would pass 4,096");
+    expect<u32>(cachedBytes(heap)).toBe(4 * 1008);
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(6, "the rest freed for real, into the index");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
   it("are flushed back to coalesce before a request fails", () => {
     const heap = cachingHeap(16384);
     const ptrs = new StaticArray<usize>(60);

@@ -248,6 +248,24 @@ describe("free index (treap)", () => {
     expect<u32>(load<u32>(damagedLink)).toBe(0x7fff_fff8);
   });
 
+  it("a link that leads back up (a cycle) is caught by the depth bound on every walk: corruption, the index rebuilt", () => {
+    // 0: a free that inserts (used neighbours), 1: a malloc that takes, 2: a free that coalesces (grows a block in place).
+    for (let walk = 0; walk < 3; walk++) {
+      const ptrs = new StaticArray<usize>(4000);
+      const heap = holes(POLICY_FIRST_FIT, ptrs);
+      expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "hole 0 (24 bytes) taken whole");
+      expect<usize>(heapMalloc(heap, 24)).toBe(ptrs[2], "hole 2 taken whole: block 1 has used neighbours");
+      const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+      store<u32>(root + 8, <u32>root); // both its links lead back to itself: in the pool, aligned, a cycle
+      store<u32>(root + 12, <u32>root);
+      store<u32>(root + 16, 0xffff_fff8); // and its figure promises a fit below it to any request
+      const result = walk == 0 ? heapFree(heap, ptrs[1]) : walk == 1 ? heapMalloc(heap, 64) : heapFree(heap, ptrs[3]);
+      expect<usize>(settle(heap, result)).toBe(errorResult(ERR_CORRUPTION), "walk " + walk.toString());
+      expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
+      expect<i32>(indexCheck(heap)).toBe(<i32>load<u32>(heap + HEAP_FREE_BLOCKS));
+    }
+  });
+
   it("a link inside the pool but not at a block boundary (8-aligned) is not followed either", () => {
     const heap = holes(POLICY_FIRST_FIT);
     const root: usize = load<u32>(heap + HEAP_FREE_ROOT);

@@ -1,7 +1,7 @@
-import { heapMalloc, heapFree, heapAllocate, heapFreeBlocks } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate, heapFreeBlocks, heapFreeBytes, topBlock } from "../../assembly/heap";
 import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
-import { POLICY_BEST_FIT, POLICY_FIRST_FIT } from "../../assembly/control";
+import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_SENTINEL } from "../../assembly/control";
 import { freshHeap } from "./fixture";
 
 /** Free blocks, the top (the free block at the end, outside the index) included. */
@@ -136,5 +136,22 @@ describe("alignment", () => {
     const q = heapAllocate(heap, 8, 65536);
     expect<usize>(q & 65535).toBe(0);
     expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("a top whose footer is misaligned or below the smallest block is no top (statistics do not read through it)", () => {
+    for (let fault = 0; fault < 2; fault++) {
+      const heap = freshHeap(8192);
+      heapMalloc(heap, 64);
+      const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+      const top = topBlock(heap);
+      expect<usize>(top).toBeGreaterThan(0, "the rest of the pool");
+      const footer = load<u32>(sentinel - 4);
+      const freeBytes = heapFreeBytes(heap);
+      store<u32>(sentinel - 4, fault == 0 ? footer - 4 : 16); // misaligned; a size below 24
+      expect<usize>(topBlock(heap)).toBe(0, "fault " + fault.toString());
+      expect<u32>(heapFreeBytes(heap)).toBe(freeBytes - (blockSize(top) - HEADER_SIZE), "the top left out of the free bytes");
+      store<u32>(sentinel - 4, footer);
+      expect<usize>(topBlock(heap)).toBe(top);
+    }
   });
 });

@@ -183,3 +183,43 @@ describe("the free's fast acceptance refuses what the full check refuses", () =>
     expectRefused(heap, table, ERR_INVALID_POINTER, "internal block");
   });
 });
+
+// A free merges with a left neighbour its header says is free (PREV_FREE), found through the footer
+// (the last word of that neighbour, user memory when it is in fact live). An overflow that sets the
+// flag and writes that word must not make the free merge with a block that is not the free block
+// ending here: each case passes every test of freeBlockHolds but one.
+/** `ptr`'s block claims a free left neighbour starting `distance` bytes before it; the free must refuse. */
+function expectMergeRefused(heap: usize, ptr: usize, distance: u32, message: string): void {
+  const block = ptr - HEADER_SIZE;
+  const word = load<u32>(block - 4);
+  const header = load<u32>(block);
+  store<u32>(block - 4, distance);
+  store<u32>(block, header | PREV_FREE);
+  expect<u32>(heapFree(heap, ptr)).toBe(errorResult(ERR_CORRUPTION), message);
+  store<u32>(block - 4, word);
+  store<u32>(block, header);
+  expect<u32>(heapValidate(heap)).toBe(0, message + ": nothing changed");
+  expect<u32>(checkLiveBlock(heap, ptr)).toBe(0, message + ": the block is still live");
+}
+
+describe("a free's merge refuses a left neighbour that is not the free block it claims to be", () => {
+  it("a live left neighbour (the flag and its own size forged)", () => {
+    const heap = freshHeap(8192);
+    const left = heapMalloc(heap, 1024);
+    const ptr = heapMalloc(heap, 64);
+    heapMalloc(heap, 64);
+    expectMergeRefused(heap, ptr, blockSize(left - HEADER_SIZE), "used");
+    expect<u32>(checkLiveBlock(heap, left)).toBe(0, "and the left one too");
+  });
+
+  it("a free block that does not end where this one starts", () => {
+    const heap = freshHeap(8192);
+    const far = heapMalloc(heap, 200);
+    heapMalloc(heap, 64);
+    heapMalloc(heap, 1024);
+    const ptr = heapMalloc(heap, 64);
+    heapMalloc(heap, 64);
+    expect<u32>(heapFree(heap, far)).toBe(0, "a real free block, footer and all");
+    expectMergeRefused(heap, ptr, <u32>(ptr - far), "does not end here");
+  });
+});
