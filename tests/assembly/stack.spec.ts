@@ -1,5 +1,5 @@
 import { stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackUsed, stackDepth, stackBlockSize } from "../../assembly/stack";
-import { ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
+import { ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_INVALID_POINTER, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { CONTROL_SIZE, CONTROL_STATS } from "../../assembly/control";
 import { STAT_CURRENT_USAGE, STAT_FAILED_ALLOCATIONS, statRead } from "../../assembly/stats";
 
@@ -50,6 +50,8 @@ describe("stack allocator", () => {
     expect<u32>(stackMark(stack)).toBe(mark);
     expect<u32>(stackDepth(stack)).toBe(1);
     expect<u32>(stackReset(stack, mark + 8)).toBe(errorResult(ERR_STACK_ORDER), "above the top");
+    expect<u32>(stackReset(stack, stack + CONTROL_SIZE - 8)).toBe(errorResult(ERR_STACK_ORDER), "below the pool");
+    expect<u32>(stackDepth(stack)).toBe(1, "nothing popped");
     stackClear(stack);
     expect<u32>(stackDepth(stack)).toBe(0);
     expect<u64>(statRead(stack + CONTROL_STATS, STAT_CURRENT_USAGE)).toBe(0);
@@ -68,5 +70,41 @@ describe("stack allocator", () => {
     expect<u32>(stackBlockSize(stack, a + 8)).toBe(errorResult(ERR_INVALID_POINTER));
     stackPop(stack, a);
     expect<u32>(stackBlockSize(stack, a)).toBe(errorResult(ERR_INVALID_POINTER), "popped");
+    // A popped block's header survives where the next push, aligned higher, starts past it: that
+    // block's bytes reach past the new top.
+    const stale = stackPush(stack, 100, 0);
+    stackPop(stack, stale);
+    const next = stackPush(stack, 8, 64);
+    expect<usize>(next).toBeGreaterThanOrEqual(stale + 16, "the stale header left whole");
+    expect<usize>(next).toBeLessThan(stale + 100);
+    expect<u32>(stackBlockSize(stack, stale)).toBe(errorResult(ERR_INVALID_POINTER), "popped, under the top");
+  });
+
+  it("a pop refuses a most recent block whose header a stray write changed", () => {
+    const stack = freshStack(4096);
+    stackPush(stack, 16, 0);
+    const b = stackPush(stack, 16, 0);
+    const tag = load<u32>(b - 4);
+    store<u32>(b - 4, tag ^ 1);
+    expect<u32>(stackPop(stack, b)).toBe(errorResult(ERR_CORRUPTION), "its tag");
+    expect<u32>(stackDepth(stack)).toBe(2, "nothing popped");
+    store<u32>(b - 4, tag);
+    expect<u32>(stackPop(stack, b)).toBe(0);
+  });
+
+  it("a pop refuses a block below that is misaligned, however well its header is forged", () => {
+    const stack = freshStack(4096);
+    const start = stack + CONTROL_SIZE;
+    const a = stackPush(stack, 64, 0);
+    const b = stackPush(stack, 16, 0);
+    // b's link to the block below leads 4 bytes into a's payload, where a block is forged: its
+    // previous top (a's link word) the pool's start, no block below it (a's size word), its tag.
+    const fake = a + 4;
+    store<u32>(fake - 16, <u32>start);
+    store<u32>(fake - 12, 0);
+    store<u32>(fake - 4, 0x57ac4b1d ^ <u32>fake);
+    store<u32>(b - 12, <u32>fake);
+    expect<u32>(stackPop(stack, b)).toBe(0, "b itself holds");
+    expect<u32>(stackPop(stack, 0)).toBe(errorResult(ERR_CORRUPTION), "the forged block is not followed");
   });
 });

@@ -313,6 +313,16 @@ describe('growth', () => {
     mm.validate()
   })
 
+  it('a request that would not fit even at maxSize fails without growing the pool', () => {
+    const mm = MemoryManager.createSync({ size: 4 * KiB, maxSize: 256 * KiB })
+    mm.malloc(100 * KiB)
+    const grown = mm.stats().poolSize
+    expect(grown).toBeLessThan(256 * KiB - 64 * KiB) // room to grow by a page or more
+    expect(mm.malloc(250 * KiB)).toBe(0)
+    expect(mm.stats().poolSize).toBe(grown)
+    expect(mm.stats().failedAllocations).toBe(1)
+  })
+
   it('views taken through the API after growth see the new memory', () => {
     const mm = MemoryManager.createSync({ size: 4 * KiB, maxSize: 1024 * KiB })
     const small = mm.malloc(16)
