@@ -118,7 +118,7 @@ export function largestCached(heap: usize): u32 {
   // 8-aligned and in [start, sentinel) in one compare (as freeindex.ts followable); then the header's
   // tests ORed, one branch (a chain of && compiled to a boolean materialised per test).
   if (rotr<u32>(<u32>(block - start), 3) >= (load<u32>(heap + HEAP_SENTINEL) - <u32>start) >> 3) return false;
-  return (<u32>!hasValidMagic(block) | (blockFlags(block) & (USED | CACHED) ^ (USED | CACHED)) | (blockSize(block) ^ size)) == 0;
+  return (<u32>!hasValidMagic(block) | ((blockFlags(block) & (USED | CACHED)) ^ (USED | CACHED)) | (blockSize(block) ^ size)) == 0;
 }
 
 /**

@@ -137,7 +137,9 @@ describe("alignment", () => {
     expect<usize>(q & 65535).toBe(0);
     expect<u32>(heapValidate(heap)).toBe(0);
   });
+});
 
+describe("the top (the free block at the end of the pool, found by its footer)", () => {
   it("a top whose footer is misaligned or below the smallest block is no top (statistics do not read through it)", () => {
     for (let fault = 0; fault < 2; fault++) {
       const heap = freshHeap(8192);
