@@ -1,0 +1,59 @@
+// Each argument check of the host, by the error it must raise: the checks the random calls of
+// garbage-input.test.ts pass through without telling which one answered.
+import { describe, it, expect } from 'vitest'
+import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
+
+function codeOf(call: () => unknown): string | undefined {
+  try {
+    call()
+  } catch (error) {
+    if (error instanceof MemoryError) return error.code
+    throw error
+  }
+  return undefined
+}
+
+describe('argument checks', () => {
+  it('a pointer past 32 bits is INVALID_POINTER, not the block it would alias once wrapped', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const ptr = mm.malloc(64)
+    expect(codeOf(() => mm.usableSize(ptr + 2 ** 32))).toBe('INVALID_POINTER')
+    expect(codeOf(() => mm.free(ptr + 2 ** 32))).toBe('INVALID_POINTER')
+    expect(codeOf(() => mm.realloc(ptr + 2 ** 32, 8))).toBe('INVALID_POINTER')
+    expect(codeOf(() => mm.free(ptr + 0.5))).toBe('INVALID_POINTER')
+    expect(mm.usableSize(ptr)).toBe(64) // still live
+  })
+
+  it('options that are not an object, a shared that is not a boolean, boolean options that are not booleans: TypeError', () => {
+    expect(() => MemoryManager.createSync(5 as never)).toThrow(TypeError)
+    expect(() => MemoryManager.createSync(null as never)).toThrow(TypeError)
+    expect(() => StackAllocator.createSync('big' as never)).toThrow(TypeError)
+    expect(() => MemoryManager.createSync({ size: 4096, shared: 'yes' as never })).toThrow(TypeError)
+    expect(() => MemoryManager.createSync({ size: 4096, checks: 1 as never })).toThrow(TypeError)
+    expect(() => MemoryManager.createSync({ size: 4096, smallBlockCaches: 'no' as never })).toThrow(TypeError)
+  })
+
+  it('a pool below 64 bytes or reaching past the wasm32 address space: RangeError', () => {
+    expect(() => MemoryManager.createSync({ size: 32 })).toThrow(RangeError)
+    expect(() => StackAllocator.createSync({ size: 32 })).toThrow(RangeError)
+    expect(() => MemoryManager.createSync({ size: 4096, maxSize: 2 ** 32 - 65536 })).toThrow(/below 4 GiB - 128 KiB/)
+    expect(() => StackAllocator.createSync({ size: 2 ** 32 - 65536 })).toThrow(/below 4 GiB - 128 KiB/)
+  })
+
+  it('writeString of something that is not a string: TypeError, the block untouched', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    const ptr = mm.malloc(16)
+    mm.write(ptr, [7, 7])
+    expect(() => mm.writeString(ptr, 42 as never)).toThrow(TypeError)
+    expect([...mm.read(ptr, 2)]).toEqual([7, 7])
+  })
+
+  it('destroy and resetStats inside exclusive(), which holds the lock: refused, nothing changed', () => {
+    const st = StackAllocator.createSync({ size: 4096 })
+    st.push(8)
+    expect(() => st.exclusive(() => st.destroy())).toThrow(/inside exclusive/)
+    expect(() => st.exclusive(() => st.resetStats())).toThrow(/inside exclusive/)
+    expect(st.stats().allocationCount).toBe(1)
+    expect(st.pop()).toBeUndefined()
+  })
+})
