@@ -56,4 +56,26 @@ describe('argument checks', () => {
     expect(st.stats().allocationCount).toBe(1)
     expect(st.pop()).toBeUndefined()
   })
+
+  it("a handle of the other kind: TypeError (a heap's face over a stack's control block, or the reverse)", () => {
+    const mm = MemoryManager.createSync({ size: 4096, shared: true })
+    const st = StackAllocator.createSync({ size: 4096, shared: true })
+    expect(() => MemoryManager.attachSync(st.handle)).toThrow(TypeError)
+    expect(() => StackAllocator.attachSync(mm.handle)).toThrow(TypeError)
+  })
+
+  it('a protection that is not a number, a marker that is not a number or no marker, an unknown element type', () => {
+    const mm = MemoryManager.createSync({ size: 4096 })
+    const ptr = mm.malloc(16)
+    expect(() => mm.protect(ptr, 16, 'r' as never)).toThrow(TypeError)
+    expect(mm.protection(ptr)).toBe(3) // Read | Write, as it was
+    const st = StackAllocator.createSync({ size: 4096 })
+    st.push(8)
+    expect(() => st.reset('top' as never)).toThrow(TypeError)
+    expect(codeOf(() => st.reset(-8))).toBe('STACK_ORDER')
+    expect(codeOf(() => st.reset(st.mark() - 0.5))).toBe('STACK_ORDER')
+    expect(st.depth).toBe(1)
+    expect(() => mm.mallocAs('f65' as never, 4)).toThrow(/type must be one of/)
+  })
 })
+
