@@ -490,12 +490,24 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
     releaseBlock(heap, block);
     statsOnFree(stats, oldRequested);
     statsOnAllocate(stats, requested);
-    return moved;
+    return reallocDone(heap, moved);
   }
   writeUsedHeader(block, blockSize(block), load<u32>(block) & PREV_FREE, requested, prot);
   if (checksOn(heap)) writeCanary(block);
   statsOnFree(stats, oldRequested);
   statsOnAllocate(stats, requested);
+  return reallocDone(heap, ptr);
+}
+
+/**
+ * A realloc whose change is made (the block moved, grown or shrunk): damage its walks met on the way
+ * (a free-index link they would not follow) is repaired here, the fault recorded and the index laid
+ * anew, and the call returns its pointer. Reported as CORRUPTION, as other calls report it, the
+ * caller would lose the block it now holds (or believe a shrunk one still had its old size).
+ * Damage met before any change (the search for a new block) is still reported: nothing was changed.
+ */
+function reallocDone(heap: usize, ptr: usize): usize {
+  if (indexDamaged()) settle(heap, 0);
   return ptr;
 }
 

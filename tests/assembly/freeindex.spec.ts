@@ -1,11 +1,12 @@
-import { heapMalloc, heapFree, heapAllocate, heapLargestFree, settle } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate, heapRealloc, heapLargestFree, settle } from "../../assembly/heap";
+import { checkLiveBlock } from "../../assembly/pointers";
 import { heapValidate } from "../../assembly/validate";
 import { FAULT_INDEX_LINK, FAULT_BAD_FOOTER } from "../../assembly/faults";
 import { indexCheck, indexLargest, indexResize, indexRemove, indexDamaged } from "../../assembly/freeindex";
 import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FAULT_REASON, POLICY_BEST_FIT, POLICY_FIRST_FIT, CONTROL_STATS } from "../../assembly/control";
 import { statRead, STAT_LIVE_BLOCKS } from "../../assembly/stats";
 import { HEADER_SIZE, freePriority } from "../../assembly/block";
-import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
+import { ERR_CORRUPTION, ERR_DOUBLE_FREE, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
 /**
@@ -221,6 +222,26 @@ describe("free index (treap)", () => {
     expect<u64>(statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS)).toBe(liveBefore, "no block handed out");
     expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
     expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(2000, "with every hole in it, the root's among them");
+  });
+
+  it("a realloc that meets a damaged link after moving its block completes: the index repaired, the new block returned", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    const hole = ptrs[2] - HEADER_SIZE; // block 1's right neighbour: freeing block 1 merges with it
+    expect<i32>(depthOf(heap, hole)).toBeGreaterThan(2);
+    const second = onPathTo(heap, hole, 1);
+    store<u32>(second + (hole < second ? 8 : 12), 0x7fff_fff8); // the walk to the hole meets it
+    store<u32>(ptrs[1], 0x1234_5678);
+    const liveBefore = statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS);
+    // Larger than any hole: taken from the top, so the search meets nothing; the release of the
+    // old block (merging with its neighbour) does.
+    const moved = settle(heap, heapRealloc(heap, ptrs[1], 4000));
+    expect<usize>(moved).toBeLessThan(0xffff_fff0, "a pointer, not CORRUPTION");
+    expect<u32>(load<u32>(moved)).toBe(0x1234_5678, "with the bytes");
+    expect<u32>(load<u32>(heap + HEAP_FAULT_REASON)).toBe(FAULT_INDEX_LINK, "the damage recorded");
+    expect<u64>(statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS)).toBe(liveBefore);
+    expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
+    expect<u32>(checkLiveBlock(heap, ptrs[1])).toBe(ERR_DOUBLE_FREE, "the old block freed");
   });
 
   it("a walk down to a known block that meets a damaged link leaves every link it passed as it was", () => {
