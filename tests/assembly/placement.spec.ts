@@ -1,4 +1,5 @@
-import { heapMalloc, heapFree, heapAllocate, heapFreeBlocks, heapFreeBytes, topBlock } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate, heapFreeBlocks, heapFreeBytes, topBlock, heapInit } from "../../assembly/heap";
+import { ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
 import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
 import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_SENTINEL } from "../../assembly/control";
@@ -155,5 +156,15 @@ describe("the top (the free block at the end of the pool, found by its footer)",
       store<u32>(sentinel - 4, footer);
       expect<usize>(topBlock(heap)).toBe(top);
     }
+  });
+});
+
+describe("heapInit", () => {
+  it("refuses an alignment above 4096, a pool too small for one block, a limit past the wasm32 addresses", () => {
+    const base = <usize>memory.grow(1) * 65536;
+    expect<u32>(heapInit(base, 8192, 8192, 8192, POLICY_FIRST_FIT, 0)).toBe(errorResult(ERR_INVALID_POINTER), "alignment 8192");
+    expect<u32>(heapInit(base, 24, 24, 8, POLICY_FIRST_FIT, 0)).toBe(errorResult(ERR_INVALID_POINTER), "a 24-byte pool: no room for a block and the sentinel");
+    expect<u32>(heapInit(base, 8192, 0xffff_fff0, 8, POLICY_FIRST_FIT, 0)).toBe(errorResult(ERR_INVALID_POINTER), "a limit past the address space");
+    expect<u32>(heapInit(base, 8192, 8192, 4096, POLICY_FIRST_FIT, 0)).toBe(0, "and the control case");
   });
 });

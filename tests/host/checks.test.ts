@@ -81,6 +81,19 @@ describe('checks mode: writes after free', () => {
     expect(keep).not.toBe(0)
   })
 
+  it('are reported by a realloc that would grow into the written block, which then changes nothing', () => {
+    const mm = checked()
+    const grows = mm.malloc(64)
+    const freed = mm.malloc(64)
+    mm.malloc(64)
+    mm.write(grows, [1, 2, 3])
+    mm.free(freed)
+    new Uint8Array(mm.memory.buffer)[freed + 40] = 7 // use after free
+    expect(thrown(() => mm.realloc(grows, 100)).code).toBe('CORRUPTION') // in place: into `freed`
+    expect(mm.usableSize(grows)).toBe(64)
+    expect([...mm.read(grows, 3)]).toEqual([1, 2, 3])
+  })
+
   it('are reported by validate()', () => {
     const mm = checked()
     const ptr = mm.malloc(200)
