@@ -49,7 +49,7 @@ const PREV_TOP: usize = 0;
 const PREV_LAST: usize = 4;
 const REQUESTED: usize = 8;
 const TAG: usize = 12;
-const STACK_MAGIC: u32 = 0x57ac4b1d;
+export const STACK_MAGIC: u32 = 0x57ac4b1d;
 
 // @ts-ignore: decorator
 @inline function field(stack: usize, offset: usize): usize { return load<u32>(stack + offset); }

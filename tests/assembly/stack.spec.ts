@@ -1,4 +1,4 @@
-import { stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackUsed, stackDepth, stackBlockSize } from "../../assembly/stack";
+import { stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackUsed, stackDepth, stackBlockSize, STACK_MAGIC } from "../../assembly/stack";
 import { ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_INVALID_POINTER, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { CONTROL_SIZE, CONTROL_STATS } from "../../assembly/control";
 import { STAT_CURRENT_USAGE, STAT_FAILED_ALLOCATIONS, statRead } from "../../assembly/stats";
@@ -102,7 +102,7 @@ describe("stack allocator", () => {
     const fake = a + 4;
     store<u32>(fake - 16, <u32>start);
     store<u32>(fake - 12, 0);
-    store<u32>(fake - 4, 0x57ac4b1d ^ <u32>fake);
+    store<u32>(fake - 4, STACK_MAGIC ^ <u32>fake);
     store<u32>(b - 12, <u32>fake);
     expect<u32>(stackPop(stack, b)).toBe(0, "b itself holds");
     expect<u32>(stackPop(stack, 0)).toBe(errorResult(ERR_CORRUPTION), "the forged block is not followed");
