@@ -2,9 +2,10 @@ import { heapMalloc, heapFree } from "../../assembly/heap";
 import { heapValidate } from "../../assembly/validate";
 import {
   FAULT_NONE, FAULT_BAD_SIZE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_END,
-  FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS, FAULT_CURRENT_USAGE,
+  FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS, FAULT_CURRENT_USAGE, FAULT_CACHE,
 } from "../../assembly/faults";
-import { HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_FAULT_BLOCK, CONTROL_STATS } from "../../assembly/control";
+import { HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_CACHES, CONTROL_STATS, POLICY_FIRST_FIT } from "../../assembly/control";
+import { cachedBlocks } from "../../assembly/caches";
 import { STAT_TOTAL_ALLOCATED, STAT_ALLOCATION_COUNT } from "../../assembly/stats";
 import { HEADER_SIZE, USED, PREV_FREE, blockSize } from "../../assembly/block";
 import { freshHeap } from "./fixture";
@@ -85,5 +86,32 @@ describe("validate names each inconsistency", () => {
     const heap = freshHeap(8192);
     injure(heap, -1);
     expect<u32>(heapValidate(heap)).toBe(FAULT_NONE, "the layout itself is sound");
+  });
+
+  it("in the small-block caches: a list longer than its count (named by its block size), totals that disagree", () => {
+    // The caches' layout (caches.ts): heads, then a count per block size, then the two totals.
+    const COUNTS = HEAP_CACHES + 508, TOTAL_BLOCKS = HEAP_CACHES + 1016, TOTAL_BYTES = HEAP_CACHES + 1020;
+    for (let which = 0; which < 3; which++) {
+      const heap = freshHeap(8192, POLICY_FIRST_FIT, 8, 0, 0); // caches on
+      const small = heapMalloc(heap, 16); // a 24-byte block
+      heapMalloc(heap, 8);
+      const large = heapMalloc(heap, 64); // a 72-byte block
+      heapMalloc(heap, 8);
+      heapFree(heap, small);
+      heapFree(heap, large);
+      expect<u32>(cachedBlocks(heap)).toBe(2, "both parked");
+      const count24 = heap + COUNTS, count72 = heap + COUNTS + ((72 - 24) >> 3 << 2);
+      if (which == 0) { // one block moved from the 24-byte list's count to the 72-byte one's: the totals agree
+        store<u32>(count24, 0);
+        store<u32>(count72, 2);
+      } else if (which == 1) {
+        store<u32>(heap + TOTAL_BLOCKS, 3);
+      } else {
+        store<u32>(heap + TOTAL_BYTES, 24 + 72 + 8);
+      }
+      expect<u32>(heapValidate(heap)).toBe(FAULT_CACHE, "case " + which.toString());
+      if (which == 0) expect<u32>(load<u32>(heap + HEAP_FAULT_FOUND)).toBe(24, "the list that runs past its count");
+      expect<u32>(heapValidate(heap)).toBe(FAULT_NONE, "the caches folded back into the free space");
+    }
   });
 });
