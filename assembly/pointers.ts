@@ -10,8 +10,8 @@
 //   checkReleasable   checkLiveBlock, and the block may be given back: not the allocator's own
 //                     fingerprint table (INVALID_POINTER), writable (PROTECTION), its red zone
 //                     intact in checks mode (CORRUPTION).
-//   releasableAtOnce  the same answer for the common free, as one conjunction over words loaded
-//                     once; false only sends the pointer to checkReleasable for its code.
+//   releasableAtOnce  the same answer for the common free, in three stages of tests over words
+//                     loaded once; false only sends the pointer to checkReleasable for its code.
 //   neighboursHold,   a free block about to be merged or carved looks sound: magic, flags, size,
 //   freeBlockHolds    footer. Asked only where a merge or a carve follows.
 //
@@ -119,7 +119,7 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
 
 /**
  * The free's fast acceptance: true only when checkReleasable would answer 0 and checks mode is off,
- * tested as one conjunction over words loaded once (the pool bounds, both headers), without a call.
+ * tested over words loaded once (the pool bounds, both headers), without a call.
  * False says nothing: checkReleasable then finds the problem, or passes a block this test leaves to
  * it (checks mode). A free that parks its block in a cache is the hot path: small-churn
  * 289 -> 267 instructions per operation (mixed-sizes 759 -> 736, lifo 478 -> 458; +235 bytes).

@@ -43,27 +43,32 @@ function functionNames(wat: string): string[] {
   return [...imported, ...defined]
 }
 
-interface CodeRange { start: number; end: number; name: string }
-/** Each compiled function's machine code addresses, from V8's --print-wasm-code listing. */
-function codeRanges(listing: string, names: string[]): CodeRange[] {
-  const ranges: CodeRange[] = []
-  let current: CodeRange | undefined
+/** Each machine instruction of V8's --print-wasm-code listing, with the wasm function it belongs to. */
+function* listedInstructions(listing: string, names: string[]): Generator<{ name: string; address: number; text: string }> {
+  let name: string | undefined
   for (const line of listing.split('\n')) {
     const header = /^name: wasm-function\[(\d+)\]/.exec(line)
     if (header) {
-      current = { start: Infinity, end: 0, name: names[Number(header[1])] ?? `wasm-function[${header[1]}]` }
-      ranges.push(current)
+      name = names[Number(header[1])] ?? `wasm-function[${header[1]}]`
       continue
     }
-    if (line.startsWith('--- End code')) current = undefined
-    const instruction = /^0x([0-9a-f]+)\s+[0-9a-f]+\s/.exec(line)
-    if (current && instruction) {
-      const address = parseInt(instruction[1], 16)
-      current.start = Math.min(current.start, address)
-      current.end = Math.max(current.end, address + 16) // (the safepoint table lists addresses too)
-    }
+    if (line.startsWith('--- End code')) name = undefined
+    const instruction = /^0x([0-9a-f]+)\s+[0-9a-f]+\s+(\S+\s+(.*))?/.exec(line)
+    if (name !== undefined && instruction) yield { name, address: parseInt(instruction[1], 16), text: instruction[3] ?? '' }
   }
-  return ranges.sort((a, b) => a.start - b.start)
+}
+
+interface CodeRange { start: number; end: number; name: string }
+/** Each compiled function's machine code addresses. */
+function codeRanges(listing: string, names: string[]): CodeRange[] {
+  const byName = new Map<string, CodeRange>()
+  for (const { name, address } of listedInstructions(listing, names)) {
+    const range = byName.get(name) ?? { start: Infinity, end: 0, name }
+    byName.set(name, range)
+    range.start = Math.min(range.start, address)
+    range.end = Math.max(range.end, address + 16) // (the safepoint table lists addresses too)
+  }
+  return [...byName.values()].sort((a, b) => a.start - b.start)
 }
 
 /** Instructions executed at each address (callgrind's own cost lines; a call's inclusive cost is not one). */
@@ -91,21 +96,12 @@ writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
 
 /** Each listed instruction of the functions named like `pattern`, with its executions per operation. */
 function annotate(listing: string, names: string[], costs: Map<number, number>, perOperation: number, pattern: string): void {
-  let inside = false
-  for (const line of listing.split('\n')) {
-    const header = /^name: wasm-function\[(\d+)\]/.exec(line)
-    if (header) {
-      const name = names[Number(header[1])] ?? ''
-      inside = name.includes(pattern)
-      if (inside) console.log(`\n${name}`)
-      continue
-    }
-    if (line.startsWith('--- End code')) inside = false
-    const instruction = /^0x([0-9a-f]+)\s+[0-9a-f]+\s+\S+\s+(.*)$/.exec(line)
-    if (inside && instruction) {
-      const runs = (costs.get(parseInt(instruction[1], 16)) ?? 0) / perOperation
-      console.log(`${runs >= 0.005 ? runs.toFixed(2).padStart(7) : '       '}  ${instruction[2]}`)
-    }
+  let current = ''
+  for (const { name, address, text } of listedInstructions(listing, names)) {
+    if (!name.includes(pattern)) continue
+    if (name !== current) console.log(`\n${(current = name)}`)
+    const runs = (costs.get(address) ?? 0) / perOperation
+    console.log(`${runs >= 0.005 ? runs.toFixed(2).padStart(7) : '       '}  ${text}`)
   }
 }
 
@@ -118,9 +114,10 @@ function count(reps: number): Map<string, number> {
     'node', '--no-liftoff', '--single-threaded', '--print-wasm-code', child, file, traceFile, String(workload!.slots), String(reps), values['no-caches'] ? '0' : '1'],
   { stdio: ['ignore', fd, 'ignore'] })
   closeSync(fd)
-  const ranges = codeRanges(readFileSync(listing, 'utf8'), names)
+  const listed = readFileSync(listing, 'utf8')
+  const ranges = codeRanges(listed, names)
   const costs = costsByAddress(readFileSync(out, 'utf8'))
-  if (values.annotate && reps === 3) annotate(readFileSync(listing, 'utf8'), names, costs, reps * workload!.operations, values.annotate)
+  if (values.annotate && reps === 3) annotate(listed, names, costs, reps * workload!.operations, values.annotate)
   const totals = new Map<string, number>()
   for (const [address, cost] of costs) {
     let low = 0

@@ -7,7 +7,7 @@ import {
 import { HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_CACHES, CONTROL_STATS, POLICY_FIRST_FIT } from "../../assembly/control";
 import { cachedBlocks } from "../../assembly/caches";
 import { STAT_TOTAL_ALLOCATED, STAT_ALLOCATION_COUNT } from "../../assembly/stats";
-import { HEADER_SIZE, USED, PREV_FREE, blockSize } from "../../assembly/block";
+import { HEADER_SIZE, USED, PREV_FREE, blockSize, setFlag, clearFlag } from "../../assembly/block";
 import { freshHeap } from "./fixture";
 
 // Each case lays out the same heap, changes one thing a stray write (or a bug) could change, and
@@ -17,11 +17,6 @@ import { freshHeap } from "./fixture";
 
 const MIN_SIZE = 0, PREV_FREE_FLAG = 1, ADJACENT_FREE = 2, SENTINEL_MAGIC = 3, SENTINEL_USED = 4,
   SENTINEL_PREV_FREE = 5, FREE_COUNT = 6, FREE_BYTES = 7, LIVE_BLOCKS = 8, USAGE = 9;
-
-/** Sets `flag` in the size word of `block` (on), or clears it. */
-function flag(block: usize, bit: u32, on: bool): void {
-  store<u32>(block, on ? load<u32>(block) | bit : load<u32>(block) & ~bit);
-}
 
 /** Applies fault `which` to a fresh heap; the block validate() should name (0: none). */
 function injure(heap: usize, which: i32): usize {
@@ -34,17 +29,17 @@ function injure(heap: usize, which: i32): usize {
   const stats = heap + CONTROL_STATS;
   switch (which) {
     case MIN_SIZE: store<u32>(a, 16 | (load<u32>(a) & 7)); return a;
-    case PREV_FREE_FLAG: flag(c, PREV_FREE, true); return c; // its left (b) is used
+    case PREV_FREE_FLAG: setFlag(c, PREV_FREE); return c; // its left (b) is used
     case ADJACENT_FREE: { // b marked free as a free block is (footer, the flag on its right), next to f
       const size = blockSize(b);
-      flag(b, USED, false);
+      clearFlag(b, USED);
       store<u32>(b + size - 4, size);
-      flag(c, PREV_FREE, true);
+      setFlag(c, PREV_FREE);
       return b;
     }
     case SENTINEL_MAGIC: store<u32>(sentinel + 4, load<u32>(sentinel + 4) ^ 0x1_0000); return sentinel;
-    case SENTINEL_USED: flag(sentinel, USED, false); return sentinel;
-    case SENTINEL_PREV_FREE: flag(sentinel, PREV_FREE, false); return sentinel; // the top is free
+    case SENTINEL_USED: clearFlag(sentinel, USED); return sentinel;
+    case SENTINEL_PREV_FREE: clearFlag(sentinel, PREV_FREE); return sentinel; // the top is free
     case FREE_COUNT: store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) + 1); return 0;
     case FREE_BYTES: store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + 8); return 0;
     case LIVE_BLOCKS: store<u64>(stats + STAT_ALLOCATION_COUNT, load<u64>(stats + STAT_ALLOCATION_COUNT) + 1); return 0;
