@@ -28,7 +28,7 @@ import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadIn, payloadFitting,
   indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
 } from "./freeindex";
-import { checkLiveBlock, checkReleasable, releasableAtOnce, neighboursHold, freeBlockHolds } from "./pointers";
+import { checkLiveBlock, checkReleasable, releasableAtOnce, neighboursHold, nextHolds, freeBlockHolds } from "./pointers";
 import {
   CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
 } from "./caches";
@@ -400,11 +400,17 @@ export function heapFree(heap: usize, ptr: usize): u32 {
   }
   const block = ptr - HEADER_SIZE;
   const requested = requestedBytes(block);
-  // A block next to a free block is not parked but merged at once: the caches hold islands between
-  // used blocks, and free space stays in few large blocks (mixed-sizes: reserved / peak live 1.23 -> 1.15).
-  const mergesAtOnce = isPrevFree(block) || !isUsed(block + blockSize(block));
-  if (!cachesOn(heap) || mergesAtOnce || !cachePut(heap, block, heapPoolSize(heap))) {
-    if (!neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
+  // A block whose left neighbour is free, or that ends where the top starts, is not parked but
+  // merged at once, so that free space stays in few large blocks and a heap used as a stack shrinks
+  // at its top. Its right neighbour's header is not read to decide (see releasableAtOnce: on a large
+  // heap it is a cache miss of its own); the top's start is read from its footer, on the line of the
+  // sentinel that every free reads. So a parked block may border a free one on its right other than
+  // the top, and merges with it when the caches are flushed (on the bench's workloads reserved / peak
+  // live was unchanged at page granularity).
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  const endsAtTop = isPrevFree(sentinel) && block + blockSize(block) == sentinel - load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  if (!cachesOn(heap) || isPrevFree(block) || endsAtTop || !cachePut(heap, block, heapPoolSize(heap))) {
+    if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
     releaseBlock(heap, block);
   }
   countFree(heap + CONTROL_STATS, requested);

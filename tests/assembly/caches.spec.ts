@@ -1,11 +1,11 @@
 import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize, settle } from "../../assembly/heap";
 import { checkLiveBlock } from "../../assembly/pointers";
 import { heapValidate } from "../../assembly/validate";
-import { cachedBlocks, cachedBytes, CACHE_REQUEST_LIMIT } from "../../assembly/caches";
+import { cachedBlocks, cachedBytes, cacheFlush, CACHE_REQUEST_LIMIT } from "../../assembly/caches";
 import { HEADER_SIZE, USED, CACHED, isUsed, isCached, blockSize, magicFor } from "../../assembly/block";
 import { POLICY_FIRST_FIT, HEAP_FREE_BLOCKS, CONTROL_STATS } from "../../assembly/control";
 import { statRead, STAT_LIVE_BLOCKS, STAT_ALLOCATION_COUNT } from "../../assembly/stats";
-import { ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
+import { ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
 function cachingHeap(bytes: u32): usize {
@@ -46,7 +46,7 @@ describe("small-block caches", () => {
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
-  it("merge a freed block with a free neighbour at once instead of parking it", () => {
+  it("merge a freed block at once when its left neighbour is free; park it beside a free right one", () => {
     const heap = cachingHeap(65536);
     const x = heapMalloc(heap, 40);
     const big = heapMalloc(heap, 2000); // too big for the caches
@@ -56,11 +56,49 @@ describe("small-block caches", () => {
     heapFree(heap, z);
     expect<u32>(cachedBlocks(heap)).toBe(1, "both neighbours in use: parked");
     heapFree(heap, big); // into the index
-    heapFree(heap, x); // its right neighbour is free
-    heapFree(heap, y); // its left neighbour is free
-    expect<u32>(cachedBlocks(heap)).toBe(1, "neither was parked");
-    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(1, "x, big and y are one free block in the index (the tail is the top)");
-    expect<u32>(blockSize(x - HEADER_SIZE)).toBe(y + 48 - x);
+    heapFree(heap, y); // its left neighbour is free: merged
+    expect<u32>(cachedBlocks(heap)).toBe(1, "y was not parked");
+    expect<u32>(blockSize(big - HEADER_SIZE)).toBe(y + 48 - big, "big and y are one free block");
+    heapFree(heap, x); // its right neighbour is free, but a parking free does not read that header
+    expect<u32>(cachedBlocks(heap)).toBe(2, "x was parked");
+    expect<u32>(heapValidate(heap)).toBe(0, "a parked block beside a free one is sound");
+    cacheFlush(heap); // as trim() and a request that would fail: x and z merge with their free neighbours
+    expect<u32>(cachedBlocks(heap)).toBe(0);
+    expect<bool>(isUsed(x - HEADER_SIZE)).toBe(false);
+    expect<u32>(blockSize(x - HEADER_SIZE)).toBe(z + 48 - x, "x, big, y and z are one free block");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("merge a freed block that ends where the top starts into the top (a heap used as a stack shrinks)", () => {
+    const heap = cachingHeap(65536);
+    const a = heapMalloc(heap, 40);
+    const b = heapMalloc(heap, 40);
+    const c = heapMalloc(heap, 40);
+    const top = c + 48 - HEADER_SIZE;
+    const topSize = blockSize(top);
+    heapFree(heap, c); // newest first, as a stack frees
+    heapFree(heap, b);
+    expect<u32>(cachedBlocks(heap)).toBe(0, "neither was parked");
+    expect<u32>(blockSize(b - HEADER_SIZE)).toBe(topSize + 96, "b and c joined the top");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(0, "the top stays out of the index");
+    expect<usize>(heapMalloc(heap, 40)).toBe(b, "the top is carved again from its start");
+    expect<bool>(isUsed(a - HEADER_SIZE)).toBe(true);
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("park a block whose right neighbour's header is damaged: found by the neighbour's next check, not by this free", () => {
+    const heap = cachingHeap(65536);
+    const a = heapMalloc(heap, 40);
+    const b = heapMalloc(heap, 40);
+    heapMalloc(heap, 8);
+    const bHeader = b - HEADER_SIZE;
+    const savedTag = load<u32>(bHeader, 4);
+    store<u32>(bHeader, savedTag ^ 0x10000, 4); // a's overflow flips a bit of b's magic
+    expect<u32>(heapFree(heap, a)).toBe(0, "the parking free reads only a's own header");
+    expect<u32>(cachedBlocks(heap)).toBe(1);
+    expect<u32>(heapFree(heap, b)).toBe(errorResult(ERR_INVALID_POINTER), "b's own header no longer names it");
+    expect<u32>(heapValidate(heap)).not.toBe(0, "validate finds the damage");
+    store<u32>(bHeader, savedTag, 4);
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 

@@ -78,9 +78,11 @@ describe("bad pointers are codes, never traps", () => {
 });
 
 // heapFree accepts the common free in one conjunction of checks (releasableAtOnce) and leaves every
-// other pointer to checkLiveBlock. Each case below forges, inside a live block's payload (memory the
-// user owns, so the heap stays sound), a header that passes every part of that conjunction but one:
-// the free must still answer what the full check answers, and change nothing.
+// other pointer to checkLiveBlock; the next block's header it checks itself (nextHolds) whenever it
+// merges or indexes the block, as it does for all of these (freshHeap's caches are off; a free that
+// parks its block reads nothing past it: caches.spec.ts). Each case below forges, inside a live
+// block's payload (memory the user owns, so the heap stays sound), a header that passes every part
+// of that conjunction but one: the free must still answer what the full check answers, and change nothing.
 /** A live-looking header at `at`: `size` bytes, its magic xor `magicFlip`, with `flags` and `prot`. */
 function forge(at: usize, size: u32, flags: u32, magicFlip: u32, prot: u32): void {
   store<u32>(at, size | flags);
