@@ -61,7 +61,8 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
  * says its left is used; records the fault when not. Part of checkLiveBlock; heapFree asks it only
  * for a block it does not park in a cache (see releasableAtOnce).
  */
-export function nextHolds(heap: usize, block: usize): bool {
+// @ts-ignore: decorator
+@inline export function nextHolds(heap: usize, block: usize): bool {
   const next = block + blockSize(block);
   if (!hasValidMagic(next)) {
     recordFault(heap, FAULT_BAD_MAGIC, next, tagMagic(next), magicFor(next));
