@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { allWorkloads } from './workloads.js'
+import { functionNames, listedInstructions, codeRanges, functionAt } from './listing.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,41 +36,6 @@ if (!file) throw new Error('name a bench build (.wasm) with its .wat beside it, 
 const workload = allWorkloads().find((w) => w.name === values.workload)
 if (!workload) throw new Error(`no workload ${values.workload}`)
 try { execFileSync('valgrind', ['--version'], { stdio: 'ignore' }) } catch { throw new Error('valgrind is not installed (Debian: apt-get install valgrind)') }
-
-/** Function names in index order (imported functions first), from the build's text. */
-function functionNames(wat: string): string[] {
-  const imported = [...wat.matchAll(/^ \(import "[^"]*" "[^"]*" \(func \$(\S+)/gm)].map((m) => m[1])
-  const defined = [...wat.matchAll(/^ \(func \$(\S+)/gm)].map((m) => m[1])
-  return [...imported, ...defined]
-}
-
-/** Each machine instruction of V8's --print-wasm-code listing, with the wasm function it belongs to. */
-function* listedInstructions(listing: string, names: string[]): Generator<{ name: string; address: number; text: string }> {
-  let name: string | undefined
-  for (const line of listing.split('\n')) {
-    const header = /^name: wasm-function\[(\d+)\]/.exec(line)
-    if (header) {
-      name = names[Number(header[1])] ?? `wasm-function[${header[1]}]`
-      continue
-    }
-    if (line.startsWith('--- End code')) name = undefined
-    const instruction = /^0x([0-9a-f]+)\s+[0-9a-f]+\s+(\S+\s+(.*))?/.exec(line)
-    if (name !== undefined && instruction) yield { name, address: parseInt(instruction[1], 16), text: instruction[3] ?? '' }
-  }
-}
-
-interface CodeRange { start: number; end: number; name: string }
-/** Each compiled function's machine code addresses. */
-function codeRanges(listing: string, names: string[]): CodeRange[] {
-  const byName = new Map<string, CodeRange>()
-  for (const { name, address } of listedInstructions(listing, names)) {
-    const range = byName.get(name) ?? { start: Infinity, end: 0, name }
-    byName.set(name, range)
-    range.start = Math.min(range.start, address)
-    range.end = Math.max(range.end, address + 16) // (the safepoint table lists addresses too)
-  }
-  return [...byName.values()].sort((a, b) => a.start - b.start)
-}
 
 /** Instructions executed at each address (callgrind's own cost lines; a call's inclusive cost is not one). */
 function costsByAddress(out: string): Map<number, number> {
@@ -120,13 +86,7 @@ function count(reps: number): Map<string, number> {
   if (values.annotate && reps === 3) annotate(listed, names, costs, reps * workload!.operations, values.annotate)
   const totals = new Map<string, number>()
   for (const [address, cost] of costs) {
-    let low = 0
-    let high = ranges.length - 1
-    let name = '(outside wasm)'
-    while (low <= high) { // the last range starting at or before the address
-      const mid = (low + high) >> 1
-      if (ranges[mid].start <= address) { if (address < ranges[mid].end) name = ranges[mid].name; low = mid + 1 } else high = mid - 1
-    }
+    const name = functionAt(ranges, address) ?? '(outside wasm)'
     totals.set(name, (totals.get(name) ?? 0) + cost)
   }
   return totals
