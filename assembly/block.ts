@@ -174,11 +174,15 @@ export const PROT_READ_WRITE: u32 = 3;
   store<u16>(block, <u16>priority, 4);
 }
 
-/** Writes a free block's header (priority 0: the free index sets it) and footer. A free block's left neighbour is never free. */
+/**
+ * Writes a free block's header and footer. A free block's left neighbour is never free. `priority`
+ * is its rank in the free index (0 until the index sets it), in the same store as the magic: a block
+ * taking an indexed one's place is written whole, and nothing written is read back in halves.
+ */
 // @ts-ignore: decorator
-@inline export function writeFreeHeader(block: usize, size: u32): void {
+@inline export function writeFreeHeader(block: usize, size: u32, priority: u32 = 0): void {
   store<u32>(block, size);
-  writeTag(block, 0, 0);
+  store<u32>(block, (magicFor(block) << 16) | priority, 4);
   store<u32>(block + size - FOOTER_SIZE, size);
 }
 
