@@ -214,7 +214,8 @@ function pathTo(root: usize, node: usize): i32 {
 function removeFrom(root: usize, node: usize): usize {
   const depth = pathTo(root, node);
   if (depth < 0) return root;
-  return climb(root, depth, merge(left(node), right(node), depth), blockSize(node));
+  const sub = merge(left(node), right(node), depth);
+  return climb(root, depth, sub, figureOf(sub), blockSize(node));
 }
 
 export function indexClear(heap: usize): void {
@@ -277,10 +278,17 @@ export function indexRemove(heap: usize, block: usize): void {
  * back waited for those stores (mixed-sizes 109.2 -> 106.2 ns an operation, interleaved medians).
  */
 // @ts-ignore: decorator
-@inline function inherit(block: usize, size: u32, l: usize, r: usize, oldSize: u32, oldMost: u32): void {
+@inline function inherit(block: usize, size: u32, l: usize, r: usize, oldSize: u32, oldMost: u32): u32 {
   let most = max(size, oldMost); // (oldMost == oldSize when not above it)
   if (oldMost <= oldSize && size < oldSize) most = max(size, max(largest(l), largest(r)));
   store<u32>(block, most, LARGEST);
+  return most;
+}
+
+/** The largest-below figure of a subtree's root `node` read from it, 0 for none. */
+// @ts-ignore: decorator
+@inline function figureOf(node: usize): u32 {
+  return node == 0 ? 0 : load<u32>(node, LARGEST);
 }
 
 /**
@@ -293,8 +301,7 @@ export function indexRemove(heap: usize, block: usize): void {
 function replaceIn(root: usize, old: usize, oldSize: u32, oldMost: u32, block: usize, size: u32, l: usize, r: usize): usize {
   const depth = pathTo(root, old);
   if (depth < 0) return root;
-  inherit(block, size, l, r, oldSize, oldMost);
-  return climb(root, depth, block, oldSize);
+  return climb(root, depth, block, inherit(block, size, l, r, oldSize, oldMost), oldSize);
 }
 
 /**
@@ -397,22 +404,25 @@ export function payloadFitting(block: usize, size: u32, need: u32, alignment: u3
 let taken: usize = 0; // the block takeFrom split or took, 0 when none
 let takenSize: u32 = 0; // its size before
 let restSize: u32 = 0; // the size of what stays free in its place, 0 when it left the index
+let carvedMost: u32 = 0; // the largest-below figure of what carveFront put in the block's place
 let refused: usize = 0; // a block that would have been taken but does not look sound
 
 /**
  * The way back up from a walk that noted its path (takeFrom, pathTo): the node at `depth` is
- * replaced by `sub` (0 for none), and a block of `oldSize` bytes below shrank or left. Its parent
- * is linked to `sub`, and the figures above are fixed: a figure changes only where it was that size
- * (it is then read again from the node, the subtree just fixed and the other child), and above the
- * first that stays, none changes. Returns the root.
+ * replaced by `sub` (0 for none), whose figure is `subMost` (from the caller, which has just written
+ * it or read it: read back here, a figure just written to a line not in the caches waited for that
+ * store), and a block of `oldSize` bytes below shrank or left. Its parent is linked to `sub`, and
+ * the figures above are fixed: a figure changes only where it was that size (it is then read again
+ * from the node, the subtree just fixed and the other child), and above the first that stays, none
+ * changes. Returns the root.
  */
-function climb(root: usize, depth: i32, sub: usize, oldSize: u32): usize {
+function climb(root: usize, depth: i32, sub: usize, subMost: u32, oldSize: u32): usize {
   if (depth == 0) return sub;
   let entry: usize = load<u32>(path + (<usize>(depth - 1) << 2));
   let parent = entry & ~(<usize>7);
   if (entry & 1) setRight(parent, sub);
   else setLeft(parent, sub);
-  let below: u32 = sub == 0 ? 0 : load<u32>(sub, LARGEST); // `sub` was followed down, or is new
+  let below = subMost;
   for (let d = depth - 1; ; ) {
     const was = load<u32>(parent, LARGEST);
     if (was > oldSize) break;
@@ -452,7 +462,8 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
         refused = tree;
         return root;
       }
-      return climb(root, depth, carveFront(tree, need, depth), takenSize);
+      const sub = carveFront(tree, need, depth);
+      return climb(root, depth, sub, carvedMost, takenSize);
     } else {
       const r = right(tree);
       if (!followable(r)) break; // the largest-below figures promised a block here
@@ -476,14 +487,18 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
   const r = right(tree);
   taken = tree;
   takenSize = size;
-  if (size - need < MIN_BLOCK_SIZE) return merge(l, r, depth);
+  if (size - need < MIN_BLOCK_SIZE) {
+    const merged = merge(l, r, depth);
+    carvedMost = figureOf(merged);
+    return merged;
+  }
   restSize = size - need;
   const rest = tree + need; // past the node (need >= MIN_BLOCK_SIZE): it is read first
   const most = load<u32>(tree, LARGEST);
   writeFreeHeader(rest, restSize, priority(tree)); // it takes the block's place, at its rank: no rotation
   setLeft(rest, l);
   setRight(rest, r);
-  inherit(rest, restSize, l, r, size, most);
+  carvedMost = inherit(rest, restSize, l, r, size, most);
   return rest;
 }
 
