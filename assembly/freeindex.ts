@@ -215,7 +215,7 @@ function removeFrom(root: usize, node: usize): usize {
   const depth = pathTo(root, node);
   if (depth < 0) return root;
   const sub = merge(left(node), right(node), depth);
-  return climb(root, depth, sub, figureOf(sub), blockSize(node));
+  return climb(root, depth, sub, largest(sub), blockSize(node));
 }
 
 export function indexClear(heap: usize): void {
@@ -285,11 +285,6 @@ export function indexRemove(heap: usize, block: usize): void {
   return most;
 }
 
-/** The largest-below figure of a subtree's root `node` read from it, 0 for none. */
-// @ts-ignore: decorator
-@inline function figureOf(node: usize): u32 {
-  return node == 0 ? 0 : load<u32>(node, LARGEST);
-}
 
 /**
  * Puts `block` (`size` bytes, its links `l` and `r` and priority already copied from `old`, which
@@ -489,7 +484,7 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
   takenSize = size;
   if (size - need < MIN_BLOCK_SIZE) {
     const merged = merge(l, r, depth);
-    carvedMost = figureOf(merged);
+    carvedMost = largest(merged);
     return merged;
   }
   restSize = size - need;

@@ -224,6 +224,17 @@ describe("free index (treap)", () => {
     expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(2000, "with every hole in it, the root's among them");
   });
 
+  it("a removal whose node has a child link out of the pool reports corruption: the link is never followed", () => {
+    const ptrs = new StaticArray<usize>(4000);
+    const heap = holes(POLICY_FIRST_FIT, ptrs);
+    const hole = ptrs[400] - HEADER_SIZE; // ptrs[399]'s right neighbour: freeing 399 merges both holes and takes this one out
+    expect<i32>(depthOf(heap, hole)).toBeGreaterThan(0);
+    store<u32>(hole + 8, 0x7fff_fff8); // its left link: the merge of its children meets it
+    expect<u32>(settle(heap, heapFree(heap, ptrs[399]))).toBe(errorResult(ERR_CORRUPTION));
+    expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(1999, "399 and its two holes are one free block");
+  });
+
   it("a realloc that meets a damaged link after moving its block completes: the index repaired, the new block returned", () => {
     const ptrs = new StaticArray<usize>(4000);
     const heap = holes(POLICY_FIRST_FIT, ptrs);
