@@ -51,7 +51,7 @@ const MAX_DEPTH: i32 = HEAP_PATH_ENTRIES - 1;
 // Per-call scratch, in this instance's globals: never shared state, so threads do not collide.
 let bestFit = false;
 let poolLow: usize = 0;
-let poolGranules: u32 = 0; // (sentinel - pool start) / 8: see followable
+let poolGranules: u32 = 0; // the granules a node may start at: see followable
 let damaged = false;
 let path: usize = 0; // heap + HEAP_PATH: see onPath
 
@@ -100,9 +100,10 @@ let path: usize = 0; // heap + HEAP_PATH: see onPath
 }
 
 /**
- * A link that may be followed: an 8-aligned address inside the pool (never 0). One compare: the
- * offset into the pool rotated right by 3 is below the pool's size in granules only when its low
- * bits are 0 (else they land on top) and it lies in [pool start, sentinel) (the pool start is 8-aligned).
+ * A link that may be followed: an 8-aligned address where a free block could start (never 0), in
+ * [pool start, sentinel - MIN_BLOCK_SIZE]. One compare: the offset into the pool rotated right by 3
+ * is below poolGranules only when its low bits are 0 (else they land on top) and it lies in that
+ * range (the pool start is 8-aligned).
  */
 // @ts-ignore: decorator
 @inline function followable(link: usize): bool {
@@ -121,7 +122,11 @@ let path: usize = 0; // heap + HEAP_PATH: see onPath
 @inline function begin(heap: usize): void {
   bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
   poolLow = load<u32>(heap + HEAP_POOL_START);
-  poolGranules = (load<u32>(heap + HEAP_SENTINEL) - <u32>poolLow) >> 3;
+  // A node starts no later than MIN_BLOCK_SIZE before the sentinel: its fields, up to +20, stay in
+  // the pool, whose end may be the memory's (a link to the sentinel's address less 8 was followed,
+  // and its largest-below figure read past the memory: a trap). heapInit refuses smaller pools.
+  const span = load<u32>(heap + HEAP_SENTINEL) - <u32>poolLow;
+  poolGranules = span >= MIN_BLOCK_SIZE ? ((span - MIN_BLOCK_SIZE) >> 3) + 1 : 0;
   path = heap + HEAP_PATH;
 }
 

@@ -42,6 +42,33 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 
+  it('a link to the last bytes before the sentinel of a pool that ends the memory: CORRUPTION, never a read past the memory', () => {
+    const mm = MemoryManager.createSync({ size: 65536, maxSize: 1 << 20, smallBlockCaches: false })
+    const ptrs = Array.from({ length: 64 }, () => mm.malloc(64))
+    ptrs.filter((_, i) => i % 2 === 0).forEach((ptr) => mm.free(ptr))
+    mm.free(mm.malloc(100_000)) // the pool grows to a page boundary: it ends where the memory ends
+    const { poolSize } = mm.stats()
+    const poolEnd = mm.blocks()[0].ptr - 8 + poolSize
+    expect(poolEnd).toBe(mm.memory.buffer.byteLength)
+    // A node there would be 8 bytes long: its largest-below figure (at +16) would lie past the memory.
+    const words = new Uint32Array(mm.memory.buffer)
+    for (let i = 0; i < 64; i += 2) words[(ptrs[i] - 8 + 8) >> 2] = poolEnd - 16 // every hole's left link: the sentinel's address less 8
+    const caught = (() => {
+      for (let n = 0; n < 64; n++) {
+        try {
+          mm.malloc(40)
+        } catch (e) {
+          return e
+        }
+      }
+      return undefined
+    })()
+    expect(caught).toBeInstanceOf(MemoryError)
+    expect((caught as MemoryError).code).toBe('CORRUPTION')
+    mm.validate()
+    stillUsable(mm)
+  })
+
   it("an overwritten free block's links: CORRUPTION, the index is rebuilt, the heap goes on", () => {
     const { mm, ptrs, words } = heapWithHoles()
     for (const i of [0, 2, 4, 6, 8, 10]) {
