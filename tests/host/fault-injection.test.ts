@@ -2,6 +2,7 @@
 // rest of the heap stays usable.
 import { describe, it, expect } from 'vitest'
 import { MemoryManager, MemoryError, Protection } from '../../host/index.js'
+import { seededRandom } from './helpers.js'
 
 function error(call: () => unknown): MemoryError {
   try {
@@ -212,6 +213,57 @@ describe('fault injection: the fingerprint table', () => {
       mm.protect(ptrs[0], 1, Protection.ReadWrite)
       mm.free(ptrs[0])
       expect(mm.malloc(16)).not.toBe(0)
+    })
+  }
+})
+
+// Stray writes anywhere in the pool (a random word, an address inside the pool, one near its end,
+// one near 4 GiB), over headers, index nodes, footers, cache links and payloads alike, between
+// random calls of every kind, in every configuration: each call returns or throws a MemoryError,
+// never a WebAssembly.RuntimeError (a trap, which would also leave a shared heap's lock taken).
+describe('stray writes into the pool', () => {
+  for (const seed of [1, 2, 3]) {
+    it(`seed ${seed}: 120 heaps of 400 calls and stray writes, no trap`, () => {
+      const random = seededRandom(0x5c1b + seed)
+      const below = (n: number) => Math.floor(random() * n)
+      let memoryErrors = 0
+      for (let round = 0; round < 120; round++) {
+        const mm = MemoryManager.createSync({
+          size: 65536, maxSize: 1 << 20, smallBlockCaches: random() < 0.5, checks: random() < 0.2,
+          policy: random() < 0.5 ? 'first-fit' : 'best-fit',
+        })
+        const poolStart = mm.blocks()[0].ptr - 8
+        const live: number[] = []
+        for (let step = 0; step < 400; step++) {
+          const r = random()
+          try {
+            if (r < 0.4) {
+              const ptr = mm.malloc(below(r < 0.02 ? 70_000 : 600))
+              if (ptr !== 0) live.push(ptr)
+            } else if (r < 0.7 && live.length > 0) {
+              mm.free(live.splice(below(live.length), 1)[0])
+            } else if (r < 0.8 && live.length > 0) {
+              const i = below(live.length)
+              const ptr = mm.realloc(live[i], below(3000))
+              if (ptr !== 0) live[i] = ptr
+            } else if (r < 0.83) mm.validate()
+            else if (r < 0.85) mm.trim()
+            else if (r < 0.87) { mm.stats(); mm.blocks() }
+            else if (r < 0.92) {
+              const end = poolStart + mm.stats().poolSize
+              const blocks = mm.blocks()
+              const at = random() < 0.5 ? (poolStart + below(end - poolStart)) & ~3 : blocks[below(blocks.length)].ptr - 8 + 4 * below(6)
+              const kind = below(4)
+              new Uint32Array(mm.memory.buffer)[at >>> 2] =
+                kind === 0 ? below(2 ** 32) : kind === 1 ? poolStart + (below(end - poolStart) & ~7) : kind === 2 ? end - 8 * below(4) : 0xffff_fff8 - 8 * below(4)
+            }
+          } catch (error) {
+            if (!(error instanceof MemoryError)) throw error
+            memoryErrors++
+          }
+        }
+      }
+      expect(memoryErrors).toBeGreaterThan(0) // the writes were met
     })
   }
 })
