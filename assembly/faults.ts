@@ -26,6 +26,8 @@ export const FAULT_CANARY: u32 = 14;
 export const FAULT_WRITE_AFTER_FREE: u32 = 15;
 /** A small-block cache list that does not match the cached blocks (caches.ts). */
 export const FAULT_CACHE: u32 = 16;
+/** A live block whose slack (usable less requested bytes) exceeds its usable bytes: its size or tag was overwritten. */
+export const FAULT_BAD_SLACK: u32 = 17;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

@@ -23,13 +23,13 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE,
-  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, protectionOf,
+  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, protectionOf, slackOf,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { isReady } from "./heap";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import { checksOn, canaryIntact, JUNK_WORD } from "./checks";
-import { FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER, recordFault } from "./faults";
+import { FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER, FAULT_BAD_SLACK, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED } from "./errors";
 
 /**
@@ -53,6 +53,12 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
     return ERR_CORRUPTION;
   }
   if (!isLive(block)) return ERR_DOUBLE_FREE; // free, or parked in a small-block cache
+  // Its requested size must lie inside it: read from a size or tag a stray write changed, it would
+  // lay a red zone, or copy a realloc's bytes, from below the block, over whatever is there.
+  if (slackOf(block) > size - HEADER_SIZE) {
+    recordFault(heap, FAULT_BAD_SLACK, block, slackOf(block), size - HEADER_SIZE);
+    return ERR_CORRUPTION;
+  }
   return nextHolds(heap, block) ? 0 : ERR_CORRUPTION;
 }
 
@@ -153,5 +159,5 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   if ((<u32>!isReady(heap) | <u32>checksOn(heap) | <u32>(ptr & 7) | <u32>(ptr < start + HEADER_SIZE) | <u32>(ptr > sentinel)) != 0) return false;
   const size = blockSize(block);
   return (<u32>!hasValidMagic(block) | <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>!isLive(block) |
-    <u32>isInternalBlock(heap, block) | (~protectionOf(block) & PROT_WRITE)) == 0;
+    <u32>(slackOf(block) > size - HEADER_SIZE) | <u32>isInternalBlock(heap, block) | (~protectionOf(block) & PROT_WRITE)) == 0;
 }

@@ -16,11 +16,11 @@
 // Invariant: a used block has an entry exactly when its protection lacks Write.
 // Cost: fingerprinting reads the block once (8 bytes a step); lookups are O(1) expected.
 
-import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive } from "./block";
+import { HEADER_SIZE, MIN_BLOCK_SIZE, PROT_WRITE, PROT_READ_WRITE, blockSize, hasValidMagic, tagMagic, magicFor, usableBytes, protectionOf, setProtection, isLive } from "./block";
 import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { allocateBlock, releaseBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
-import { checkLiveBlock } from "./pointers";
-import { FAULT_FINGERPRINT, recordFault } from "./faults";
+import { checkLiveBlock, neighboursHold } from "./pointers";
+import { FAULT_FINGERPRINT, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
 
 const TABLE_HEADER: usize = 8;
@@ -98,16 +98,31 @@ function insertEntry(table: usize, block: usize, fingerprint: u32): void {
   store<u32>(table + 4, load<u32>(table + 4) + 1);
 }
 
-/** Makes room for one more entry, moving the table to a bigger block; false when the pool is full. */
-function reserveEntry(heap: usize): bool {
+/**
+ * The table's block may be given back to the pool: its own header holds (it is the heap's, not the
+ * user's: nothing checked it) and so do the free neighbours it would merge with (releaseBlock trusts
+ * both). A fault found is recorded.
+ */
+function tableBlockReleasable(heap: usize, table: usize): bool {
+  return checkLiveBlock(heap, table) == 0 && neighboursHold(heap, table - HEADER_SIZE);
+}
+
+/**
+ * Makes room for one more entry, moving the table to a bigger block: 0, OUT_OF_MEMORY when the pool
+ * is full, or CORRUPTION (nothing changed) when the old table's block could not be given back
+ * (tableBlockReleasable: a stray write's size there led releaseBlock past the memory's end).
+ */
+function reserveEntry(heap: usize): u32 {
   const table = tableOf(heap);
   const count: u32 = table == 0 ? 0 : load<u32>(table + 4);
   const capacity: u32 = table == 0 ? 0 : load<u32>(table);
-  if ((count + 1) * 2 <= capacity) return true;
+  if ((count + 1) * 2 <= capacity) return 0;
+  if (table != 0 && !tableBlockReleasable(heap, table)) return ERR_CORRUPTION;
   const newCapacity = capacity == 0 ? FIRST_CAPACITY : capacity * 2;
   const bytes = <u32>(TABLE_HEADER + <usize>newCapacity * ENTRY_SIZE);
   const grown = allocateBlock(heap, bytes, 8, PROT_READ_WRITE);
-  if (grown == 0 || grown >= 0xffff_fff0) return false;
+  if (grown == 0) return ERR_OUT_OF_MEMORY;
+  if (grown >= 0xffff_fff0) return ERR_CORRUPTION;
   memory.fill(grown, 0, bytes);
   store<u32>(grown, newCapacity);
   for (let slot: u32 = 0; slot < capacity; slot++) {
@@ -117,7 +132,7 @@ function reserveEntry(heap: usize): bool {
   }
   store<u32>(heap + HEAP_FINGERPRINTS, <u32>grown);
   if (table != 0) releaseBlock(heap, table - HEADER_SIZE);
-  return true;
+  return 0;
 }
 
 function removeEntry(heap: usize, block: usize): void {
@@ -144,8 +159,10 @@ function removeEntry(heap: usize, block: usize): void {
   store<u64>(entryAt(table, hole), 0);
   const count = load<u32>(table + 4) - 1;
   store<u32>(table + 4, count);
-  if (count == 0) {
-    // Nothing is protected any more: give the table's block back to the pool.
+  if (count == 0 && tableBlockReleasable(heap, table)) {
+    // Nothing is protected any more: give the table's block back to the pool. (Not when its header
+    // or a free neighbour is damaged, a fault recorded: the empty table then stays, harmless, and
+    // validate() reports the damage.)
     store<u32>(heap + HEAP_FINGERPRINTS, 0);
     releaseBlock(heap, table - HEADER_SIZE);
   }
@@ -167,10 +184,28 @@ export function fingerprintChanged(heap: usize, block: usize): bool {
   return true;
 }
 
-/** The used block whose payload holds `address`, or 0: a walk, for interior pointers only. */
+/** blockHolding's answer when its walk met a header that does not hold (not a block address). */
+const WALK_DAMAGED: usize = 1;
+
+/**
+ * The used block whose payload holds `address`, 0 when none does, or WALK_DAMAGED (the fault
+ * recorded) when the walk met a header that does not hold before it got there (its magic, or a
+ * size that leaves the pool): a block taken on a stray write's size would have its bytes
+ * fingerprinted past the memory's end. A walk, for interior pointers only.
+ */
 function blockHolding(heap: usize, address: usize): usize {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block = heapFirstBlock(heap);
   while (block != 0) {
+    if (!hasValidMagic(block)) {
+      recordFault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
+      return WALK_DAMAGED;
+    }
+    const size = blockSize(block);
+    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
+      recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
+      return WALK_DAMAGED;
+    }
     const payload = block + HEADER_SIZE;
     if (address >= payload && address < payload + usableBytes(block)) return isLive(block) ? block : 0;
     if (address < block) return 0;
@@ -187,7 +222,8 @@ export function heapBlockHoldingRange(heap: usize, address: usize, size: u32): u
     // Not a block start: look for the block holding it. (An interior address whose 8 bytes before
     // happen to pass for a header, one in 65,536, reads as a corrupted block: the walk settles it.)
     block = blockHolding(heap, address);
-    if (block != 0 && !isInternalBlock(heap, block)) problem = 0;
+    if (block == WALK_DAMAGED) problem = ERR_CORRUPTION;
+    else if (block != 0 && !isInternalBlock(heap, block)) problem = 0;
     else if (problem != ERR_CORRUPTION) problem = ERR_INVALID_POINTER;
   }
   if (problem != 0) return errorResult(problem);
@@ -205,7 +241,8 @@ export function heapProtect(heap: usize, address: usize, size: u32, prot: u32): 
   if (fingerprintChanged(heap, block)) return errorResult(ERR_PROTECTION);
   if ((prot & PROT_WRITE) == 0) {
     if ((old & PROT_WRITE) != 0) {
-      if (!reserveEntry(heap)) return errorResult(ERR_OUT_OF_MEMORY);
+      const reserved = reserveEntry(heap);
+      if (reserved != 0) return errorResult(reserved);
       insertEntry(tableOf(heap), block, fingerprintOf(block));
     } else {
       const entry = findEntry(heap, block);

@@ -9,13 +9,13 @@
 
 import {
   MIN_BLOCK_SIZE, blockSize, isUsed, isCached, isPrevFree, hasValidMagic, tagMagic, magicFor,
-  requestedBytes, FOOTER_SIZE,
+  requestedBytes, slackOf, HEADER_SIZE, FOOTER_SIZE,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS } from "./control";
 import {
   FAULT_NONE, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
   FAULT_BAD_END, FAULT_INDEX_LINK, FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS,
-  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, recordFault,
+  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, FAULT_BAD_SLACK, recordFault,
 } from "./faults";
 import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
 import { indexCheck } from "./freeindex";
@@ -59,6 +59,7 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
       cachedBytes += size;
       leftWasFree = false; // parked, unmerged: its neighbours see a used block
     } else if (isUsed(block)) {
+      if (slackOf(block) > size - HEADER_SIZE) return fault(heap, FAULT_BAD_SLACK, block, slackOf(block), size - HEADER_SIZE); // before the red zone is read by it
       if (fingerprintChanged(heap, block)) return FAULT_FINGERPRINT; // recorded with both fingerprints
       if (checks && !canaryIntact(heap, block)) return FAULT_CANARY;
       if (!isInternalBlock(heap, block)) {

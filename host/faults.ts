@@ -30,6 +30,7 @@ const FAULTS: Record<number, FaultKind> = {
   14: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `red zone after the requested size overwritten: byte ${hex(f)}, expected ${hex(e)} (a write past the end of the block)` },
   16: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `a small-block cache list (block size ${f}) does not match the ${e} cached blocks (the caches were folded back into the free index)` },
   15: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `freed memory written after the free: byte ${hex(f)}, expected junk ${hex(e)} (a write after free)` },
+  17: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `${f} bytes of slack after the requested size, but only ${e} usable (overwritten header?)` },
 }
 
 /** The MemoryError for a recorded fault; `ptr` is the pointer the call was given, if any. */

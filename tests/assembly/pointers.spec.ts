@@ -2,11 +2,11 @@ import { heapMalloc, heapFree, heapRealloc, heapUsableSize, heapFirstBlock } fro
 import { checkLiveBlock } from "../../assembly/pointers";
 import { heapProtect } from "../../assembly/protect";
 import { heapValidate } from "../../assembly/validate";
-import { FAULT_BAD_MAGIC, FAULT_BAD_FOOTER } from "../../assembly/faults";
+import { FAULT_BAD_MAGIC, FAULT_BAD_FOOTER, FAULT_BAD_SLACK } from "../../assembly/faults";
 import {
   ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_DESTROYED, ERR_PROTECTION, errorResult,
 } from "../../assembly/errors";
-import { CONTROL_STATE, ALLOCATOR_DESTROYED, HEAP_FINGERPRINTS } from "../../assembly/control";
+import { CONTROL_STATE, ALLOCATOR_DESTROYED, HEAP_FINGERPRINTS, HEAP_FAULT_REASON } from "../../assembly/control";
 import { HEADER_SIZE, USED, CACHED, PREV_FREE, PROT_READ, PROT_READ_WRITE, magicFor, blockSize } from "../../assembly/block";
 import { freshHeap } from "./fixture";
 
@@ -168,6 +168,14 @@ describe("the free's fast acceptance refuses what the full check refuses", () =>
     expectRefused(heap, ptr, ERR_CORRUPTION, "next magic");
     forge(next, 64, USED | PREV_FREE, 0, PROT_READ_WRITE);
     expectRefused(heap, ptr, ERR_CORRUPTION, "next PREV_FREE");
+  });
+
+  it("a slack above the block's usable bytes (its requested size would wrap below it)", () => {
+    const heap = freshHeap(8192);
+    const ptr = forgedBlock(heap, 64, 64, USED, 0, PROT_READ_WRITE);
+    store<u32>(ptr - HEADER_SIZE, load<u32>(ptr - HEADER_SIZE, 4) | (57 << 3), 4); // 57 > 56 usable
+    expectRefused(heap, ptr, ERR_CORRUPTION, "slack 57");
+    expect<u32>(load<u32>(heap + HEAP_FAULT_REASON)).toBe(FAULT_BAD_SLACK);
   });
 
   it("a block without Write", () => {

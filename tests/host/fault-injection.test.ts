@@ -70,6 +70,33 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 
+  it('a live block whose header says more slack than it has usable bytes: CORRUPTION, nothing written outside it', () => {
+    const mm = MemoryManager.createSync({ size: 65536, checks: true })
+    const first = mm.malloc(16)
+    const victim = mm.malloc(40)
+    mm.write(first, [1, 2, 3])
+    const words = new Uint32Array(mm.memory.buffer)
+    const tag = (victim - 4) >> 2
+    words[tag] = (words[tag] & 0xffff_0007) | (1000 << 3) // its magic kept, 1,000 bytes of slack: the requested size wraps below the block
+    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: victim })
+    expect(error(() => mm.free(victim))).toMatchObject({ code: 'CORRUPTION', block: victim })
+    expect(error(() => mm.realloc(victim, 400)).code).toBe('CORRUPTION')
+    expect(error(() => mm.usableSize(victim)).message).toMatch(/slack/)
+    // The red zone was never laid from below the block (over `first` and the control block):
+    expect([...mm.read(first, 3)]).toEqual([1, 2, 3])
+    expect(mm.stats().allocationCount).toBe(2)
+  })
+
+  it('protect() of a block whose size was overwritten past the memory: CORRUPTION, no fingerprint read past it', () => {
+    const mm = MemoryManager.createSync({ size: 65536 })
+    mm.malloc(64)
+    const victim = mm.malloc(64)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(victim - 8) >> 2] = 0x7fff_fff8 | (words[(victim - 8) >> 2] & 7)
+    expect(error(() => mm.protect(victim, 8, Protection.Read)).code).toBe('CORRUPTION')
+    expect(error(() => mm.protect(victim + 16, 8, Protection.Read))).toMatchObject({ code: 'CORRUPTION', block: victim }) // the walk for an interior pointer stops there
+  })
+
   it("an overwritten free block's links: CORRUPTION, the index is rebuilt, the heap goes on", () => {
     const { mm, ptrs, words } = heapWithHoles()
     for (const i of [0, 2, 4, 6, 8, 10]) {
@@ -220,10 +247,12 @@ describe('fault injection: the fingerprint table', () => {
 // Stray writes anywhere in the pool (a random word, an address inside the pool, one near its end,
 // one near 4 GiB), over headers, index nodes, footers, cache links and payloads alike, between
 // random calls of every kind, in every configuration: each call returns or throws a MemoryError,
-// never a WebAssembly.RuntimeError (a trap, which would also leave a shared heap's lock taken).
+// never a WebAssembly.RuntimeError (a trap, which would also leave a shared heap's lock taken) and
+// never a hang (a red zone laid from a size a stray write shrank once overwrote the control block,
+// its lock word among it). It found four such paths, each now with its own test above.
 describe('stray writes into the pool', () => {
   for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: 120 heaps of 400 calls and stray writes, no trap`, () => {
+    it(`seed ${seed}: 120 heaps of 400 calls (protect among them) and stray writes, no trap`, () => {
       const random = seededRandom(0x5c1b + seed)
       const below = (n: number) => Math.floor(random() * n)
       let memoryErrors = 0
@@ -246,10 +275,16 @@ describe('stray writes into the pool', () => {
               const i = below(live.length)
               const ptr = mm.realloc(live[i], below(3000))
               if (ptr !== 0) live[i] = ptr
-            } else if (r < 0.83) mm.validate()
-            else if (r < 0.85) mm.trim()
-            else if (r < 0.87) { mm.stats(); mm.blocks() }
-            else if (r < 0.92) {
+            } else if (r < 0.82) mm.validate()
+            else if (r < 0.83) mm.trim()
+            else if (r < 0.84) { mm.stats(); mm.blocks(); mm.formatMap() }
+            else if (r < 0.87 && live.length > 0) {
+              const ptr = live[below(live.length)]
+              mm.protect(ptr, 1 + below(mm.usableSize(ptr)), [Protection.Read, Protection.ReadWrite, Protection.None][below(3)])
+            } else if (r < 0.88) {
+              const ptr = r < 0.875 ? mm.alignedAlloc(2 ** (3 + below(8)), below(500)) : mm.calloc(below(20), below(60))
+              if (ptr !== 0) live.push(ptr)
+            } else if (r < 0.92) {
               const end = poolStart + mm.stats().poolSize
               const blocks = mm.blocks()
               const at = random() < 0.5 ? (poolStart + below(end - poolStart)) & ~3 : blocks[below(blocks.length)].ptr - 8 + 4 * below(6)
