@@ -290,7 +290,6 @@ export function indexRemove(heap: usize, block: usize): void {
   return most;
 }
 
-
 /**
  * Puts `block` (`size` bytes, its links `l` and `r` and priority already copied from `old`, which
  * was `oldSize` bytes with the largest-below figure `oldMost`, and it is smaller) where `old` is:
