@@ -7,7 +7,10 @@ import { DEFAULT_POOL_SIZE, DEFAULT_ALIGNMENT, MAX_DEFAULT_ALIGNMENT, type Alloc
 import type { WasmExports } from './wasm-exports.js'
 import { formatStatsTable } from './format.js'
 import { renderTextMap, renderSvgMap, MAP_LEGEND, type MapRegion, type TextMapOptions, type SvgMapOptions } from './heap-map.js'
-import { sharedMemoryAvailable } from './load.js'
+import { sharedMemoryAvailable, noteLockHeld } from './load.js'
+
+/** The lock word's offset in a control block (assembly/control.ts CONTROL_LOCK). */
+const CONTROL_LOCK = 0
 import { readStatsRecord, fragmentationPercent } from './stats.js'
 
 /** Bits an access needs, as in Protection. */
@@ -159,9 +162,11 @@ export abstract class Allocator {
     if (this.holdsLock) return read()
     this.wasm.allocator_lock(this.base)
     this.holdsLock = true
+    noteLockHeld(this.memory, this.base + CONTROL_LOCK, true)
     try {
       return read()
     } finally {
+      noteLockHeld(this.memory, this.base + CONTROL_LOCK, false)
       this.holdsLock = false
       this.wasm.allocator_unlock(this.base)
     }

@@ -79,15 +79,30 @@ export async function loadMemoryManager(): Promise<void> {
   if (sharedMemoryAvailable()) await loadModule(true)
 }
 
+/** The lock words this thread holds through Allocator.locked (exclusive() among others), by memory. */
+const heldLockWords = new WeakMap<WebAssembly.Memory, Set<number>>()
+
+/** Notes that this thread took (`held`) or released the allocator lock at `word` of `memory`. */
+export function noteLockHeld(memory: WebAssembly.Memory, word: number, held: boolean): void {
+  let words = heldLockWords.get(memory)
+  if (!words) heldLockWords.set(memory, (words = new Set()))
+  if (held) words.add(word)
+  else words.delete(word)
+}
+
 /**
  * The wasm lock sleeps through this import (see assembly/lock.ts for why not in wasm). Where this
  * thread may not wait (a browser's main thread, an unshared memory), it returns at once and the
- * wasm side spins.
+ * wasm side spins. A wait for a lock this very thread holds would never end (no other thread can
+ * release it): that throws instead, before the call has changed anything (the lock is its first step).
  */
 function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number) => void {
   let words: Int32Array | undefined
   let mayWait = true
   return (address, expected) => {
+    if (heldLockWords.get(memory)?.has(address)) {
+      throw new Error(`deadlock refused: this thread already holds the allocator's lock (word ${address}), so waiting for it would never end`)
+    }
     if (!mayWait) return
     const buffer = memory.buffer
     if (!words || words.buffer !== buffer) words = new Int32Array(buffer)

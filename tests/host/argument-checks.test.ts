@@ -2,6 +2,7 @@
 // garbage-input.test.ts pass through without telling which one answered.
 import { describe, it, expect } from 'vitest'
 import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
+import { instantiateOver } from '../../host/load.js'
 
 function codeOf(call: () => unknown): string | undefined {
   try {
@@ -55,6 +56,15 @@ describe('argument checks', () => {
     expect(() => st.exclusive(() => st.resetStats())).toThrow(/inside exclusive/)
     expect(st.stats().allocationCount).toBe(1)
     expect(st.pop()).toBeUndefined()
+  })
+
+  it('a call that would wait for the lock its own thread holds (inside exclusive()) throws instead of hanging', () => {
+    const st = StackAllocator.createSync({ size: 4096, shared: true })
+    const { module, memory, base } = st.handle
+    const raw = instantiateOver(module, memory) // a second instance on this thread: it takes the lock on every call
+    expect(() => st.exclusive(() => raw.stack_push(base, 8, 0))).toThrow(/deadlock refused/)
+    expect(st.depth).toBe(0) // nothing pushed, and the lock was given back: this call takes it again
+    expect(raw.stack_push(base, 8, 0)).toBeGreaterThan(0)
   })
 
   it("a handle of the other kind: TypeError (a heap's face over a stack's control block, or the reverse)", () => {
