@@ -1,7 +1,7 @@
 // Faults injected on purpose: each is reported as the right MemoryError (never a wasm trap), and the
 // rest of the heap stays usable.
 import { describe, it, expect } from 'vitest'
-import { MemoryManager, MemoryError, Protection } from '../../host/index.js'
+import { MemoryManager, StackAllocator, MemoryError, Protection } from '../../host/index.js'
 import { seededRandom } from './helpers.js'
 
 function error(call: () => unknown): MemoryError {
@@ -301,4 +301,47 @@ describe('stray writes into the pool', () => {
       expect(memoryErrors).toBeGreaterThan(0) // the writes were met
     })
   }
+})
+
+describe('stray writes into a stack', () => {
+  it('200 stacks of 300 calls and stray writes over their blocks and tags: no trap', () => {
+    const random = seededRandom(0x57ac)
+    const below = (n: number) => Math.floor(random() * n)
+    let memoryErrors = 0
+    for (let round = 0; round < 200; round++) {
+      const st = StackAllocator.createSync({ size: 8192 })
+      const live: number[] = []
+      const marks: number[] = []
+      let low = Infinity
+      let high = 0
+      for (let step = 0; step < 300; step++) {
+        const r = random()
+        try {
+          if (r < 0.4) {
+            const ptr = st.push(below(300), random() < 0.2 ? 2 ** (3 + below(6)) : undefined)
+            if (ptr !== 0) {
+              live.push(ptr)
+              low = Math.min(low, ptr)
+              high = Math.max(high, ptr)
+            }
+          } else if (r < 0.6) {
+            st.pop(random() < 0.5 ? undefined : live[live.length - 1 - below(2)])
+            live.pop()
+          } else if (r < 0.65) marks.push(st.mark())
+          else if (r < 0.7 && marks.length > 0) st.reset(marks[below(marks.length)])
+          else if (r < 0.72) st.clear()
+          else if (r < 0.8) { st.stats(); void st.depth; if (live.length > 0) st.write(live[below(live.length)], [7]) }
+          else if (low < high) {
+            const at = (low - 16 + below(high + 600 - low)) & ~3
+            const kind = below(4)
+            new Uint32Array(st.memory.buffer)[at >>> 2] = kind === 0 ? below(2 ** 32) : kind === 1 ? low + below(high - low + 600) : kind === 2 ? 0xffff_fff8 : below(64)
+          }
+        } catch (error) {
+          if (!(error instanceof MemoryError)) throw error
+          memoryErrors++
+        }
+      }
+    }
+    expect(memoryErrors).toBeGreaterThan(0)
+  })
 })
