@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { allWorkloads } from './workloads.js'
-import { functionNames, listedInstructions, codeRanges, functionAt } from './listing.js'
+import { functionNames, listedInstructions, codeRanges, functionAt, printAnnotated } from './listing.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -62,13 +62,10 @@ writeFileSync(traceFile, new Uint8Array(workload.trace.buffer))
 
 /** Each listed instruction of the functions named like `pattern`, with its executions per operation. */
 function annotate(listing: string, names: string[], costs: Map<number, number>, perOperation: number, pattern: string): void {
-  let current = ''
-  for (const { name, address, text } of listedInstructions(listing, names)) {
-    if (!name.includes(pattern)) continue
-    if (name !== current) console.log(`\n${(current = name)}`)
+  printAnnotated(listedInstructions(listing, names), pattern, (address) => {
     const runs = (costs.get(address) ?? 0) / perOperation
-    console.log(`${runs >= 0.005 ? runs.toFixed(2).padStart(7) : '       '}  ${text}`)
-  }
+    return runs >= 0.005 ? runs.toFixed(2) : ''
+  }, 7)
 }
 
 /** Instructions per function for `reps` replays. */

@@ -40,12 +40,31 @@ export function codeRanges(listing: string, names: string[]): CodeRange[] {
 
 /** The function whose code holds `address` (ranges sorted by start), or undefined outside them. */
 export function functionAt(ranges: CodeRange[], address: number): string | undefined {
+  const at = lastAtOrBefore(ranges.length, (i) => ranges[i].start, address)
+  return at >= 0 && address < ranges[at].end ? ranges[at].name : undefined
+}
+
+/** Of `count` items sorted by `startOf`, the index of the last that starts at or before `address`, or -1. */
+export function lastAtOrBefore(count: number, startOf: (index: number) => number, address: number): number {
   let low = 0
-  let high = ranges.length - 1
-  let name: string | undefined
-  while (low <= high) { // the last range starting at or before the address
+  let high = count - 1
+  let found = -1
+  while (low <= high) {
     const mid = (low + high) >> 1
-    if (ranges[mid].start <= address) { if (address < ranges[mid].end) name = ranges[mid].name; low = mid + 1 } else high = mid - 1
+    if (startOf(mid) <= address) { found = mid; low = mid + 1 } else high = mid - 1
   }
-  return name
+  return found
+}
+
+/**
+ * Prints the listed instructions of the functions whose names contain `pattern`, under each
+ * function's name, each after its `figure` (a column `width` wide, blank for '').
+ */
+export function printAnnotated(instructions: Iterable<{ name: string; address: number; text: string }>, pattern: string, figure: (address: number) => string, width: number): void {
+  let current = ''
+  for (const { name, address, text } of instructions) {
+    if (!name.includes(pattern)) continue
+    if (name !== current) console.log(`\n${(current = name)}`)
+    console.log(`${figure(address).padStart(width)}  ${text}`)
+  }
 }

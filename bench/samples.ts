@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { allWorkloads } from './workloads.js'
-import { functionNames, listedInstructions } from './listing.js'
+import { functionNames, listedInstructions, lastAtOrBefore, printAnnotated } from './listing.js'
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -58,13 +58,13 @@ try {
   const names = functionNames(readFileSync(file.replace(/\.wasm$/, '.wat'), 'utf8'))
   const instructions = [...listedInstructions(readFileSync(listingFile, 'utf8'), names)].sort((a, b) => a.address - b.address)
   const samples = execFileSync('perf', ['script', '-i', data, '-F', 'ip'], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n')
-  const perInstruction = new Map<number, number>() // index into instructions
+  const perInstruction = new Map<number, number>() // samples by index into instructions
   let inWasm = 0
   let outside = 0
   for (const line of samples) {
     if (!line.trim()) continue
     const address = parseInt(line.trim(), 16)
-    const at = lastAtOrBefore(address)
+    const at = lastAtOrBefore(instructions.length, (i) => instructions[i].address, address)
     // An instruction is at most 15 bytes: past that the sample is in code the listing does not hold.
     if (at < 0 || address - instructions[at].address > 15) { outside++; continue }
     perInstruction.set(at, (perInstruction.get(at) ?? 0) + 1)
@@ -86,25 +86,8 @@ try {
     console.log(`  ${share(n)}  ${name} +0x${(address - starts.get(name)!).toString(16)}  ${text}`)
   }
   if (values.annotate) {
-    let current = ''
-    instructions.forEach(({ name, text }, at) => {
-      if (!name.includes(values.annotate!)) return
-      if (name !== current) console.log(`\n${(current = name)}`)
-      const n = perInstruction.get(at) ?? 0
-      console.log(`${n > 0 ? share(n) : '      '}  ${text}`)
-    })
-  }
-
-  /** Index of the last listed instruction at or before `address`, or -1. */
-  function lastAtOrBefore(address: number): number {
-    let low = 0
-    let high = instructions.length - 1
-    let found = -1
-    while (low <= high) {
-      const mid = (low + high) >> 1
-      if (instructions[mid].address <= address) { found = mid; low = mid + 1 } else high = mid - 1
-    }
-    return found
+    const perAddress = new Map([...perInstruction].map(([at, n]) => [instructions[at].address, n]))
+    printAnnotated(instructions, values.annotate, (address) => (perAddress.has(address) ? share(perAddress.get(address)!) : ''), 6)
   }
 } finally {
   rmSync(dir, { recursive: true, force: true })

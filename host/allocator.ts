@@ -8,10 +8,10 @@ import type { WasmExports } from './wasm-exports.js'
 import { formatStatsTable } from './format.js'
 import { renderTextMap, renderSvgMap, MAP_LEGEND, type MapRegion, type TextMapOptions, type SvgMapOptions } from './heap-map.js'
 import { sharedMemoryAvailable, noteLockHeld } from './load.js'
+import { readStatsRecord, fragmentationPercent } from './stats.js'
 
 /** The lock word's offset in a control block (assembly/control.ts CONTROL_LOCK). */
 const CONTROL_LOCK = 0
-import { readStatsRecord, fragmentationPercent } from './stats.js'
 
 /** Bits an access needs, as in Protection. */
 export const NEED_READ = 1
