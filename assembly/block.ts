@@ -35,8 +35,8 @@
 
 export const HEADER_SIZE: u32 = 8;
 export const FOOTER_SIZE: u32 = 4;
-/** Smallest block: header, the free index's links (see freeindex.ts) and a footer. */
-export const MIN_BLOCK_SIZE: u32 = 24;
+/** Smallest block: header, the free index's node (links and figures, see freeindex.ts) and a footer. */
+export const MIN_BLOCK_SIZE: u32 = 32;
 export const GRANULE: u32 = 8;
 
 export const USED: u32 = 1;

@@ -13,8 +13,8 @@
 // grows), every cache is flushed back into the free index, where the blocks coalesce.
 // Off in checks mode (every freed block is junk-filled and coalesced at once) and with OPTION_NO_CACHES.
 //
-//    heap + HEAP_CACHES + 0     127 × u32  list heads, one a block size: 24, 32, ..., 1032 bytes
-//    heap + HEAP_CACHES + 508   127 × u32  blocks in each list
+//    heap + HEAP_CACHES + 0     126 × u32  list heads, one a block size: 32, 40, ..., 1032 bytes (room for 127)
+//    heap + HEAP_CACHES + 508   126 × u32  blocks in each list
 //    heap + HEAP_CACHES + 1016  u32        cached blocks in all
 //    heap + HEAP_CACHES + 1020  u32        cached bytes in all (block sizes)
 //

@@ -27,7 +27,7 @@ export const CANARY: u8 = 0xcb;
 export const JUNK: u8 = 0xdd;
 export const JUNK_WORD: u32 = 0xdddd_dddd;
 /** A free block's first bytes that are not junk: its header and its index node (freeindex.ts). */
-export const FREE_BLOCK_PREFIX: usize = 20;
+export const FREE_BLOCK_PREFIX: usize = 24;
 
 // @ts-ignore: decorator
 @inline export function checksOn(heap: usize): bool {

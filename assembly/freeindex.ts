@@ -3,8 +3,8 @@
 // A treap (a binary search tree kept balanced by heap-ordered priorities) of the free blocks, with
 // each node's priority a hash of its address, drawn when it enters the index and kept in its
 // header's tag (block.ts); a block that takes another's place (the rest of a split, a block merged
-// with its right neighbour) inherits that one's priority, so it needs no rotation, and
-// each node knowing the largest block in its subtree. The key depends on the heap's policy:
+// with its right neighbour) inherits that one's priority, so it needs no rotation, and each node
+// knowing the largest block in each of its two subtrees. The key depends on the heap's policy:
 //
 //   first-fit  key = address:         the lowest-addressed block that fits is found by descending
 //                                     left whenever the left subtree's largest block is big enough
@@ -20,9 +20,16 @@
 //    block + 0    header (block.ts)
 //    block + 8    u32 left child     (0 = none)
 //    block + 12   u32 right child
-//    block + 16   u32 largest block size in this subtree
+//    block + 16   u32 largest block size in the left subtree  (0 = none)
+//    block + 20   u32 largest block size in the right subtree
 //    ...
 //    block + size - 4   footer (block.ts)
+//
+// Why each node keeps both subtrees' figures rather than its own subtree's: every decision of a
+// walk (go left, take this block, go right) and every figure fixed on the way back up then reads
+// only the node the walk is at. With one figure a node, the walk read the left child's to decide
+// and the way up read the sibling's: a line not in the processor's caches each time, on a heap
+// larger than they are. It costs the 4 bytes that make MIN_BLOCK_SIZE 32 (block.ts).
 //
 // It holds every free block but the top (the free block that ends at the sentinel, which heap.ts
 // keeps out of it). The root is the control block's freeRoot; the index also keeps the count and
@@ -44,7 +51,10 @@ import {
 
 const LEFT: usize = 8;
 const RIGHT: usize = 12;
-const LARGEST: usize = 16;
+const LEFT_MOST: usize = 16;
+const RIGHT_MOST: usize = 20;
+/** LEFT_MOST ^ SIDES = RIGHT_MOST and back: the other side's figure. */
+const SIDES: usize = LEFT_MOST ^ RIGHT_MOST;
 /** Far beyond the depth a treap of hashed priorities reaches (about 3 ln n): only damage gets here. */
 const MAX_DEPTH: i32 = HEAP_PATH_ENTRIES - 1;
 
@@ -63,12 +73,22 @@ let path: usize = 0; // heap + HEAP_PATH: see onPath
 @inline function setLeft(node: usize, child: usize): void { store<u32>(node, <u32>child, LEFT); }
 // @ts-ignore: decorator
 @inline function setRight(node: usize, child: usize): void { store<u32>(node, <u32>child, RIGHT); }
-/** The largest block size below `node`; 0 for no node (or a link that may not be followed). */
+/** The largest block size in the subtree at `node`, from its own line. */
+// @ts-ignore: decorator
+@inline function mostOf(node: usize): u32 {
+  return max(blockSize(node), max(load<u32>(node, LEFT_MOST), load<u32>(node, RIGHT_MOST)));
+}
+/** mostOf, for a link: 0 for no node (or a link that may not be followed, then noted as damage). */
 // @ts-ignore: decorator
 @inline function largest(node: usize): u32 {
-  if (followable(node)) return load<u32>(node, LARGEST);
+  if (followable(node)) return mostOf(node);
   if (node != 0) damaged = true;
   return 0;
+}
+/** A node's figure for one side (LEFT_MOST or RIGHT_MOST) raised to `size` if below it. */
+// @ts-ignore: decorator
+@inline function raise(node: usize, side: usize, size: u32): void {
+  if (load<u32>(node + side) < size) store<u32>(node + side, size);
 }
 
 /** A node's priority: kept in its tag (a load from the line its links are on). */
@@ -122,9 +142,9 @@ let path: usize = 0; // heap + HEAP_PATH: see onPath
 @inline function begin(heap: usize): void {
   bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
   poolLow = load<u32>(heap + HEAP_POOL_START);
-  // A node starts no later than MIN_BLOCK_SIZE before the sentinel: its fields, up to +20, stay in
+  // A node starts no later than MIN_BLOCK_SIZE before the sentinel: its fields, up to +24, stay in
   // the pool, whose end may be the memory's (a link to the sentinel's address less 8 was followed,
-  // and its largest-below figure read past the memory: a trap). heapInit refuses smaller pools.
+  // and its figures read past the memory: a trap). heapInit refuses smaller pools.
   const span = load<u32>(heap + HEAP_SENTINEL) - <u32>poolLow;
   poolGranules = span >= MIN_BLOCK_SIZE ? ((span - MIN_BLOCK_SIZE) >> 3) + 1 : 0;
   path = heap + HEAP_PATH;
@@ -138,15 +158,6 @@ let path: usize = 0; // heap + HEAP_PATH: see onPath
 // @ts-ignore: decorator
 @inline function onPath(depth: i32, entry: usize): void {
   store<u32>(path + (<usize>depth << 2), <u32>entry);
-}
-
-function refresh(node: usize): void {
-  let most = blockSize(node);
-  const l = largest(left(node));
-  const r = largest(right(node));
-  if (l > most) most = l;
-  if (r > most) most = r;
-  store<u32>(node, most, LARGEST);
 }
 
 // Insertion goes down from the root to the first node the new one outranks, raising the figures on
@@ -167,13 +178,14 @@ function splitUnder(tree: usize, node: usize, depth: i32): void {
   if (before(node, tree)) {
     splitUnder(left(tree), node, depth + 1);
     setLeft(tree, splitHigh);
+    store<u32>(tree, largest(splitHigh), LEFT_MOST); // (its right subtree stays)
     splitHigh = tree;
   } else {
     splitUnder(right(tree), node, depth + 1);
     setRight(tree, splitLow);
+    store<u32>(tree, largest(splitLow), RIGHT_MOST);
     splitLow = tree;
   }
-  refresh(tree);
 }
 
 /** Joins two treaps whose keys are all ordered a < b. */
@@ -182,12 +194,14 @@ function merge(a: usize, b: usize, depth: i32): usize {
   if (b == 0) return a;
   if (depth > MAX_DEPTH || !sane(a) || !sane(b)) { damaged = true; return a; }
   if (priority(a) > priority(b)) {
-    setRight(a, merge(right(a), b, depth + 1));
-    refresh(a);
+    const joined = merge(right(a), b, depth + 1);
+    setRight(a, joined);
+    store<u32>(a, largest(joined), RIGHT_MOST);
     return a;
   }
-  setLeft(b, merge(a, left(b), depth + 1));
-  refresh(b);
+  const joined = merge(a, left(b), depth + 1);
+  setLeft(b, joined);
+  store<u32>(b, largest(joined), LEFT_MOST);
   return b;
 }
 
@@ -220,7 +234,7 @@ function removeFrom(root: usize, node: usize): usize {
   const depth = pathTo(root, node);
   if (depth < 0) return root;
   const sub = merge(left(node), right(node), depth);
-  return climb(root, depth, sub, largest(sub), blockSize(node));
+  return climb(root, depth, sub, largest(sub));
 }
 
 export function indexClear(heap: usize): void {
@@ -244,14 +258,16 @@ export function indexInsert(heap: usize, block: usize): void {
       return;
     }
     if (priority(tree) < rank) break; // `block` takes this subtree's place
-    if (load<u32>(tree, LARGEST) < size) store<u32>(tree, size, LARGEST);
-    link = tree + (before(block, tree) ? LEFT : RIGHT);
+    const goLeft = before(block, tree);
+    raise(tree, goLeft ? LEFT_MOST : RIGHT_MOST, size);
+    link = tree + (goLeft ? LEFT : RIGHT);
     tree = load<u32>(link);
   }
   splitUnder(tree, block, 0);
   setLeft(block, splitLow);
   setRight(block, splitHigh);
-  refresh(block);
+  store<u32>(block, largest(splitLow), LEFT_MOST);
+  store<u32>(block, largest(splitHigh), RIGHT_MOST);
   store<u32>(link, <u32>block);
   store<u32>(heap + HEAP_FREE_BLOCKS, load<u32>(heap + HEAP_FREE_BLOCKS) + 1);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + blockSize(block));
@@ -276,31 +292,27 @@ export function indexRemove(heap: usize, block: usize): void {
 // to the rank its new address hashed to.)
 
 /**
- * The largest-below figure of `block` (`size` bytes, children `l` and `r`), which took the place of
- * a node of `oldSize` bytes whose figure was `oldMost`, with the same children: read from them only
- * when the old node was the largest and the new one is smaller. The caller has the size and links
- * at hand: `block` was just written, often on a line not in the processor's caches, and reading it
- * back waited for those stores (mixed-sizes 109.2 -> 106.2 ns an operation, interleaved medians).
+ * `block` (`size` bytes) takes the place of a node with the same children, whose side figures were
+ * `leftMost` and `rightMost`: it takes them too (read by the caller before `block` was written,
+ * as they may overlap). Its subtree's figure.
  */
 // @ts-ignore: decorator
-@inline function inherit(block: usize, size: u32, l: usize, r: usize, oldSize: u32, oldMost: u32): u32 {
-  let most = max(size, oldMost); // (oldMost == oldSize when not above it)
-  if (oldMost <= oldSize && size < oldSize) most = max(size, max(largest(l), largest(r)));
-  store<u32>(block, most, LARGEST);
-  return most;
+@inline function adopt(block: usize, size: u32, leftMost: u32, rightMost: u32): u32 {
+  store<u32>(block, leftMost, LEFT_MOST);
+  store<u32>(block, rightMost, RIGHT_MOST);
+  return max(size, max(leftMost, rightMost));
 }
 
 /**
- * Puts `block` (`size` bytes, its links `l` and `r` and priority already copied from `old`, which
- * was `oldSize` bytes with the largest-below figure `oldMost`, and it is smaller) where `old` is:
- * the same priority keeps the heap order. The walk down compares keys only, never reading `old`'s
- * bytes (`block` may overlap them); the figures that were `old`'s size are fixed on the way back up.
- * The new root.
+ * Puts `block` (its links, figures and priority already copied from `old`, which it replaces, and
+ * smaller: its subtree's figure is `most`) where `old` is: the same priority keeps the heap order.
+ * The walk down compares keys only, never reading `old`'s bytes (`block` may overlap them); the
+ * figures are fixed on the way back up. The new root.
  */
-function replaceIn(root: usize, old: usize, oldSize: u32, oldMost: u32, block: usize, size: u32, l: usize, r: usize): usize {
+function replaceIn(root: usize, old: usize, block: usize, most: u32): usize {
   const depth = pathTo(root, old);
   if (depth < 0) return root;
-  return climb(root, depth, block, inherit(block, size, l, r, oldSize, oldMost), oldSize);
+  return climb(root, depth, block, most);
 }
 
 /**
@@ -317,23 +329,22 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
       store<u32>(link, <u32>block);
       return;
     }
-    if (load<u32>(tree, LARGEST) < size) store<u32>(tree, size, LARGEST);
-    link = tree + (old < tree ? LEFT : RIGHT);
+    const goLeft = old < tree;
+    raise(tree, goLeft ? LEFT_MOST : RIGHT_MOST, size);
+    link = tree + (goLeft ? LEFT : RIGHT);
     tree = load<u32>(link);
   }
   damaged = true;
 }
 
 /**
- * First-fit: `block` (`size` bytes, its header, links `l` and `r` and priority written) takes the
- * place of `old`, which was `oldSize` bytes with the largest-below figure `oldMost`: down raising
- * figures when it grew; replaceIn, which fixes them on its way back up, when it shrank.
+ * First-fit: `block` (`size` bytes, its header, links, figures and priority written; its subtree's
+ * figure `most`) takes the place of `old`, which was `oldSize` bytes: down raising figures when it
+ * grew; replaceIn, which fixes them on its way back up, when it shrank.
  */
-function takePlace(heap: usize, old: usize, oldSize: u32, oldMost: u32, block: usize, size: u32, l: usize, r: usize): void {
-  if (size >= oldSize) {
-    store<u32>(block, max(size, oldMost), LARGEST); // a block that grew: its figure without reading its children
-    growTowards(heap, old, block, size);
-  } else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, oldSize, oldMost, block, size, l, r));
+function takePlace(heap: usize, old: usize, oldSize: u32, block: usize, size: u32, most: u32): void {
+  if (size >= oldSize) growTowards(heap, old, block, size);
+  else store<u32>(heap + HEAP_FREE_ROOT, <u32>replaceIn(load<u32>(heap + HEAP_FREE_ROOT), old, block, most));
 }
 
 /** Best-fit keys include the size: a changed block leaves the index and comes back in its new place. */
@@ -348,9 +359,9 @@ export function indexResize(heap: usize, block: usize, size: u32): void {
   begin(heap);
   if (bestFit) return reinsert(heap, block, block, size);
   const old = blockSize(block);
-  const most = load<u32>(block, LARGEST);
   writeFreeHeader(block, size, priority(block));
-  takePlace(heap, block, old, most, block, size, left(block), right(block)); // its own place
+  // Its own place: links and side figures stay.
+  takePlace(heap, block, old, block, size, max(size, max(load<u32>(block, LEFT_MOST), load<u32>(block, RIGHT_MOST))));
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - old + size);
 }
 
@@ -365,13 +376,15 @@ export function indexReplace(heap: usize, old: usize, block: usize, size: u32): 
   // `old`'s node is read before `block`'s header may overwrite it (they can overlap).
   const l = left(old);
   const r = right(old);
-  const most = load<u32>(old, LARGEST);
+  const leftMost = load<u32>(old, LEFT_MOST);
+  const rightMost = load<u32>(old, RIGHT_MOST);
   const rank = priority(old);
   writeFreeHeader(block, size, rank);
   setLeft(block, l);
   setRight(block, r);
+  const most = adopt(block, size, leftMost, rightMost);
   // First-fit compares addresses only: the descent to `old` reads none of its bytes.
-  takePlace(heap, old, oldSize, most, block, size, l, r);
+  takePlace(heap, old, oldSize, block, size, most);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, load<u32>(heap + HEAP_FREE_BLOCK_BYTES) - oldSize + size);
 }
 
@@ -408,14 +421,13 @@ let refused: usize = 0; // a block that would have been taken but does not look 
 
 /**
  * The way back up from a walk that noted its path (takeFrom, pathTo): the node at `depth` is
- * replaced by `sub` (0 for none), whose figure is `subMost` (from the caller, which has just written
- * it or read it: read back here, a figure just written to a line not in the caches waited for that
- * store), and a block of `oldSize` bytes below shrank or left. Its parent is linked to `sub`, and
- * the figures above are fixed: a figure changes only where it was that size (it is then read again
- * from the node, the subtree just fixed and the other child), and above the first that stays, none
- * changes. Returns the root.
+ * replaced by `sub` (0 for none), whose subtree's figure is `subMost` (from the caller, which has
+ * it at hand: read back here, a figure just written to a line not in the caches waited for that
+ * store). Its parent is linked to `sub`, and the figures above are fixed, each from the node it is
+ * on: the side the walk came up from takes the figure below, and where a node's own subtree figure
+ * stays the same, none above changes. Returns the root.
  */
-function climb(root: usize, depth: i32, sub: usize, subMost: u32, oldSize: u32): usize {
+function climb(root: usize, depth: i32, sub: usize, subMost: u32): usize {
   if (depth == 0) return sub;
   let entry: usize = load<u32>(path + (<usize>(depth - 1) << 2));
   let parent = entry & ~(<usize>7);
@@ -423,12 +435,13 @@ function climb(root: usize, depth: i32, sub: usize, subMost: u32, oldSize: u32):
   else setLeft(parent, sub);
   let below = subMost;
   for (let d = depth - 1; ; ) {
-    const was = load<u32>(parent, LARGEST);
-    if (was > oldSize) break;
-    const beside = largest(entry & 1 ? left(parent) : right(parent));
-    const most = max(blockSize(parent), max(below, beside));
-    if (most == was) break;
-    store<u32>(parent, most, LARGEST);
+    const side = entry & 1 ? RIGHT_MOST : LEFT_MOST;
+    const was = load<u32>(parent + side);
+    if (was == below) break;
+    store<u32>(parent + side, below);
+    const rest = max(blockSize(parent), load<u32>(parent + (side ^ SIDES)));
+    const most = max(rest, below);
+    if (most == max(rest, was)) break;
     if (--d < 0) break;
     below = most;
     entry = load<u32>(path + (<usize>d << 2));
@@ -452,8 +465,9 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
   let depth = 0;
   // Down: left while the left subtree has a block big enough, else this block, else right.
   while (depth <= MAX_DEPTH) {
-    const l = left(tree);
-    if (largest(l) >= need) {
+    if (load<u32>(tree, LEFT_MOST) >= need) {
+      const l = left(tree);
+      if (!followable(l)) break; // the figure promised a block there
       onPath(depth, tree);
       tree = l;
     } else if (blockSize(tree) >= need) {
@@ -462,10 +476,12 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
         return root;
       }
       const sub = carveFront(tree, need, depth);
-      return climb(root, depth, sub, carvedMost, takenSize);
+      return climb(root, depth, sub, carvedMost);
     } else {
       const r = right(tree);
-      if (!followable(r)) break; // the largest-below figures promised a block here
+      // The figures above promised a block in this subtree, so on the right: a figure or link that
+      // breaks the promise is damage.
+      if (load<u32>(tree, RIGHT_MOST) < need || !followable(r)) break;
       onPath(depth, tree | 1);
       tree = r;
     }
@@ -484,6 +500,8 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
   const size = blockSize(tree);
   const l = left(tree);
   const r = right(tree);
+  const leftMost = load<u32>(tree, LEFT_MOST);
+  const rightMost = load<u32>(tree, RIGHT_MOST);
   taken = tree;
   takenSize = size;
   if (size - need < MIN_BLOCK_SIZE) {
@@ -493,11 +511,10 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
   }
   restSize = size - need;
   const rest = tree + need; // past the node (need >= MIN_BLOCK_SIZE): it is read first
-  const most = load<u32>(tree, LARGEST);
   writeFreeHeader(rest, restSize, priority(tree)); // it takes the block's place, at its rank: no rotation
   setLeft(rest, l);
   setRight(rest, r);
-  carvedMost = inherit(rest, restSize, l, r, size, most);
+  carvedMost = adopt(rest, restSize, leftMost, rightMost);
   return rest;
 }
 
@@ -538,29 +555,35 @@ export function indexRefused(): usize {
 
 /** First-fit: the lowest-addressed block in `tree` that fits; subtrees too small are skipped whole. */
 function lowestFitting(tree: usize, need: u32, alignment: u32, depth: i32): usize {
-  if (tree == 0 || depth > MAX_DEPTH || !sane(tree) || largest(tree) < need) return 0;
-  const found = lowestFitting(left(tree), need, alignment, depth + 1);
-  if (found != 0) return found;
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) return 0;
+  if (load<u32>(tree, LEFT_MOST) >= need) {
+    const found = lowestFitting(left(tree), need, alignment, depth + 1);
+    if (found != 0) return found;
+  }
   const size = blockSize(tree);
   if (size >= need && payloadFitting(tree, size, need, alignment) != 0) return tree;
-  return lowestFitting(right(tree), need, alignment, depth + 1);
+  return load<u32>(tree, RIGHT_MOST) >= need ? lowestFitting(right(tree), need, alignment, depth + 1) : 0;
 }
 
 /** Best-fit: the first block in (size, address) order from the lower bound of `need` that fits. */
 function smallestFitting(tree: usize, need: u32, alignment: u32, depth: i32): usize {
-  if (tree == 0 || depth > MAX_DEPTH || !sane(tree) || largest(tree) < need) return 0;
+  if (tree == 0 || depth > MAX_DEPTH || !sane(tree)) return 0;
   const size = blockSize(tree);
-  if (size < need) return smallestFitting(right(tree), need, alignment, depth + 1);
-  const found = smallestFitting(left(tree), need, alignment, depth + 1);
-  if (found != 0) return found;
-  if (payloadFitting(tree, size, need, alignment) != 0) return tree;
-  return smallestFitting(right(tree), need, alignment, depth + 1);
+  if (size >= need) {
+    if (load<u32>(tree, LEFT_MOST) >= need) {
+      const found = smallestFitting(left(tree), need, alignment, depth + 1);
+      if (found != 0) return found;
+    }
+    if (payloadFitting(tree, size, need, alignment) != 0) return tree;
+  }
+  return load<u32>(tree, RIGHT_MOST) >= need ? smallestFitting(right(tree), need, alignment, depth + 1) : 0;
 }
 
 /** The free block the heap's policy picks for `need` bytes at `alignment`, or 0 when none fits. */
 export function indexFind(heap: usize, need: u32, alignment: u32): usize {
   begin(heap);
   const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
+  if (largest(root) < need) return 0;
   if (bestFit) return smallestFitting(root, need, alignment, 0);
   return lowestFitting(root, need, alignment, 0);
 }
@@ -615,7 +638,7 @@ function checkSubtree(tree: usize, low: usize, high: usize, depth: i32): i32 {
   if ((l != 0 && priority(l) > mine) || (r != 0 && priority(r) > mine)) { damaged = true; return 0; }
   const count = 1 + checkSubtree(l, low, tree, depth + 1) + checkSubtree(r, tree, high, depth + 1);
   if (damaged) return 0; // and the children's links were not sane: their figures are not read
-  if (largest(tree) != max(blockSize(tree), max(largest(l), largest(r)))) { damaged = true; return 0; }
+  if (load<u32>(tree, LEFT_MOST) != largest(l) || load<u32>(tree, RIGHT_MOST) != largest(r)) { damaged = true; return 0; }
   return count;
 }
 

@@ -11,7 +11,7 @@ import { freshHeap } from "./fixture";
 
 /**
  * 4,000 blocks of 16 + (i % 200) * 8 bytes with every even one freed: 2,000 holes whose block sizes
- * are 24 + 16j for j = (i % 200) / 2, repeating every 200 blocks.
+ * are 24 + 16j for j = (i % 200) / 2 (32 for j = 0: the smallest block), repeating every 200 blocks.
  */
 function holes(policy: u32, ptrs: StaticArray<usize> = new StaticArray<usize>(4000)): usize {
   const heap = freshHeap(4 << 20, policy);
@@ -20,9 +20,9 @@ function holes(policy: u32, ptrs: StaticArray<usize> = new StaticArray<usize>(40
   return heap;
 }
 
-/** A node's largest-below figure, 0 for no node. */
+/** The largest block in the subtree at `node`, 0 for no node: its size or one of its side figures (+16 left, +20 right). */
 function figure(node: usize): u32 {
-  return node == 0 ? 0 : load<u32>(node + 16);
+  return node == 0 ? 0 : max(load<u32>(node) & ~7, max(load<u32>(node + 16), load<u32>(node + 20)));
 }
 
 /** The child of `tree` on the way to the indexed block `node` (first-fit: keyed by address). */
@@ -91,16 +91,21 @@ describe("free index (treap)", () => {
     expect<u32>(heapLargestFree(heap)).toBe(65536 - 8 - 8);
     const a = heapMalloc(heap, 1000);
     heapMalloc(heap, 8);
-    expect<u32>(heapLargestFree(heap)).toBe(65536 - 8 - 1008 - 24 - 8);
+    expect<u32>(heapLargestFree(heap)).toBe(65536 - 8 - 1008 - 32 - 8);
     heapFree(heap, a);
     expect<u32>(indexLargest(heap)).toBe(1008);
   });
 
-  it("validation finds damage that stays inside the pool: a wrong largest-below figure, key order, heap order", () => {
+  it("validation finds damage that stays inside the pool: a wrong side figure, key order, heap order", () => {
     const heap = holes(POLICY_FIRST_FIT);
     let root: usize = load<u32>(heap + HEAP_FREE_ROOT);
-    store<u32>(root + 16, load<u32>(root + 16) + 8); // the root's largest-below figure
-    expect<i32>(indexCheck(heap)).toBe(-1, "a largest-below figure that no block has");
+    store<u32>(root + 20, load<u32>(root + 20) + 8); // the root's figure for its right subtree
+    expect<i32>(indexCheck(heap)).toBe(-1, "a figure that no block has");
+    expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
+    expect<i32>(indexCheck(heap)).toBe(2000, "validation rebuilt the index");
+    root = load<u32>(heap + HEAP_FREE_ROOT);
+    store<u32>(root + 16, load<u32>(root + 16) - 8); // and for its left one: a figure below the block it stands for
+    expect<i32>(indexCheck(heap)).toBe(-1, "a figure lower than a block below it");
     expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
     expect<i32>(indexCheck(heap)).toBe(2000, "validation rebuilt the index");
 
@@ -112,15 +117,14 @@ describe("free index (treap)", () => {
     expect<i32>(indexCheck(heap)).toBe(-1, "the left subtree holds higher addresses");
     expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
 
-    // A rotation that ignores the priorities: key order and largest-below figures stay right, heap order does not.
+    // A rotation that ignores the priorities: key order and the side figures stay right, heap order does not.
     root = load<u32>(heap + HEAP_FREE_ROOT);
     const pivot: usize = load<u32>(root + 8);
-    const whole = load<u32>(root + 16);
-    store<u32>(root + 8, load<u32>(pivot + 12));
+    store<u32>(root + 8, load<u32>(pivot + 12)); // the pivot's right subtree becomes the root's left one
+    store<u32>(root + 16, figure(load<u32>(root + 8)));
     store<u32>(pivot + 12, <u32>root);
+    store<u32>(pivot + 20, figure(root));
     store<u32>(heap + HEAP_FREE_ROOT, <u32>pivot);
-    store<u32>(root + 16, max(load<u32>(root) & ~7, max(figure(load<u32>(root + 8)), figure(load<u32>(root + 12)))));
-    store<u32>(pivot + 16, whole);
     expect<i32>(indexCheck(heap)).toBe(-1, "a child that outranks its parent");
     expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
     expect<u32>(heapValidate(heap)).toBe(0, "and rebuilt again");
@@ -155,7 +159,7 @@ describe("free index (treap)", () => {
   it("a free that coalesces raises the figures on its way down to the block that grows", () => {
     const ptrs = new StaticArray<usize>(4000);
     const heap = holes(POLICY_FIRST_FIT, ptrs);
-    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "the first hole (24 bytes) taken whole");
+    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "the first hole (32 bytes) taken whole");
     expect<u32>(heapFree(heap, ptrs[1])).toBe(0, "a used left neighbour, a free right one: takes its place");
     expect<u32>(load<u32>(ptrs[1] - HEADER_SIZE) & ~7).toBe(32 + 40, "blocks 1 and 2 merged");
     // Blocks 3996 (a hole), 3997 and 3998 (a hole): 1,592 + 1,600 + 1,608 bytes, more than any other hole.
@@ -183,7 +187,7 @@ describe("free index (treap)", () => {
   it("an insertion meets a damaged link on its way down or in the subtree it splits: corruption, and the index rebuilt", () => {
     const ptrs = new StaticArray<usize>(4000);
     const heap = holes(POLICY_FIRST_FIT, ptrs);
-    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "hole 0 (24 bytes) taken whole");
+    expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "hole 0 (32 bytes) taken whole");
     expect<usize>(heapMalloc(heap, 24)).toBe(ptrs[2], "hole 2 (40 bytes) taken whole: block 1 has used neighbours");
     const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
     // Both links of the root lead out of the pool: an insertion goes down past the root, or splits
@@ -214,8 +218,9 @@ describe("free index (treap)", () => {
   it("a take that meets a damaged link but finds a block anyway hands nothing out: corruption, nothing lost", () => {
     const heap = holes(POLICY_FIRST_FIT);
     const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
-    store<u32>(root + 8, 0x7fff_fff8); // its left link: out of the pool, read as the take looks left first
+    store<u32>(root + 8, 0x7fff_fff8); // its left link: out of the pool, followed as the take looks left first
     const rootSize = load<u32>(root) & ~7;
+    expect<u32>(load<u32>(root + 16)).toBeGreaterThanOrEqual(rootSize, "the left figure promises a block as large as the root");
     const liveBefore = statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS);
     // The root itself fits: the take notes the damage, then finds the root.
     expect<usize>(settle(heap, heapMalloc(heap, rootSize - HEADER_SIZE))).toBe(errorResult(ERR_CORRUPTION));
@@ -285,12 +290,12 @@ describe("free index (treap)", () => {
     for (let walk = 0; walk < 3; walk++) {
       const ptrs = new StaticArray<usize>(4000);
       const heap = holes(POLICY_FIRST_FIT, ptrs);
-      expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "hole 0 (24 bytes) taken whole");
+      expect<usize>(heapMalloc(heap, 16)).toBe(ptrs[0], "hole 0 (32 bytes) taken whole");
       expect<usize>(heapMalloc(heap, 24)).toBe(ptrs[2], "hole 2 taken whole: block 1 has used neighbours");
       const root: usize = load<u32>(heap + HEAP_FREE_ROOT);
       store<u32>(root + 8, <u32>root); // both its links lead back to itself: in the pool, aligned, a cycle
       store<u32>(root + 12, <u32>root);
-      store<u32>(root + 16, 0xffff_fff8); // and its figure promises a fit below it to any request
+      store<u32>(root + 16, 0xffff_fff8); // and its left figure promises a fit below it to any request
       const result = walk == 0 ? heapFree(heap, ptrs[1]) : walk == 1 ? heapMalloc(heap, 64) : heapFree(heap, ptrs[3]);
       expect<usize>(settle(heap, result)).toBe(errorResult(ERR_CORRUPTION), "walk " + walk.toString());
       expect<u32>(heapValidate(heap)).toBe(0, "the index was rebuilt");

@@ -88,24 +88,24 @@ describe("validate names each inconsistency", () => {
     const COUNTS = HEAP_CACHES + 508, TOTAL_BLOCKS = HEAP_CACHES + 1016, TOTAL_BYTES = HEAP_CACHES + 1020;
     for (let which = 0; which < 3; which++) {
       const heap = freshHeap(8192, POLICY_FIRST_FIT, 8, 0, 0); // caches on
-      const small = heapMalloc(heap, 16); // a 24-byte block
+      const small = heapMalloc(heap, 16); // a 32-byte block (the smallest)
       heapMalloc(heap, 8);
       const large = heapMalloc(heap, 64); // a 72-byte block
       heapMalloc(heap, 8);
       heapFree(heap, small);
       heapFree(heap, large);
       expect<u32>(cachedBlocks(heap)).toBe(2, "both parked");
-      const count24 = heap + COUNTS, count72 = heap + COUNTS + ((72 - 24) >> 3 << 2);
-      if (which == 0) { // one block moved from the 24-byte list's count to the 72-byte one's: the totals agree
-        store<u32>(count24, 0);
+      const count32 = heap + COUNTS, count72 = heap + COUNTS + ((72 - 32) >> 3 << 2);
+      if (which == 0) { // one block moved from the 32-byte list's count to the 72-byte one's: the totals agree
+        store<u32>(count32, 0);
         store<u32>(count72, 2);
       } else if (which == 1) {
         store<u32>(heap + TOTAL_BLOCKS, 3);
       } else {
-        store<u32>(heap + TOTAL_BYTES, 24 + 72 + 8);
+        store<u32>(heap + TOTAL_BYTES, 32 + 72 + 8);
       }
       expect<u32>(heapValidate(heap)).toBe(FAULT_CACHE, "case " + which.toString());
-      if (which == 0) expect<u32>(load<u32>(heap + HEAP_FAULT_FOUND)).toBe(24, "the list that runs past its count");
+      if (which == 0) expect<u32>(load<u32>(heap + HEAP_FAULT_FOUND)).toBe(32, "the list that runs past its count");
       expect<u32>(heapValidate(heap)).toBe(FAULT_NONE, "the caches folded back into the free space");
     }
   });
