@@ -217,13 +217,9 @@ function pathTo(root: usize, node: usize): i32 {
       damaged = true;
       return -1;
     }
-    if (before(node, tree)) {
-      onPath(depth, tree);
-      tree = left(tree);
-    } else {
-      onPath(depth, tree | 1);
-      tree = right(tree);
-    }
+    const goRight = <usize>!before(node, tree);
+    onPath(depth, tree | goRight);
+    tree = load<u32>(tree + LEFT + (goRight << 2)); // (RIGHT = LEFT + 4: a branch less a level)
     depth++;
   }
   return depth;
@@ -258,9 +254,9 @@ export function indexInsert(heap: usize, block: usize): void {
       return;
     }
     if (priority(tree) < rank) break; // `block` takes this subtree's place
-    const goLeft = before(block, tree);
-    raise(tree, goLeft ? LEFT_MOST : RIGHT_MOST, size);
-    link = tree + (goLeft ? LEFT : RIGHT);
+    const side = <usize>!before(block, tree) << 2; // 0 left, 4 right: RIGHT = LEFT + 4, RIGHT_MOST = LEFT_MOST + 4
+    raise(tree, LEFT_MOST + side, size);
+    link = tree + LEFT + side;
     tree = load<u32>(link);
   }
   splitUnder(tree, block, 0);
@@ -329,9 +325,9 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
       store<u32>(link, <u32>block);
       return;
     }
-    const goLeft = old < tree;
-    raise(tree, goLeft ? LEFT_MOST : RIGHT_MOST, size);
-    link = tree + (goLeft ? LEFT : RIGHT);
+    const side = <usize>(old > tree) << 2; // as in indexInsert
+    raise(tree, LEFT_MOST + side, size);
+    link = tree + LEFT + side;
     tree = load<u32>(link);
   }
   damaged = true;
