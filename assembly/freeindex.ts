@@ -456,7 +456,8 @@ function climb(root: usize, depth: i32, sub: usize, subMost: u32): usize {
  * One loop down, noting the path (onPath), changing nothing; then climb fixes the figures above
  * the taken block until one is left unchanged.
  */
-function takeFrom(heap: usize, root: usize, need: u32): usize {
+// @ts-ignore: decorator
+@inline function takeFrom(heap: usize, root: usize, need: u32): usize {
   let tree = root;
   let depth = 0;
   // Down: left while the left subtree has a block big enough, else this block, else right.
@@ -519,7 +520,8 @@ function takeFrom(heap: usize, root: usize, need: u32): usize {
  * that has them and returns that block (its header still holds its old size: see indexTakenSize),
  * or 0 when none has them. A damaged candidate is not touched: indexRefused names it.
  */
-export function indexTakeLowest(heap: usize, need: u32): usize {
+// @ts-ignore: decorator
+@inline export function indexTakeLowest(heap: usize, need: u32): usize {
   begin(heap);
   taken = 0;
   takenSize = 0;
