@@ -351,7 +351,12 @@ export function releaseBlock(heap: usize, block: usize): void {
   setFlag(start + size, PREV_FREE);
 }
 
-export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
+/**
+ * heapAllocate's body, inline in heap_malloc, the export every malloc from the host goes through: a
+ * call costs about 15 machine instructions (frame, stack check, spills) of a small-block malloc's 130.
+ */
+// @ts-ignore: decorator
+@inline export function allocateInline(heap: usize, requested: u32, alignment: u32): usize {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
   // Fast path: a small request at the heap's alignment from the cache of its size, O(1).
   if (requested <= CACHE_REQUEST_LIMIT && alignment == load<u32>(heap + HEAP_ALIGNMENT) && cachesOn(heap) && cachedBlocks(heap) != 0) {
@@ -366,6 +371,10 @@ export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize
   if (payload == 0) statsOnFailure(heap + CONTROL_STATS);
   else if (payload < 0xffff_fff0) statsOnAllocate(heap + CONTROL_STATS, requested);
   return payload;
+}
+
+export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
+  return allocateInline(heap, requested, alignment);
 }
 
 // @ts-ignore: decorator
@@ -387,7 +396,9 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
 
 // ─── Free and realloc ────────────────────────────────────────────────────────────────────────────
 
-export function heapFree(heap: usize, ptr: usize): u32 {
+/** heapFree's body, inline in heap_free for the same reason as allocateInline. */
+// @ts-ignore: decorator
+@inline export function freeInline(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
   if (!releasableAtOnce(heap, ptr)) {
     const problem = checkReleasable(heap, ptr);
@@ -415,6 +426,10 @@ export function heapFree(heap: usize, ptr: usize): u32 {
   }
   countFree(heap + CONTROL_STATS, requested);
   return 0;
+}
+
+export function heapFree(heap: usize, ptr: usize): u32 {
+  return freeInline(heap, ptr);
 }
 
 /** A validation reason as an operation's result: 0, PROTECTION, or CORRUPTION. */

@@ -11,7 +11,7 @@ import { lockAcquire, lockRelease } from "./lock";
 import {
   heapInit, heapMalloc, heapCalloc, heapRealloc, heapAllocate, heapFree, heapUsableSize,
   heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
-  poolStartFor, settle, heapBlockContaining, heapFreeBlocks,
+  poolStartFor, settle, heapBlockContaining, heapFreeBlocks, allocateInline, freeInline,
 } from "./heap";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
@@ -81,7 +81,7 @@ export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignmen
 
 export function heap_malloc(heap: usize, size: u32): usize {
   enter(heap);
-  return leave(heap, heapMalloc(heap, size));
+  return leave(heap, allocateInline(heap, size, load<u32>(heap + HEAP_ALIGNMENT)));
 }
 
 export function heap_calloc(heap: usize, count: u32, size: u32): usize {
@@ -102,7 +102,7 @@ export function heap_aligned_alloc(heap: usize, alignment: u32, size: u32): usiz
 
 export function heap_free(heap: usize, ptr: usize): u32 {
   enter(heap);
-  return leave(heap, heapFree(heap, ptr));
+  return leave(heap, freeInline(heap, ptr));
 }
 
 export function heap_usable_size(heap: usize, ptr: usize): u32 {
