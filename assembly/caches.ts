@@ -23,7 +23,7 @@
 // Invariants (validate.ts): every list holds blocks of its size marked USED | CACHED, the counts
 // agree with the lists, and every block so marked is in its list.
 
-import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, blockFlags, hasValidMagic, setFlag, clearFlag } from "./block";
+import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, magicFor, setFlag, clearFlag } from "./block";
 import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { markIndexDamaged } from "./freeindex";
 import { releaseBlock } from "./heap";
@@ -116,9 +116,11 @@ export function largestCached(heap: usize): u32 {
 @inline function cachedBlockHolds(heap: usize, block: usize, size: u32): bool {
   const start: usize = load<u32>(heap + HEAP_POOL_START);
   // 8-aligned and in [start, sentinel) in one compare (as freeindex.ts followable); then the header's
-  // tests ORed, one branch (a chain of && compiled to a boolean materialised per test).
+  // tests ORed, one branch (a chain of && compiled to a boolean materialised per test), each an XOR
+  // that is nonzero when it fails (see pointers.ts releasableAtOnce).
   if (rotr<u32>(<u32>(block - start), 3) >= (load<u32>(heap + HEAP_SENTINEL) - <u32>start) >> 3) return false;
-  return (<u32>!hasValidMagic(block) | ((blockFlags(block) & (USED | CACHED)) ^ (USED | CACHED)) | (blockSize(block) ^ size)) == 0;
+  const word = load<u32>(block);
+  return (((load<u32>(block, 4) >>> 16) ^ magicFor(block)) | ((word & (USED | CACHED)) ^ (USED | CACHED)) | ((word & ~(<u32>7)) ^ size)) == 0;
 }
 
 /**

@@ -22,10 +22,10 @@
 // (a write that copies a header's arithmetic, not a stray one) cannot be told from a real one.
 
 import {
-  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE,
+  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE, USED, CACHED,
   blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, protectionOf, slackOf,
 } from "./block";
-import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
+import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATE, HEAP_READY, HEAP_OPTIONS, OPTION_CHECKS } from "./control";
 import { isReady } from "./heap";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import { checksOn, canaryIntact, JUNK_WORD } from "./checks";
@@ -156,8 +156,16 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   // Two stages, the second reading only what the first proved inside the pool (the block's header),
   // each its tests ORed as 0/1 words and one branch: written as a chain of && they compiled to a
   // boolean materialised and tested again for every test (V8).
-  if ((<u32>!isReady(heap) | <u32>checksOn(heap) | <u32>(ptr & 7) | <u32>(ptr < start + HEADER_SIZE) | <u32>(ptr > sentinel)) != 0) return false;
-  const size = blockSize(block);
-  return (<u32>!hasValidMagic(block) | <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>!isLive(block) |
-    <u32>(slackOf(block) > size - HEADER_SIZE) | <u32>isInternalBlock(heap, block) | (~protectionOf(block) & PROT_WRITE)) == 0;
+  // Tests that are equalities are XORs, nonzero when they fail, ORed as they are: a comparison
+  // costs a setcc and a zero-extension besides (heap_free on small-churn: 99 -> 95 instructions an
+  // operation, valgrind).
+  // The pointer: 8-aligned and in [start + 8, sentinel] in one compare, as freeindex.ts followable.
+  if (((load<u32>(heap + CONTROL_STATE) ^ HEAP_READY) | (load<u32>(heap + HEAP_OPTIONS) & OPTION_CHECKS) |
+    <u32>(rotr<u32>(<u32>(block - start), 3) > <u32>(sentinel - start - HEADER_SIZE) >> 3)) != 0) return false;
+  const word = load<u32>(block);
+  const tag = load<u32>(block, 4);
+  const size = word & ~(<u32>7);
+  return (((tag >>> 16) ^ magicFor(block)) | ((word & (USED | CACHED)) ^ USED) | (~tag & PROT_WRITE) |
+    <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>(slackOf(block) > size - HEADER_SIZE) |
+    <u32>isInternalBlock(heap, block)) == 0;
 }
