@@ -354,12 +354,13 @@ export function releaseBlock(heap: usize, block: usize): void {
 /**
  * heapAllocate's body, inline in heap_malloc, the export every malloc from the host goes through: a
  * call costs about 15 machine instructions (frame, stack check, spills) of a small-block malloc's 130.
+ * `atDefaultAlignment`: `alignment` is the heap's own, so the small-block caches may serve it.
  */
 // @ts-ignore: decorator
-@inline export function allocateInline(heap: usize, requested: u32, alignment: u32): usize {
+@inline export function allocateInline(heap: usize, requested: u32, alignment: u32, atDefaultAlignment: bool): usize {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
   // Fast path: a small request at the heap's alignment from the cache of its size, O(1).
-  if (requested <= CACHE_REQUEST_LIMIT && alignment == load<u32>(heap + HEAP_ALIGNMENT) && cachesOn(heap) && cachedBlocks(heap) != 0) {
+  if (requested <= CACHE_REQUEST_LIMIT && atDefaultAlignment && cachesOn(heap) && cachedBlocks(heap) != 0) {
     const cached = cacheTake(heap, blockSizeFor(requested));
     if (cached != 0) {
       retagUsed(cached, requested, PROT_READ_WRITE);
@@ -374,7 +375,7 @@ export function releaseBlock(heap: usize, block: usize): void {
 }
 
 export function heapAllocate(heap: usize, requested: u32, alignment: u32): usize {
-  return allocateInline(heap, requested, alignment);
+  return allocateInline(heap, requested, alignment, alignment == load<u32>(heap + HEAP_ALIGNMENT));
 }
 
 // @ts-ignore: decorator

@@ -81,7 +81,9 @@ export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignmen
 
 export function heap_malloc(heap: usize, size: u32): usize {
   enter(heap);
-  return leave(heap, allocateInline(heap, size, load<u32>(heap + HEAP_ALIGNMENT)));
+  // At the default alignment by construction: said as a constant, as the memory's word may not be
+  // assumed unchanged between two loads of it (shared memory), the compare was made every time.
+  return leave(heap, allocateInline(heap, size, load<u32>(heap + HEAP_ALIGNMENT), true));
 }
 
 export function heap_calloc(heap: usize, count: u32, size: u32): usize {
