@@ -131,6 +131,11 @@ export const PROT_READ_WRITE: u32 = 3;
 @inline export function slackOf(block: usize): u32 {
   return (load<u32>(block, 4) >>> SLACK_SHIFT) & SLACK_MASK;
 }
+/** slackOf, from a tag already loaded (a word of shared memory is loaded again at every read: V8 does not fold them). */
+// @ts-ignore: decorator
+@inline export function slackInTag(tag: u32): u32 {
+  return (tag >>> SLACK_SHIFT) & SLACK_MASK;
+}
 /** Bytes the user asked for: what statistics count. */
 // @ts-ignore: decorator
 @inline export function requestedBytes(block: usize): u32 {

@@ -23,7 +23,7 @@
 // Invariants (validate.ts): every list holds blocks of its size marked USED | CACHED, the counts
 // agree with the lists, and every block so marked is in its list.
 
-import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, magicFor, setFlag, clearFlag } from "./block";
+import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, magicFor, clearFlag } from "./block";
 import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { markIndexDamaged } from "./freeindex";
 import { releaseBlock } from "./heap";
@@ -93,16 +93,15 @@ export function largestCached(heap: usize): u32 {
   return block;
 }
 
-/** Parks a used block in its cache when there is room; false when it must be freed for real. */
+/** Parks a used block (`size` bytes, its header's first word `word`) in its cache when there is room; false when it must be freed for real. */
 // @ts-ignore: decorator
-@inline export function cachePut(heap: usize, block: usize, poolSize: u32): bool {
-  const size = blockSize(block);
+@inline export function cachePut(heap: usize, block: usize, size: u32, word: u32, poolSize: u32): bool {
   if (size > MAX_CACHED_BLOCK) return false;
   const slot = heap + HEAP_CACHES + classOf(size);
   const count = load<u32>(slot + COUNTS);
   const bytes = cachedBytes(heap) + size;
   if (count >= CLASS_LIMIT || bytes > poolSize / CACHE_SHARE) return false;
-  setFlag(block, CACHED);
+  store<u32>(block, word | CACHED);
   store<u32>(block, load<u32>(slot + HEADS), HEADER_SIZE);
   store<u32>(slot + HEADS, <u32>block);
   store<u32>(slot + COUNTS, count + 1);

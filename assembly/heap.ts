@@ -16,7 +16,7 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
-  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader,
+  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader, slackInTag,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp, retagUsed,
 } from "./block";
 import {
@@ -28,7 +28,9 @@ import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadIn, payloadFitting,
   indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
 } from "./freeindex";
-import { checkLiveBlock, checkReleasable, releasableAtOnce, neighboursHold, nextHolds, freeBlockHolds } from "./pointers";
+import {
+  checkLiveBlock, checkReleasable, pointerReleasableAtOnce, headerReleasableAtOnce, neighboursHold, nextHolds, freeBlockHolds,
+} from "./pointers";
 import {
   CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
 } from "./caches";
@@ -401,7 +403,17 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
 // @ts-ignore: decorator
 @inline export function freeInline(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
-  if (!releasableAtOnce(heap, ptr)) {
+  const block = ptr - HEADER_SIZE;
+  // releasableAtOnce (pointers.ts) in its two stages, keeping the header's words.
+  let word: u32 = 0;
+  let tag: u32 = 0;
+  let atOnce = pointerReleasableAtOnce(heap, ptr);
+  if (atOnce) {
+    word = load<u32>(block);
+    tag = load<u32>(block, 4);
+    atOnce = headerReleasableAtOnce(heap, block, word, tag);
+  }
+  if (!atOnce) {
     const problem = checkReleasable(heap, ptr);
     if (problem != 0) return errorResult(problem);
     // checks mode: the whole heap must hold before the free changes it (so a fault changes nothing).
@@ -409,9 +421,11 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
       const fault = validationResult(heapValidate(heap, false));
       if (fault != 0) return fault;
     }
+    word = load<u32>(block);
+    tag = load<u32>(block, 4);
   }
-  const block = ptr - HEADER_SIZE;
-  const requested = requestedBytes(block);
+  const size = word & ~(<u32>7);
+  const requested = size - HEADER_SIZE - slackInTag(tag);
   // A block whose left neighbour is free, or that ends where the top starts, is not parked but
   // merged at once, so that free space stays in few large blocks and a heap used as a stack shrinks
   // at its top. Its right neighbour's header is not read to decide (see releasableAtOnce: on a large
@@ -420,8 +434,8 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
   // the top, and merges with it when the caches are flushed (on the bench's workloads reserved / peak
   // live was unchanged at page granularity).
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  const endsAtTop = isPrevFree(sentinel) && block + blockSize(block) == sentinel - load<u32>(sentinel - FOOTER_SIZE_BYTES);
-  if (!cachesOn(heap) || isPrevFree(block) || endsAtTop || !cachePut(heap, block, heapPoolSize(heap))) {
+  const endsAtTop = isPrevFree(sentinel) && block + size == sentinel - load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  if (!cachesOn(heap) || (word & PREV_FREE) != 0 || endsAtTop || !cachePut(heap, block, size, word, heapPoolSize(heap))) {
     if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
     releaseBlock(heap, block);
   }

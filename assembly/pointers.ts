@@ -12,8 +12,9 @@
 //                     fingerprint table (INVALID_POINTER), writable (PROTECTION), its red zone
 //                     intact in checks mode (CORRUPTION).
 //   releasableAtOnce  the same answer for the common free, the next header aside, in two stages of
-//                     tests over words loaded once; false only sends the pointer to checkReleasable
-//                     for its code. heapFree asks nextHolds itself unless it parks the block.
+//                     tests over words loaded once (pointerReleasableAtOnce, headerReleasableAtOnce);
+//                     false only sends the pointer to checkReleasable for its code. heapFree asks
+//                     nextHolds itself unless it parks the block.
 //   neighboursHold,   a free block about to be merged or carved looks sound: magic, flags, size,
 //   freeBlockHolds    footer. Asked only where a merge or a carve follows.
 //
@@ -23,7 +24,7 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE, USED, CACHED,
-  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, protectionOf, slackOf,
+  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATE, HEAP_READY, HEAP_OPTIONS, OPTION_CHECKS } from "./control";
 import { isReady } from "./heap";
@@ -135,37 +136,40 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   return 0;
 }
 
-/**
- * The free's fast acceptance: true only when checkReleasable would answer 0 and checks mode is off,
- * the next block's header aside, tested over words loaded once (the pool bounds, the block's
- * header), without a call. False says nothing: checkReleasable then finds the problem, or passes a
- * block this test leaves to it (checks mode). A free that parks its block in a cache is the hot
- * path: small-churn 289 -> 267 instructions per operation (mixed-sizes 759 -> 736, lifo 478 -> 458;
- * +235 bytes).
- * The next header (nextHolds) is left to heapFree, which reads it only when it merges or indexes the
- * block: on a heap larger than the machine's caches that header is a second cache miss, which
- * waits on the first (its address is the block's size), and the free that parks a block needs
- * nothing from it (small-churn 24.3 -> 23.0 ns an operation, 98 -> 72 at 100,000 live blocks;
- * interleaved medians; instructions 258 -> 256, first-level cache misses 1.89 -> 1.42).
- */
+// releasableAtOnce, the free's fast acceptance, in two stages: pointerReleasableAtOnce, then
+// headerReleasableAtOnce over the header's words, which heapFree loads once and keeps (V8 loads a
+// word of shared memory again at every read: 95 -> 93 instructions an operation). True only when
+// checkReleasable would answer 0 and checks mode is off, the next block's header aside, without a
+// call. False says nothing: checkReleasable then finds the problem, or passes a block this test
+// leaves to it (checks mode). A free that parks its block in a cache is the hot path: small-churn
+// 289 -> 267 instructions per operation (mixed-sizes 759 -> 736, lifo 478 -> 458; +235 bytes).
+// The next header (nextHolds) is left to heapFree, which reads it only when it merges or indexes the
+// block: on a heap larger than the machine's caches that header is a second cache miss, which waits
+// on the first (its address is the block's size), and the free that parks a block needs nothing
+// from it (small-churn 24.3 -> 23.0 ns an operation, 98 -> 72 at 100,000 live blocks; interleaved
+// medians; instructions 258 -> 256, first-level cache misses 1.89 -> 1.42).
+//
+// The second stage reads only what the first proved inside the pool (the block's header). Each
+// stage ORs its tests as 0/1 words into one branch: written as a chain of && they compiled to a
+// boolean materialised and tested again for every test (V8). Tests that are equalities are XORs,
+// nonzero when they fail, ORed as they are: a comparison costs a setcc and a zero-extension besides
+// (heap_free on small-churn: 99 -> 95 instructions an operation, valgrind).
+
+/** The first stage: the heap ready, checks mode off, `ptr` 8-aligned in [start + 8, sentinel] (one compare, as freeindex.ts followable). */
 // @ts-ignore: decorator
-@inline export function releasableAtOnce(heap: usize, ptr: usize): bool {
+@inline export function pointerReleasableAtOnce(heap: usize, ptr: usize): bool {
   const start: usize = load<u32>(heap + HEAP_POOL_START);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  const block = ptr - HEADER_SIZE;
-  // Two stages, the second reading only what the first proved inside the pool (the block's header),
-  // each its tests ORed as 0/1 words and one branch: written as a chain of && they compiled to a
-  // boolean materialised and tested again for every test (V8).
-  // Tests that are equalities are XORs, nonzero when they fail, ORed as they are: a comparison
-  // costs a setcc and a zero-extension besides (heap_free on small-churn: 99 -> 95 instructions an
-  // operation, valgrind).
-  // The pointer: 8-aligned and in [start + 8, sentinel] in one compare, as freeindex.ts followable.
-  if (((load<u32>(heap + CONTROL_STATE) ^ HEAP_READY) | (load<u32>(heap + HEAP_OPTIONS) & OPTION_CHECKS) |
-    <u32>(rotr<u32>(<u32>(block - start), 3) > <u32>(sentinel - start - HEADER_SIZE) >> 3)) != 0) return false;
-  const word = load<u32>(block);
-  const tag = load<u32>(block, 4);
+  return ((load<u32>(heap + CONTROL_STATE) ^ HEAP_READY) | (load<u32>(heap + HEAP_OPTIONS) & OPTION_CHECKS) |
+    <u32>(rotr<u32>(<u32>(ptr - HEADER_SIZE - start), 3) > <u32>(sentinel - start - HEADER_SIZE) >> 3)) == 0;
+}
+
+/** The second stage, over the header's words `word` and `tag` of `block` (which the first stage put in the pool). */
+// @ts-ignore: decorator
+@inline export function headerReleasableAtOnce(heap: usize, block: usize, word: u32, tag: u32): bool {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const size = word & ~(<u32>7);
   return (((tag >>> 16) ^ magicFor(block)) | ((word & (USED | CACHED)) ^ USED) | (~tag & PROT_WRITE) |
-    <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>(slackOf(block) > size - HEADER_SIZE) |
+    <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>(slackInTag(tag) > size - HEADER_SIZE) |
     <u32>isInternalBlock(heap, block)) == 0;
 }
