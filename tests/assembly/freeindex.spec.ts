@@ -5,7 +5,7 @@ import { FAULT_INDEX_LINK, FAULT_BAD_FOOTER } from "../../assembly/faults";
 import { indexCheck, indexLargest, indexResize, indexRemove, indexDamaged } from "../../assembly/freeindex";
 import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FAULT_REASON, POLICY_BEST_FIT, POLICY_FIRST_FIT, CONTROL_STATS } from "../../assembly/control";
 import { statRead, STAT_LIVE_BLOCKS } from "../../assembly/stats";
-import { HEADER_SIZE, freePriority } from "../../assembly/block";
+import { HEADER_SIZE, freePriority, setFreePriority } from "../../assembly/block";
 import { ERR_CORRUPTION, ERR_DOUBLE_FREE, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
@@ -125,6 +125,14 @@ describe("free index (treap)", () => {
     store<u32>(pivot + 12, <u32>root);
     store<u32>(pivot + 20, figure(root));
     store<u32>(heap + HEAP_FREE_ROOT, <u32>pivot);
+    // With the two priorities swapped the rotated tree is a sound treap: the figures set above are right.
+    const rootRank = freePriority(root);
+    const pivotRank = freePriority(pivot);
+    setFreePriority(root, pivotRank);
+    setFreePriority(pivot, rootRank);
+    expect<i32>(indexCheck(heap)).toBe(2000, "the rotation itself keeps key order and figures");
+    setFreePriority(root, rootRank);
+    setFreePriority(pivot, pivotRank);
     expect<i32>(indexCheck(heap)).toBe(-1, "a child that outranks its parent");
     expect<u32>(heapValidate(heap)).toBe(FAULT_INDEX_LINK);
     expect<u32>(heapValidate(heap)).toBe(0, "and rebuilt again");
