@@ -319,8 +319,8 @@ function replaceIn(root: usize, old: usize, block: usize, most: u32): usize {
 function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
   let link: usize = heap + HEAP_FREE_ROOT;
   let tree: usize = load<u32>(link);
-  for (let depth = 0; depth <= MAX_DEPTH; depth++) {
-    if (!followable(tree)) break;
+  // The link's test and the depth bound as two branches: ORed, V8 materialised both as booleans.
+  for (let depth = 0; followable(tree); ) {
     if (tree == old) {
       store<u32>(link, <u32>block);
       return;
@@ -329,6 +329,7 @@ function growTowards(heap: usize, old: usize, block: usize, size: u32): void {
     raise(tree, LEFT_MOST + side, size);
     link = tree + LEFT + side;
     tree = load<u32>(link);
+    if (++depth > MAX_DEPTH) break;
   }
   damaged = true;
 }
