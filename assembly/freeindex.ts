@@ -432,7 +432,7 @@ function climb(root: usize, depth: i32, sub: usize, subMost: u32): usize {
   else setLeft(parent, sub);
   let below = subMost;
   for (let d = depth - 1; ; ) {
-    const side = entry & 1 ? RIGHT_MOST : LEFT_MOST;
+    const side = LEFT_MOST + ((entry & 1) << 2); // bit 0: the walk went right (RIGHT_MOST = LEFT_MOST + 4)
     const was = load<u32>(parent + side);
     if (was == below) break;
     store<u32>(parent + side, below);
