@@ -521,8 +521,7 @@ function climb(root: usize, depth: i32, sub: usize, subMost: u32): usize {
  * that has them and returns that block (its header still holds its old size: see indexTakenSize),
  * or 0 when none has them. A damaged candidate is not touched: indexRefused names it.
  */
-// @ts-ignore: decorator
-@inline export function indexTakeLowest(heap: usize, need: u32): usize {
+export function indexTakeLowest(heap: usize, need: u32): usize {
   begin(heap);
   taken = 0;
   takenSize = 0;

@@ -239,6 +239,15 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   if (need == 0) return 0;
   const bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
   const oneWalk = alignment == GRANULE && !bestFit;
+  // The commonest request (first-fit at 8, checks off) when an indexed block fits: one walk and a
+  // header, without the three looks below (mixed-sizes: 131 -> 122 instructions an operation here
+  // and in the walk). When none fits the walk stopped at the root's figure, and the looks begin.
+  if (oneWalk && !checksOn(heap) && !indexEmpty(heap)) {
+    const taken = indexTakeLowest(heap, need);
+    if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over (see below)
+    if (indexRefused() != 0) return refuseBlock(heap, indexRefused());
+    if (taken != 0) return handOutTaken(taken, need, requested, prot);
+  }
   let found: usize = 0;
   let fromTop = false;
   let topPayload: usize = 0; // where the payload goes in the top, when it is taken
@@ -278,13 +287,9 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   if (indexDamaged()) return 0;
   let payload: usize;
   if (oneWalk && !fromTop) {
-    // indexTakeLowest has split the block already; only its header is left to write.
     if (refused != 0) return refuseBlock(heap, refused);
     if (found == 0) return 0;
-    const rest = indexRestSize();
-    if (rest == 0) clearFlag(found + indexTakenSize(), PREV_FREE); // taken whole: the block on its right has a used left now
-    writeUsedHeader(found, rest == 0 ? indexTakenSize() : need, 0, requested, prot);
-    payload = found + HEADER_SIZE;
+    payload = handOutTaken(found, need, requested, prot);
   } else {
     if (found == 0) return 0;
     if (!fromTop && !freeBlockHolds(heap, found, 0)) return refuseBlock(heap, found); // soundTop checked the top
@@ -301,6 +306,15 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     writeCanary(payload - HEADER_SIZE);
   }
   return payload;
+}
+
+/** The block indexTakeLowest split (or took whole, when its rest could not be a block): only its header is left to write. Its payload. */
+// @ts-ignore: decorator
+@inline function handOutTaken(taken: usize, need: u32, requested: u32, prot: u32): usize {
+  const rest = indexRestSize();
+  if (rest == 0) clearFlag(taken + indexTakenSize(), PREV_FREE); // taken whole: the block on its right has a used left now
+  writeUsedHeader(taken, rest == 0 ? indexTakenSize() : need, 0, requested, prot);
+  return taken + HEADER_SIZE;
 }
 
 /** A block that may not be carved: a damaged one leaves the index (a written-after-free one stays). CORRUPTION. */
