@@ -242,11 +242,21 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   // The commonest request (first-fit at 8, checks off) when an indexed block fits: one walk and a
   // header, without the three looks below (mixed-sizes: 131 -> 122 instructions an operation here
   // and in the walk). When none fits the walk stopped at the root's figure, and the looks begin.
-  if (oneWalk && !checksOn(heap) && !indexEmpty(heap)) {
-    const taken = indexTakeLowest(heap, need);
-    if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over (see below)
-    if (indexRefused() != 0) return refuseBlock(heap, indexRefused());
-    if (taken != 0) return handOutTaken(taken, need, requested, prot);
+  if (oneWalk && !checksOn(heap)) {
+    if (!indexEmpty(heap)) {
+      const taken = indexTakeLowest(heap, need);
+      if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over (see below)
+      if (indexRefused() != 0) return refuseBlock(heap, indexRefused());
+      if (taken != 0) return handOutTaken(taken, need, requested, prot);
+    }
+    // Nothing indexed fits: the top, as the first look below would (a heap used as a stack
+    // allocates only here: lifo 447 -> 395 instructions an operation).
+    const top = soundTop(heap);
+    if (indexDamaged()) return 0;
+    if (top != 0 && blockSize(top) >= need) {
+      carveTop(heap, top, top + HEADER_SIZE, need, requested, prot);
+      return top + HEADER_SIZE;
+    }
   }
   let found: usize = 0;
   let fromTop = false;
