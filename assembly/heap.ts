@@ -30,6 +30,7 @@ import {
 } from "./freeindex";
 import {
   checkLiveBlock, checkReleasable, pointerReleasableAtOnce, headerReleasableAtOnce, neighboursHold, nextHolds, freeBlockHolds,
+  soundFreeBlock,
 } from "./pointers";
 import {
   CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
@@ -141,12 +142,11 @@ export function topBlock(heap: usize): usize {
  * The top when there is one and it looks sound, else 0; a damaged one (its footer or header) is
  * marked as damage, reported as CORRUPTION once the call is over, and repaired.
  */
-// @ts-ignore: decorator
-@inline function soundTop(heap: usize): usize {
+function soundTop(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if (!isPrevFree(sentinel)) return 0;
   const top = topBlock(heap);
-  if (top != 0 && freeBlockHolds(heap, top, sentinel)) return top;
+  if (top != 0 && soundFreeBlock(heap, top, sentinel)) return top;
   markIndexDamaged();
   return 0;
 }
@@ -222,7 +222,7 @@ function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
  * and the junk laid again, so it is reported once). Asked before a block is split: see takeFrom.
  */
 export function mayCarve(heap: usize, free: usize, need: u32): bool {
-  return freeBlockHolds(heap, free, 0) && (!checksOn(heap) || handOutIntact(heap, free, free, free + need + FREE_BLOCK_PREFIX));
+  return soundFreeBlock(heap, free, 0) && (!checksOn(heap) || handOutIntact(heap, free, free, free + need + FREE_BLOCK_PREFIX));
 }
 
 /**

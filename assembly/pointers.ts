@@ -16,7 +16,8 @@
 //                     false only sends the pointer to checkReleasable for its code. heapFree asks
 //                     nextHolds itself unless it parks the block.
 //   neighboursHold,   a free block about to be merged or carved looks sound: magic, flags, size,
-//   freeBlockHolds    footer. Asked only where a merge or a carve follows.
+//   freeBlockHolds    footer. Asked only where a merge or a carve follows (soundFreeBlock: the
+//                     same tests inline, on the hot paths).
 //
 // A check that finds damage records the fault (faults.ts), so the error names the block and what
 // was wrong with it. The limit of all of them: a header forged with the right magic for its address
@@ -89,8 +90,31 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
  */
 export function neighboursHold(heap: usize, block: usize): bool {
   const next = block + blockSize(block);
-  if (!isUsed(next) && !freeBlockHolds(heap, next, 0)) return false;
-  return !isPrevFree(block) || freeBlockHolds(heap, block - load<u32>(block - FOOTER_SIZE_BYTES), block);
+  if (!isUsed(next) && !soundFreeBlock(heap, next, 0)) return false;
+  return !isPrevFree(block) || soundFreeBlock(heap, block - load<u32>(block - FOOTER_SIZE_BYTES), block);
+}
+
+/**
+ * freeBlockHolds, its tests inline where they are asked on every merge and every carve
+ * (neighboursHold; heap.ts soundTop and mayCarve): in three stages (bounds; the header; the footer,
+ * which only a size inside the pool makes safe to read), each ORed into one branch. Only a block
+ * that fails calls freeBlockHolds, which records the fault. Instructions an operation: mixed-sizes
+ * 531 -> 514, realloc 1,612 -> 1,532, lifo 395 -> 375; +432 bytes.
+ */
+// @ts-ignore: decorator
+@inline export function soundFreeBlock(heap: usize, free: usize, end: usize): bool {
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  let sound = false;
+  if ((<u32>(free < <usize>load<u32>(heap + HEAP_POOL_START)) | <u32>(free >= sentinel)) == 0) {
+    const word = load<u32>(free);
+    const size = word & ~(<u32>7);
+    const freeEnd = free + size;
+    if ((((load<u32>(free, 4) >>> 16) ^ magicFor(free)) | (word & USED) | <u32>(size < MIN_BLOCK_SIZE) |
+      <u32>(<u64>free + size > <u64>sentinel) | (<u32>(end != 0) & <u32>(freeEnd != end))) == 0) {
+      sound = load<u32>(freeEnd - FOOTER_SIZE_BYTES) == size;
+    }
+  }
+  return sound || freeBlockHolds(heap, free, end);
 }
 
 /**
