@@ -241,7 +241,9 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   const oneWalk = alignment == GRANULE && !bestFit;
   // The commonest request (first-fit at 8, checks off) when an indexed block fits: one walk and a
   // header, without the three looks below (mixed-sizes: 131 -> 122 instructions an operation here
-  // and in the walk). When none fits the walk stopped at the root's figure, and the looks begin.
+  // and in the walk). When none fits the walk stopped at the root's figure; with the top, that is
+  // the first look, and the looks go on from the second.
+  let attempt = 0;
   if (oneWalk && !checksOn(heap)) {
     if (!indexEmpty(heap)) {
       const taken = indexTakeLowest(heap, need);
@@ -257,6 +259,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
       carveTop(heap, top, top + HEADER_SIZE, need, requested, prot);
       return top + HEADER_SIZE;
     }
+    attempt = 1;
   }
   let found: usize = 0;
   let fromTop = false;
@@ -264,7 +267,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   let refused: usize = 0; // a block this call's walk would have taken but found damaged
   // Three looks: as things are; after the cached blocks went back and coalesced (when there were
   // any); after the pool grew. A block the walk refused ends the search: it is reported below.
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (; attempt < 3; attempt++) {
     if (attempt == 1) {
       if (cachedBlocks(heap) == 0) continue;
       cacheFlush(heap);

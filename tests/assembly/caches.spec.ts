@@ -142,13 +142,30 @@ describe("small-block caches", () => {
     const heap = cachingHeap(65536); // the pool: 65,536 bytes, so at most 4,096 of them parked
     const ptrs = new StaticArray<usize>(10);
     for (let i = 0; i < 10; i++) {
-      ptrs[i] = heapMalloc(heap, 1000); // blocks of 1,008 bytes, each kept from merging by a guard
+      ptrs[i] = heapMalloc(heap, 1000 - 8 * i); // blocks of 1,008, 1,000, ... bytes (a size each), each kept from merging by a guard
       heapMalloc(heap, 8);
     }
     for (let i = 0; i < 10; i++) heapFree(heap, ptrs[i]);
-    expect<u32>(cachedBlocks(heap)).toBe(4, "4 x 1,008 = 4,032 bytes; a fifth would pass 4,096");
-    expect<u32>(cachedBytes(heap)).toBe(4 * 1008);
+    expect<u32>(cachedBlocks(heap)).toBe(4, "1,008 + 1,000 + 992 + 984 = 3,984 bytes; a fifth would pass 4,096");
+    expect<u32>(cachedBytes(heap)).toBe(1008 + 1000 + 992 + 984);
     expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(6, "the rest freed for real, into the index");
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("are bounded: at most a quarter of that in one size, so that a size nobody asks for cannot fill them", () => {
+    const heap = cachingHeap(65536); // at most 4,096 bytes parked, at most 1,024 of one size
+    const ptrs = new StaticArray<usize>(10);
+    for (let i = 0; i < 10; i++) {
+      ptrs[i] = heapMalloc(heap, 200); // blocks of 208 bytes, each kept from merging by a guard
+      heapMalloc(heap, 8);
+    }
+    for (let i = 0; i < 10; i++) heapFree(heap, ptrs[i]);
+    expect<u32>(cachedBlocks(heap)).toBe(4, "4 x 208 = 832 bytes; a fifth would pass 1,024");
+    expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS)).toBe(6, "the rest freed for real, into the index");
+    const other = heapMalloc(heap, 100);
+    heapMalloc(heap, 8);
+    expect<u32>(heapFree(heap, other)).toBe(0);
+    expect<u32>(cachedBlocks(heap)).toBe(5, "another size still parks");
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
@@ -158,10 +175,12 @@ describe("small-block caches", () => {
     for (let i = 0; i < 60; i++) ptrs[i] = heapMalloc(heap, 200);
     for (let i = 0; i < 60; i++) heapFree(heap, ptrs[i]);
     expect<u32>(cachedBlocks(heap)).toBeGreaterThan(0);
-    const big = heapMalloc(heap, 16000); // only fits once the cached blocks at the bottom rejoin the rest
+    // 16,208 bytes: more than is free outside the caches (the pool's 16,376 less a 208-byte block
+    // parked at the bottom), so it fits only once the cached blocks rejoin the rest.
+    const big = heapMalloc(heap, 16200);
     expect<usize>(big).toBeGreaterThan(0, "the cached blocks merged into room for it");
     expect<u32>(cachedBlocks(heap)).toBe(0);
-    expect<u32>(blockSize(big - HEADER_SIZE)).toBeGreaterThanOrEqual(16008);
+    expect<u32>(blockSize(big - HEADER_SIZE)).toBeGreaterThanOrEqual(16208);
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
