@@ -9,8 +9,9 @@
 // parking it would split free space that coalescing keeps whole).
 // A parked block keeps its header marked USED | CACHED: its neighbours do not merge with it, while
 // statistics, blocks() and validate() count it as free. Bounded: at most CLASS_LIMIT blocks a size,
-// at most 1/CACHE_SHARE of the pool in all, and of that at most 1/CLASS_SHARE in one size. When a request would otherwise fail (before the pool
-// grows), every cache is flushed back into the free index, where the blocks coalesce.
+// at most 1/CACHE_SHARE of the pool in all, and of that at most 1/CLASS_SHARE in one size. When a
+// request would otherwise fail (before the pool grows), every cache is flushed back into the free
+// index, where the blocks coalesce.
 // Off in checks mode (every freed block is junk-filled and coalesced at once) and with OPTION_NO_CACHES.
 //
 //    heap + HEAP_CACHES + 0     126 × u32  list heads, one a block size: 32, 40, ..., 1032 bytes (room for 127)
@@ -105,7 +106,7 @@ export function largestCached(heap: usize): u32 {
   // No size may hold more than 1/CLASS_SHARE of the budget: blocks of a size that no request takes
   // (a block taken whole, its few bytes more than asked, freed at a size nobody asks for) would fill
   // it and starve the others (1,000 live small blocks: 288-byte blocks held 11.5 of 11.8 KB, and a
-  // third of the mallocs missed the caches; with this bound 8%, and 306 -> 269 instructions an
+  // third of the mallocs missed the caches; with this bound 7%, and 306 -> 269 instructions an
   // operation, for 3 more on small-churn).
   if ((<u32>(count >= CLASS_LIMIT) | <u32>(bytes > budget)) != 0) return false;
   if ((count + 1) * size > budget / CLASS_SHARE) return false;
