@@ -39,8 +39,13 @@ const CACHED_BYTES: usize = 1020;
 const CLASS_LIMIT: u32 = 64;
 const CACHE_SHARE: u32 = 16;
 const CLASS_SHARE: u32 = 4;
-/** How many bytes larger than it needs a cached block may be when the exact size has none. */
-const SPILL: u32 = 16;
+/**
+ * How many bytes larger than it needs a cached block may be when the exact size has none. As much as
+ * a block can be larger than its request when it was handed out whole (its rest, under
+ * MIN_BLOCK_SIZE, could not stay free): blocks of 24 bytes more were stranded in their size (1,000
+ * live small blocks: 269 -> 232 instructions an operation with 16 -> 24; small-churn 235 -> 238).
+ */
+const SPILL: u32 = 24;
 
 // @ts-ignore: decorator
 @inline function classOf(size: u32): usize {
