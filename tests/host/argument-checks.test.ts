@@ -2,7 +2,7 @@
 // garbage-input.test.ts pass through without telling which one answered.
 import { describe, it, expect } from 'vitest'
 import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
-import { instantiateOver } from '../../host/load.js'
+import { Worker } from 'node:worker_threads'
 
 function codeOf(call: () => unknown): string | undefined {
   try {
@@ -58,14 +58,23 @@ describe('argument checks', () => {
     expect(st.pop()).toBeUndefined()
   })
 
-  it('a call that would wait for the lock its own thread holds (inside exclusive()) throws instead of hanging', () => {
-    const st = StackAllocator.createSync({ size: 4096, shared: true })
-    const { module, memory, base } = st.handle
-    const raw = instantiateOver(module, memory) // a second instance on this thread: it takes the lock on every call
-    expect(() => st.exclusive(() => raw.stack_push(base, 8, 0))).toThrow(/deadlock refused/)
-    expect(st.depth).toBe(0) // nothing pushed, and the lock was given back: this call takes it again
-    expect(raw.stack_push(base, 8, 0)).toBeGreaterThan(0)
-  })
+  it('a call that would wait for the lock its own thread holds (inside exclusive()) throws instead of hanging', async () => {
+    // In a worker: without the guard the wait never ends, and the timeout fails the test instead of
+    // hanging the suite (the worker is terminated).
+    const outcome = await new Promise<{ ok: boolean; thrown?: string; depthAfter?: number; pushedAfter?: number; error?: string }>((resolve) => {
+      const worker = new Worker(new URL('./workers/self-deadlock.worker.mjs', import.meta.url))
+      const timer = setTimeout(() => {
+        void worker.terminate()
+        resolve({ ok: false, error: 'timed out: the call waited for its own lock' })
+      }, 15_000)
+      worker.once('message', (message) => { clearTimeout(timer); void worker.terminate(); resolve(message) })
+      worker.once('error', (error) => { clearTimeout(timer); resolve({ ok: false, error: String(error) }) })
+    })
+    expect(outcome.error).toBeUndefined()
+    expect(outcome.thrown).toMatch(/deadlock refused/)
+    expect(outcome.depthAfter).toBe(0) // nothing pushed
+    expect(outcome.pushedAfter).toBeGreaterThan(0) // and the lock was given back: that call took it again
+  }, 20_000)
 
   it("a handle of the other kind: TypeError (a heap's face over a stack's control block, or the reverse)", () => {
     const mm = MemoryManager.createSync({ size: 4096, shared: true })
