@@ -7,13 +7,27 @@ import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
 
 const ANSI = /\u001b\[[0-9;]*m/g
 
+// A suite that runs this long has hung (each takes seconds; a test whose guard against an endless
+// walk or wait was broken hangs rather than fails, as-pect having no timeouts): it is stopped and
+// counted as a failure, so the summary line still comes, long before CI's own limit.
+const SUITE_LIMIT_MS = Number(process.env.SUITE_LIMIT_MS ?? 10 * 60_000)
+
 function run(command, args) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env })
+    // Its own process group, so that the stop reaches what npx started under it.
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true })
     let output = ''
+    const timer = setTimeout(() => {
+      output += `\n${command} ${args.join(' ')}: stopped after ${SUITE_LIMIT_MS / 1000} s (a hang)\n`
+      console.error(`${command} ${args.join(' ')}: stopped after ${SUITE_LIMIT_MS / 1000} s (a hang): counted as failed`)
+      try { process.kill(-child.pid, 'SIGKILL') } catch { child.kill('SIGKILL') }
+    }, SUITE_LIMIT_MS)
     child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk) })
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk) })
-    child.on('close', (code) => resolve({ code: code ?? 1, output: output.replace(ANSI, '') }))
+    child.on('close', (code) => {
+      clearTimeout(timer)
+      resolve({ code: code ?? 1, output: output.replace(ANSI, '') })
+    })
   })
 }
 
