@@ -12,10 +12,19 @@ const ANSI = /\u001b\[[0-9;]*m/g
 // counted as a failure, so the summary line still comes, long before CI's own limit.
 const SUITE_LIMIT_MS = Number(process.env.SUITE_LIMIT_MS ?? 10 * 60_000)
 
+let running // the suite's process group, stopped with this runner when it is interrupted
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    if (running) try { process.kill(-running.pid, 'SIGKILL') } catch {}
+    process.exit(130)
+  })
+}
+
 function run(command, args) {
   return new Promise((resolve) => {
     // Its own process group, so that the stop reaches what npx started under it.
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: process.env, detached: true })
+    running = child
     let output = ''
     const timer = setTimeout(() => {
       output += `\n${command} ${args.join(' ')}: stopped after ${SUITE_LIMIT_MS / 1000} s (a hang)\n`
@@ -26,6 +35,7 @@ function run(command, args) {
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk) })
     child.on('close', (code) => {
       clearTimeout(timer)
+      running = undefined
       resolve({ code: code ?? 1, output: output.replace(ANSI, '') })
     })
   })
