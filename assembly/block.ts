@@ -62,7 +62,7 @@ export const PROT_READ_WRITE: u32 = 3;
 
 // @ts-ignore: decorator
 @inline export function blockSize(block: usize): u32 {
-  return load<u32>(block) & ~FLAG_MASK;
+  return sizeInWord(load<u32>(block));
 }
 // @ts-ignore: decorator
 @inline export function blockFlags(block: usize): u32 {
@@ -125,16 +125,37 @@ export const PROT_READ_WRITE: u32 = 3;
 }
 // @ts-ignore: decorator
 @inline export function protectionOf(block: usize): u32 {
-  return load<u32>(block, 4) & PROT_MASK;
+  return protectionInTag(load<u32>(block, 4));
 }
 // @ts-ignore: decorator
 @inline export function slackOf(block: usize): u32 {
-  return (load<u32>(block, 4) >>> SLACK_SHIFT) & SLACK_MASK;
+  return slackInTag(load<u32>(block, 4));
 }
-/** slackOf, from a tag already loaded (a word of shared memory is loaded again at every read: V8 does not fold them). */
+
+// The same readings from a header's words already loaded (`word` at +0, `tag` at +4): a word of
+// shared memory is loaded again at every read (V8 does not fold them), so the hot paths load a
+// header once and decode it here.
+// @ts-ignore: decorator
+@inline export function sizeInWord(word: u32): u32 {
+  return word & ~FLAG_MASK;
+}
 // @ts-ignore: decorator
 @inline export function slackInTag(tag: u32): u32 {
   return (tag >>> SLACK_SHIFT) & SLACK_MASK;
+}
+/** Nonzero when `tag`'s magic is not the one of a header at `block` (a word to OR with other tests). */
+// @ts-ignore: decorator
+@inline export function magicMismatch(block: usize, tag: u32): u32 {
+  return (tag >>> 16) ^ magicFor(block);
+}
+// @ts-ignore: decorator
+@inline export function protectionInTag(tag: u32): u32 {
+  return tag & PROT_MASK;
+}
+/** requestedBytes, from the header's words. */
+// @ts-ignore: decorator
+@inline export function requestedInWords(word: u32, tag: u32): u32 {
+  return sizeInWord(word) - HEADER_SIZE - slackInTag(tag);
 }
 /** Bytes the user asked for: what statistics count. */
 // @ts-ignore: decorator

@@ -24,7 +24,7 @@
 // Invariants (validate.ts): every list holds blocks of its size marked USED | CACHED, the counts
 // agree with the lists, and every block so marked is in its list.
 
-import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, magicFor, clearFlag } from "./block";
+import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, sizeInWord, magicMismatch, clearFlag } from "./block";
 import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { markIndexDamaged } from "./freeindex";
 import { releaseBlock } from "./heap";
@@ -133,7 +133,7 @@ export function largestCached(heap: usize): u32 {
   // that is nonzero when it fails (see pointers.ts releasableAtOnce).
   if (rotr<u32>(<u32>(block - start), 3) >= (load<u32>(heap + HEAP_SENTINEL) - <u32>start) >> 3) return false;
   const word = load<u32>(block);
-  return (((load<u32>(block, 4) >>> 16) ^ magicFor(block)) | ((word & (USED | CACHED)) ^ (USED | CACHED)) | ((word & ~(<u32>7)) ^ size)) == 0;
+  return (magicMismatch(block, load<u32>(block, 4)) | ((word & (USED | CACHED)) ^ (USED | CACHED)) | (sizeInWord(word) ^ size)) == 0;
 }
 
 /**

@@ -16,7 +16,7 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
-  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader, slackInTag,
+  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader, sizeInWord, requestedInWords,
   writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp, retagUsed,
 } from "./block";
 import {
@@ -451,8 +451,8 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
     word = load<u32>(block);
     tag = load<u32>(block, 4);
   }
-  const size = word & ~(<u32>7);
-  const requested = size - HEADER_SIZE - slackInTag(tag);
+  const size = sizeInWord(word);
+  const requested = requestedInWords(word, tag);
   // A block whose left neighbour is free, or that ends where the top starts, is not parked but
   // merged at once, so that free space stays in few large blocks and a heap used as a stack shrinks
   // at its top. Its right neighbour's header is not read to decide (see releasableAtOnce: on a large

@@ -25,7 +25,7 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE, USED, CACHED,
-  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag,
+  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag, sizeInWord, magicMismatch, protectionInTag,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATE, HEAP_READY, HEAP_OPTIONS, OPTION_CHECKS } from "./control";
 import { isReady } from "./heap";
@@ -84,6 +84,18 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
 }
 
 /**
+ * 0 when the header at `block` is one by its magic and its size keeps the block inside the pool
+ * (below `sentinel`), else the fault, recorded (FAULT_BAD_MAGIC or FAULT_BAD_SIZE): what a walk over
+ * the blocks asks of each before it steps past it (validate.ts, protect.ts blockHolding).
+ */
+export function headerFault(heap: usize, block: usize, sentinel: usize): u32 {
+  if (!hasValidMagic(block)) return recordFault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
+  const size = blockSize(block);
+  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
+  return 0;
+}
+
+/**
  * O(1): are the free neighbours that releasing `block` would merge with sound? Records the fault
  * when not. Asked only where a merge follows (a block parked in a small-block cache merges with
  * nothing, and a free that parks one is the hot path: these are two more cache lines).
@@ -107,9 +119,9 @@ export function neighboursHold(heap: usize, block: usize): bool {
   let sound = false;
   if ((<u32>(free < <usize>load<u32>(heap + HEAP_POOL_START)) | <u32>(free >= sentinel)) == 0) {
     const word = load<u32>(free);
-    const size = word & ~(<u32>7);
+    const size = sizeInWord(word);
     const freeEnd = free + size;
-    if ((((load<u32>(free, 4) >>> 16) ^ magicFor(free)) | (word & USED) | <u32>(size < MIN_BLOCK_SIZE) |
+    if ((magicMismatch(free, load<u32>(free, 4)) | (word & USED) | <u32>(size < MIN_BLOCK_SIZE) |
       <u32>(<u64>free + size > <u64>sentinel) | (<u32>(end != 0) & <u32>(freeEnd != end))) == 0) {
       sound = load<u32>(freeEnd - FOOTER_SIZE_BYTES) == size;
     }
@@ -192,8 +204,8 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
 // @ts-ignore: decorator
 @inline export function headerReleasableAtOnce(heap: usize, block: usize, word: u32, tag: u32): bool {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  const size = word & ~(<u32>7);
-  return (((tag >>> 16) ^ magicFor(block)) | ((word & (USED | CACHED)) ^ USED) | (~tag & PROT_WRITE) |
+  const size = sizeInWord(word);
+  return (magicMismatch(block, tag) | ((word & (USED | CACHED)) ^ USED) | (~protectionInTag(tag) & PROT_WRITE) |
     <u32>(size < MIN_BLOCK_SIZE) | <u32>(<usize>size > sentinel - block) | <u32>(slackInTag(tag) > size - HEADER_SIZE) |
     <u32>isInternalBlock(heap, block)) == 0;
 }

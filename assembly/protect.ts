@@ -16,11 +16,11 @@
 // Invariant: a used block has an entry exactly when its protection lacks Write.
 // Cost: fingerprinting reads the block once (8 bytes a step); lookups are O(1) expected.
 
-import { HEADER_SIZE, MIN_BLOCK_SIZE, PROT_WRITE, PROT_READ_WRITE, blockSize, hasValidMagic, tagMagic, magicFor, usableBytes, protectionOf, setProtection, isLive } from "./block";
+import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive } from "./block";
 import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { allocateBlock, releaseBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
-import { checkLiveBlock, neighboursHold } from "./pointers";
-import { FAULT_FINGERPRINT, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, recordFault } from "./faults";
+import { checkLiveBlock, neighboursHold, headerFault } from "./pointers";
+import { FAULT_FINGERPRINT, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
 
 const TABLE_HEADER: usize = 8;
@@ -197,15 +197,7 @@ function blockHolding(heap: usize, address: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block = heapFirstBlock(heap);
   while (block != 0) {
-    if (!hasValidMagic(block)) {
-      recordFault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
-      return WALK_DAMAGED;
-    }
-    const size = blockSize(block);
-    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
-      recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
-      return WALK_DAMAGED;
-    }
+    if (headerFault(heap, block, sentinel) != 0) return WALK_DAMAGED;
     const payload = block + HEADER_SIZE;
     if (address >= payload && address < payload + usableBytes(block)) return isLive(block) ? block : 0;
     if (address < block) return 0;

@@ -8,12 +8,12 @@
 // against what was expected are left in the control block (faultBlock/faultFound/faultExpected).
 
 import {
-  MIN_BLOCK_SIZE, blockSize, isUsed, isCached, isPrevFree, hasValidMagic, tagMagic, magicFor,
+  blockSize, isUsed, isCached, isPrevFree, hasValidMagic,
   requestedBytes, slackOf, HEADER_SIZE, FOOTER_SIZE,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS } from "./control";
 import {
-  FAULT_NONE, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
+  FAULT_NONE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
   FAULT_BAD_END, FAULT_INDEX_LINK, FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS,
   FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, FAULT_BAD_SLACK, recordFault,
 } from "./faults";
@@ -23,6 +23,7 @@ import { cacheCheck } from "./caches";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, statRead } from "./stats";
 import { isReady, heapRebuildIndex } from "./heap";
 import { fingerprintChanged, isInternalBlock } from "./protect";
+import { headerFault } from "./pointers";
 
 // @ts-ignore: decorator
 @inline function fault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {
@@ -50,9 +51,9 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   let lastFreeSize: u32 = 0;
   const checks = checksOn(heap);
   while (block < sentinel) {
-    if (!hasValidMagic(block)) return fault(heap, FAULT_BAD_MAGIC, block, tagMagic(block), magicFor(block));
+    const badHeader = headerFault(heap, block, sentinel);
+    if (badHeader != 0) return badHeader;
     const size = blockSize(block);
-    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return fault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
     if (isPrevFree(block) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, block, isPrevFree(block) ? 1 : 0, leftWasFree ? 1 : 0);
     if (isCached(block)) {
       cachedBlocks++;
