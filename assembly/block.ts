@@ -65,10 +65,6 @@ export const PROT_READ_WRITE: u32 = 3;
   return sizeInWord(load<u32>(block));
 }
 // @ts-ignore: decorator
-@inline export function blockFlags(block: usize): u32 {
-  return load<u32>(block) & FLAG_MASK;
-}
-// @ts-ignore: decorator
 @inline export function isUsed(block: usize): bool {
   return (load<u32>(block) & USED) != 0;
 }
@@ -92,14 +88,6 @@ export const PROT_READ_WRITE: u32 = 3;
 // @ts-ignore: decorator
 @inline export function clearFlag(block: usize, flag: u32): void {
   store<u32>(block, load<u32>(block) & ~flag);
-}
-// @ts-ignore: decorator
-@inline export function payloadOf(block: usize): usize {
-  return block + HEADER_SIZE;
-}
-// @ts-ignore: decorator
-@inline export function blockOf(ptr: usize): usize {
-  return ptr - HEADER_SIZE;
 }
 // @ts-ignore: decorator
 @inline export function nextBlock(block: usize): usize {

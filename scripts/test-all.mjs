@@ -12,10 +12,15 @@ const ANSI = /\u001b\[[0-9;]*m/g
 // counted as a failure, so the summary line still comes, long before CI's own limit.
 const SUITE_LIMIT_MS = Number(process.env.SUITE_LIMIT_MS ?? 10 * 60_000)
 
-let running // the suite's process group, stopped with this runner when it is interrupted
+/** Kills a suite with everything npx started under it (its own process group). */
+function stopGroup(child) {
+  try { process.kill(-child.pid, 'SIGKILL') } catch { child.kill('SIGKILL') }
+}
+
+let running // the suite running now, stopped with this runner when it is interrupted
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
-    if (running) try { process.kill(-running.pid, 'SIGKILL') } catch {}
+    if (running) stopGroup(running)
     process.exit(130)
   })
 }
@@ -27,9 +32,10 @@ function run(command, args) {
     running = child
     let output = ''
     const timer = setTimeout(() => {
-      output += `\n${command} ${args.join(' ')}: stopped after ${SUITE_LIMIT_MS / 1000} s (a hang)\n`
-      console.error(`${command} ${args.join(' ')}: stopped after ${SUITE_LIMIT_MS / 1000} s (a hang): counted as failed`)
-      try { process.kill(-child.pid, 'SIGKILL') } catch { child.kill('SIGKILL') }
+      const stopped = `${command} ${args.join(' ')}: stopped after ${SUITE_LIMIT_MS / 1000} s (a hang): counted as failed`
+      output += `\n${stopped}\n`
+      console.error(stopped)
+      stopGroup(child)
     }, SUITE_LIMIT_MS)
     child.stdout.on('data', (chunk) => { output += chunk; process.stdout.write(chunk) })
     child.stderr.on('data', (chunk) => { output += chunk; process.stderr.write(chunk) })
