@@ -6,18 +6,20 @@
 //    2  locked, somebody may be sleeping (the unlocker must notify)
 //
 // Acquire: compare-exchange 0 -> 1 (the uncontended fast path, one atomic), then a spin that backs
-// off (below), then mark the word 2 and sleep until notified (a futex mutex in the style of Drepper, "Futexes Are
-// Tricky"). Release: exchange to 0 and notify one sleeper if the word was 2.
+// off (below), then mark the word 2 and sleep until notified (a futex mutex in the style of
+// Drepper, "Futexes Are Tricky"). Release: exchange to 0 and notify one sleeper if the word was 2.
 //
 // Why sleeping goes through an imported host function rather than memory.atomic.wait32: Node 20's
 // baseline wasm compiler (Liftoff) miscompiles wait32 (locals changed before the wait are lost after
 // it), and the library must be correct for a user running plain `node app.js`. The host import runs
 // Atomics.wait on the same buffer; where a thread may not wait (a browser's main thread) it returns
-// at once and this loop spins instead. Waking stays in wasm (memory.atomic.notify is unaffected).
+// at once, saying so, and this loop spins instead, backing off as long as it can between tries (each
+// try is an exchange that takes the line from the holder). Waking stays in wasm (memory.atomic.notify
+// is unaffected).
 
 // @ts-ignore: decorator
 @external("env", "lockWait")
-declare function lockWait(word: usize, expected: i32): void;
+declare function lockWait(word: usize, expected: i32): bool; // true: this thread may not sleep
 
 const UNLOCKED: i32 = 0;
 const LOCKED: i32 = 1;
@@ -56,7 +58,9 @@ export function lockAcquire(word: usize): void {
     if (delay < BACKOFF_LIMIT) delay <<= 1;
     if (atomic.load<i32>(word) == UNLOCKED && atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED) == UNLOCKED) return;
   }
-  while (atomic.xchg<i32>(word, CONTENDED) != UNLOCKED) lockWait(word, CONTENDED);
+  while (atomic.xchg<i32>(word, CONTENDED) != UNLOCKED) {
+    if (lockWait(word, CONTENDED)) pause(BACKOFF_LIMIT);
+  }
 }
 
 export function lockRelease(word: usize): void {

@@ -92,24 +92,27 @@ export function noteLockHeld(memory: WebAssembly.Memory, word: number, held: boo
 
 /**
  * The wasm lock sleeps through this import (see assembly/lock.ts for why not in wasm). Where this
- * thread may not wait (a browser's main thread, an unshared memory), it returns at once and the
- * wasm side spins. A wait for a lock this very thread holds would never end (no other thread can
- * release it): that throws instead, before the call has changed anything (the lock is its first step).
+ * thread may not wait (a browser's main thread, an unshared memory), it returns true at once and
+ * the wasm side spins, pausing between tries. A wait for a lock this very thread holds would never
+ * end (no other thread can release it): that throws instead, before the call has changed anything
+ * (the lock is its first step).
  */
-function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number) => void {
+function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number) => boolean {
   let words: Int32Array | undefined
   let mayWait = true
   return (address, expected) => {
     if (heldLockWords.get(memory)?.has(address)) {
       throw new Error(`deadlock refused: this thread already holds the allocator's lock (word ${address}), so waiting for it would never end`)
     }
-    if (!mayWait) return
+    if (!mayWait) return true
     const buffer = memory.buffer
     if (!words || words.buffer !== buffer) words = new Int32Array(buffer)
     try {
       Atomics.wait(words, address >>> 2, expected)
+      return false
     } catch {
       mayWait = false
+      return true
     }
   }
 }
