@@ -1,4 +1,5 @@
-// The heap allocator: placement, splitting, coalescing, growth, realloc.
+// The heap allocator: set-up, placement, splitting, coalescing, growth, free. (realloc is
+// realloc.ts; what a heap holds, read without a change, queries.ts; the index's repair, repair.ts.)
 //
 // A heap is a control block (control.ts) followed by a pool of blocks (block.ts) that tile it up to
 // an end sentinel. Free blocks are found through the free index (freeindex.ts), which applies the
@@ -16,34 +17,33 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
-  blockSize, isUsed, isLive, isPrevFree, prevBlock, nextBlock, hasValidMagic, writeUsedHeader, writeFreeHeader, sizeInWord, requestedInWords,
-  writeSentinel, setFlag, clearFlag, protectionOf, requestedBytes, usableBytes, blockSizeFor, alignUp, retagUsed,
+  blockSize, isUsed, isPrevFree, prevBlock, writeUsedHeader, writeFreeHeader, sizeInWord, requestedInWords,
+  writeSentinel, setFlag, clearFlag, blockSizeFor, alignUp, retagUsed,
 } from "./block";
 import {
-  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS, POLICY_BEST_FIT,
-  CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES,
-  ADDRESS_LIMIT, PAGE_SIZE,
+  CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
+  POLICY_BEST_FIT, CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, ADDRESS_LIMIT, PAGE_SIZE,
 } from "./control";
 import {
-  indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexLargest, indexDamaged, payloadIn, payloadFitting,
-  indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
+  indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexDamaged, payloadIn,
+  payloadFitting, indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
 } from "./freeindex";
 import {
-  checkLiveBlock, checkReleasable, pointerReleasableAtOnce, headerReleasableAtOnce, neighboursHold, nextHolds, freeBlockHolds,
+  checkReleasable, pointerReleasableAtOnce, headerReleasableAtOnce, neighboursHold, nextHolds, freeBlockHolds,
   soundFreeBlock,
 } from "./pointers";
 import {
-  CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cacheForget, cachedBlocks, cachedBytes, largestCached,
+  CACHE_REQUEST_LIMIT, cachesOn, cacheTake, cachePut, cacheFlush, cachedBlocks,
 } from "./caches";
 import {
   checksOn, writeCanary, junkFill, junkIntact, junkStart, junkEnd, FREE_BLOCK_PREFIX,
 } from "./checks";
 import { heapValidate } from "./validate";
+import { heapPoolSize } from "./queries";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
-  FAULT_INDEX_LINK, recordFault,
 } from "./faults";
-import { statsClear, statsOnAllocate, statsOnFree, statsOnFailure, countAllocation, countFree } from "./stats";
+import { statsClear, statsOnAllocate, statsOnFailure, countAllocation, countFree } from "./stats";
 import {
   ERR_INVALID_POINTER, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
 } from "./errors";
@@ -205,12 +205,12 @@ function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u
 
 /** Block bytes for a request: in checks mode at least one byte more, for the red zone. */
 // @ts-ignore: decorator
-@inline function needFor(heap: usize, requested: u32): u32 {
+@inline export function needFor(heap: usize, requested: u32): u32 {
   return checksOn(heap) ? (requested == 0xffff_ffff ? 0 : blockSizeFor(requested + 1)) : blockSizeFor(requested);
 }
 
 /** checks mode: the bytes of free block `free` that [from, to) hands out must still be junk. */
-function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
+export function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
   const junkFrom = junkStart(free);
   const junkTo = junkEnd(free, blockSize(free));
   return junkIntact(heap, free, from > junkFrom ? from : junkFrom, to < junkTo ? to : junkTo);
@@ -424,7 +424,7 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
   return payload;
 }
 
-// ─── Free and realloc ────────────────────────────────────────────────────────────────────────────
+// ─── Free ────────────────────────────────────────────────────────────────────────────────────────
 
 /** heapFree's body, inline in heap_free for the same reason as allocateInline. */
 // @ts-ignore: decorator
@@ -479,217 +479,5 @@ export function validationResult(reason: u32): u32 {
   if (reason == FAULT_NONE) return 0;
   if (reason == FAULT_FINGERPRINT) return errorResult(ERR_PROTECTION);
   if (reason == FAULT_DESTROYED) return errorResult(ERR_DESTROYED);
-  return errorResult(ERR_CORRUPTION);
-}
-
-/** Shrinks a used block to `need` bytes, freeing the tail when it can hold a block. */
-function shrinkInPlace(heap: usize, block: usize, need: u32): void {
-  const size = blockSize(block);
-  if (size - need < MIN_BLOCK_SIZE) return;
-  store<u32>(block, need | (load<u32>(block) & 7));
-  const tail = block + need;
-  writeUsedHeader(tail, size - need, 0, 0, PROT_READ_WRITE);
-  releaseBlock(heap, tail);
-}
-
-const GREW: i32 = 1;
-const CANNOT_GROW: i32 = 0;
-const FREED_BYTES_WRITTEN: i32 = -1;
-
-/** Grows a used block in place into a free right neighbour: GREW, CANNOT_GROW, or (checks mode) FREED_BYTES_WRITTEN. */
-function growInPlace(heap: usize, block: usize, need: u32): i32 {
-  const size = blockSize(block);
-  const next = block + size;
-  if (isUsed(next)) return CANNOT_GROW;
-  const total = size + blockSize(next);
-  if (total < need) return CANNOT_GROW;
-  if (checksOn(heap) && !handOutIntact(heap, next, next, block + need + FREE_BLOCK_PREFIX)) return FREED_BYTES_WRITTEN;
-  const end = block + total;
-  // The top is out of the index: what is left of it stays the top; any other neighbour's rest keeps its place.
-  const nextIsTop = end == <usize>load<u32>(heap + HEAP_SENTINEL);
-  let grownTo = need;
-  if (total - need >= MIN_BLOCK_SIZE) {
-    if (nextIsTop) writeFreeHeader(block + need, total - need);
-    else indexReplace(heap, next, block + need, total - need);
-  } else {
-    if (!nextIsTop) indexRemove(heap, next);
-    clearFlag(end, PREV_FREE);
-    grownTo = total;
-  }
-  store<u32>(block, grownTo | (load<u32>(block) & 7));
-  return GREW;
-}
-
-export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
-  if (ptr == 0) return heapMalloc(heap, requested);
-  const problem = checkReleasable(heap, ptr);
-  if (problem != 0) return errorResult(problem);
-  if (!neighboursHold(heap, ptr - HEADER_SIZE)) return errorResult(ERR_CORRUPTION);
-  if (requested == 0) {
-    heapFree(heap, ptr);
-    return 0;
-  }
-  const stats = heap + CONTROL_STATS;
-  const block = ptr - HEADER_SIZE;
-  const oldRequested = requestedBytes(block);
-  const prot = protectionOf(block);
-  const need = needFor(heap, requested);
-  if (need == 0) {
-    statsOnFailure(stats);
-    return 0;
-  }
-  const grown = need <= blockSize(block) ? GREW : growInPlace(heap, block, need);
-  if (grown == FREED_BYTES_WRITTEN) return errorResult(ERR_CORRUPTION);
-  if (need <= blockSize(block)) {
-    shrinkInPlace(heap, block, need);
-  } else if (grown == CANNOT_GROW) {
-    const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot);
-    if (moved == 0) {
-      statsOnFailure(stats);
-      return 0;
-    }
-    if (moved >= 0xffff_fff0) return moved;
-    memory.copy(moved, ptr, oldRequested < requested ? oldRequested : requested);
-    releaseBlock(heap, block);
-    statsOnFree(stats, oldRequested);
-    statsOnAllocate(stats, requested);
-    return reallocDone(heap, moved);
-  }
-  writeUsedHeader(block, blockSize(block), load<u32>(block) & PREV_FREE, requested, prot);
-  if (checksOn(heap)) writeCanary(block);
-  statsOnFree(stats, oldRequested);
-  statsOnAllocate(stats, requested);
-  return reallocDone(heap, ptr);
-}
-
-/**
- * A realloc whose change is made (the block moved, grown or shrunk): damage its walks met on the way
- * (a free-index link they would not follow) is repaired here, the fault recorded and the index laid
- * anew, and the call returns its pointer. Reported as CORRUPTION, as other calls report it, the
- * caller would lose the block it now holds (or believe a shrunk one still had its old size).
- * Damage met before any change (the search for a new block) is still reported: nothing was changed.
- */
-function reallocDone(heap: usize, ptr: usize): usize {
-  if (indexDamaged()) settle(heap, 0);
-  return ptr;
-}
-
-// ─── Queries ─────────────────────────────────────────────────────────────────────────────────────
-
-/** Usable bytes of the live block at `ptr`, or an error result. */
-export function heapUsableSize(heap: usize, ptr: usize): u32 {
-  const problem = checkLiveBlock(heap, ptr);
-  if (problem != 0) return errorResult(problem);
-  return accessibleBytes(heap, ptr - HEADER_SIZE);
-}
-
-/** What a user may touch: the usable bytes, or exactly the requested ones in checks mode. */
-// @ts-ignore: decorator
-@inline export function accessibleBytes(heap: usize, block: usize): u32 {
-  return checksOn(heap) ? requestedBytes(block) : usableBytes(block);
-}
-
-/** Free blocks, cached ones included. */
-export function heapFreeBlocks(heap: usize): u32 {
-  return freeBlocksWith(heap, topBlock(heap));
-}
-
-/** The index's and caches' blocks, and the top when there is one (`top`, or 0). */
-function freeBlocksWith(heap: usize, top: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + (top != 0 ? 1 : 0);
-}
-
-/** Free bytes usable by payloads: the free (and cached) blocks' sizes less their headers. */
-export function heapFreeBytes(heap: usize): u32 {
-  const top = topBlock(heap);
-  const topBytes = top != 0 ? blockSize(top) : 0;
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
-}
-
-/** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */
-export function heapLargestFree(heap: usize): u32 {
-  let largest = indexLargest(heap);
-  const cached = largestCached(heap);
-  if (cached > largest) largest = cached;
-  const top = topBlock(heap);
-  if (top != 0 && blockSize(top) > largest) largest = blockSize(top);
-  return largest == 0 ? 0 : largest - HEADER_SIZE;
-}
-
-// @ts-ignore: decorator
-@inline export function heapPoolSize(heap: usize): u32 {
-  return load<u32>(heap + HEAP_SENTINEL) + HEADER_SIZE - load<u32>(heap + HEAP_POOL_START);
-}
-
-/** The first block, for walks. */
-export function heapFirstBlock(heap: usize): usize {
-  return load<u32>(heap + HEAP_POOL_START);
-}
-
-/** The block (used or free) whose payload holds `address`, or 0: a walk, for error reports. */
-export function heapBlockContaining(heap: usize, address: usize): usize {
-  let block = heapFirstBlock(heap);
-  while (block != 0) {
-    if (address >= block && address < block + blockSize(block)) return block;
-    block = heapNextBlock(heap, block);
-  }
-  return 0;
-}
-
-/** The block after `block` in address order, or 0 at the sentinel (or on a size that leaves the pool). */
-export function heapNextBlock(heap: usize, block: usize): usize {
-  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  if (block >= sentinel) return 0;
-  const size = blockSize(block);
-  if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) return 0;
-  const next = nextBlock(block);
-  return next >= sentinel ? 0 : next;
-}
-
-// ─── Repair ──────────────────────────────────────────────────────────────────────────────────────
-
-/**
- * Lays the free index anew from the blocks, walking from the pool start for as long as headers
- * hold. The index is derived data: after a stray write damaged it, this makes the heap usable again.
- */
-export function heapRebuildIndex(heap: usize): void {
-  indexClear(heap);
-  cacheForget(heap); // cached blocks are folded back below, with every other free run
-  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  let block: usize = load<u32>(heap + HEAP_POOL_START);
-  let run: usize = 0; // start of the run of free (or cached) blocks being merged
-  while (block < sentinel && hasValidMagic(block)) {
-    const size = blockSize(block);
-    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
-    if (isLive(block)) {
-      clearFlag(block, PREV_FREE);
-      if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
-      run = 0;
-    } else if (run == 0) {
-      run = block;
-    }
-    block += size;
-  }
-  if (run != 0 && block == sentinel) {
-    writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
-    setFlag(sentinel, PREV_FREE);
-  }
-}
-
-/** The blocks from `run` to `end` become one free block in the index. */
-function closeRun(heap: usize, run: usize, end: usize): void {
-  writeFreeHeader(run, <u32>(end - run));
-  indexInsert(heap, run);
-  setFlag(end, PREV_FREE);
-}
-
-/**
- * What an operation returns once it is over: its own result, or CORRUPTION when the free index met
- * a link it would not follow (the index is then rebuilt, so the next call works on a sound heap).
- */
-export function settle(heap: usize, result: usize): usize {
-  if (!indexDamaged()) return result;
-  recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0);
-  heapRebuildIndex(heap);
   return errorResult(ERR_CORRUPTION);
 }

@@ -9,10 +9,14 @@
 
 import { lockAcquire, lockRelease } from "./lock";
 import {
-  heapInit, heapMalloc, heapCalloc, heapRealloc, heapAllocate, heapFree, heapUsableSize,
-  heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
-  poolStartFor, settle, heapBlockContaining, heapFreeBlocks, allocateInline, freeInline,
+  heapInit, heapMalloc, heapCalloc, heapAllocate, heapFree, poolStartFor, allocateInline, freeInline,
 } from "./heap";
+import { heapRealloc } from "./realloc";
+import {
+  heapUsableSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
+  heapBlockContaining, heapFreeBlocks,
+} from "./queries";
+import { settle } from "./repair";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
 import { statsReset, statRead } from "./stats";
@@ -23,7 +27,7 @@ import {
   stackCapacity, stackDepth, stackFreeBytes,
 } from "./stack";
 import {
-  CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_READY, HEAP_FREE_BLOCKS, HEAP_ALIGNMENT,
+  CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_READY, HEAP_ALIGNMENT,
   HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON,
 } from "./control";
 import { HEADER_SIZE, isLive, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
@@ -66,7 +70,7 @@ export function instance_set_sole_thread(sole: bool): void {
 
 /**
  * Settles the result (CORRUPTION when the free index met damage, which is then repaired: see
- * heap.ts settle) and releases the lock. A stack never damages a heap index: settle passes it by.
+ * repair.ts settle) and releases the lock. A stack never damages a heap index: settle passes it by.
  */
 // @ts-ignore: decorator
 @inline function leave<T>(base: usize, result: T): T {

@@ -18,7 +18,8 @@
 
 import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive } from "./block";
 import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
-import { allocateBlock, releaseBlock, heapFirstBlock, heapNextBlock, accessibleBytes } from "./heap";
+import { allocateBlock, releaseBlock } from "./heap";
+import { heapFirstBlock, heapNextBlock, accessibleBytes } from "./queries";
 import { checkLiveBlock, neighboursHold, headerFault } from "./pointers";
 import { FAULT_FINGERPRINT, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";

@@ -21,7 +21,8 @@ import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks
 import { indexCheck } from "./freeindex";
 import { cacheCheck } from "./caches";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, statRead } from "./stats";
-import { isReady, heapRebuildIndex } from "./heap";
+import { isReady } from "./heap";
+import { heapRebuildIndex } from "./repair";
 import { fingerprintChanged, isInternalBlock } from "./protect";
 import { headerFault } from "./pointers";
 

@@ -1,4 +1,6 @@
-import { heapMalloc, heapFree, heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize, settle } from "../../assembly/heap";
+import { heapMalloc, heapFree } from "../../assembly/heap";
+import { heapFreeBlocks, heapFreeBytes, heapLargestFree, heapUsableSize } from "../../assembly/queries";
+import { settle } from "../../assembly/repair";
 import { checkLiveBlock } from "../../assembly/pointers";
 import { heapValidate } from "../../assembly/validate";
 import { cachedBlocks, cachedBytes, cacheFlush, CACHE_REQUEST_LIMIT } from "../../assembly/caches";

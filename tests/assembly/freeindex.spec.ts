@@ -1,4 +1,7 @@
-import { heapMalloc, heapFree, heapAllocate, heapRealloc, heapLargestFree, settle } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate } from "../../assembly/heap";
+import { heapRealloc } from "../../assembly/realloc";
+import { heapLargestFree } from "../../assembly/queries";
+import { settle } from "../../assembly/repair";
 import { checkLiveBlock } from "../../assembly/pointers";
 import { heapValidate } from "../../assembly/validate";
 import { FAULT_INDEX_LINK, FAULT_BAD_FOOTER } from "../../assembly/faults";

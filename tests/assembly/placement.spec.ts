@@ -1,4 +1,5 @@
-import { heapMalloc, heapFree, heapAllocate, heapFreeBlocks, heapFreeBytes, topBlock, heapInit } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate, topBlock, heapInit } from "../../assembly/heap";
+import { heapFreeBlocks, heapFreeBytes } from "../../assembly/queries";
 import { ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
 import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";

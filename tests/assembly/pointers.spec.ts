@@ -1,4 +1,6 @@
-import { heapMalloc, heapFree, heapRealloc, heapUsableSize, heapFirstBlock } from "../../assembly/heap";
+import { heapMalloc, heapFree } from "../../assembly/heap";
+import { heapRealloc } from "../../assembly/realloc";
+import { heapUsableSize, heapFirstBlock } from "../../assembly/queries";
 import { checkLiveBlock } from "../../assembly/pointers";
 import { heapProtect } from "../../assembly/protect";
 import { heapValidate } from "../../assembly/validate";

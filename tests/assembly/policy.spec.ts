@@ -1,6 +1,7 @@
 // The policies as API.md defines them, checked against brute force on fragmented heaps: first-fit
 // is the lowest-addressed free block that fits, best-fit the smallest (lowest address among equals).
-import { heapMalloc, heapFree, heapFirstBlock, heapNextBlock, heapAllocate } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapAllocate } from "../../assembly/heap";
+import { heapFirstBlock, heapNextBlock } from "../../assembly/queries";
 import { indexFind, payloadFitting } from "../../assembly/freeindex";
 import { heapValidate } from "../../assembly/validate";
 import { blockSize, isUsed, blockSizeFor } from "../../assembly/block";

@@ -1,4 +1,5 @@
-import { heapMalloc, heapFree, heapRealloc } from "../../assembly/heap";
+import { heapMalloc, heapFree } from "../../assembly/heap";
+import { heapRealloc } from "../../assembly/realloc";
 import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, blockSize } from "../../assembly/block";
 import { freshHeap } from "./fixture";

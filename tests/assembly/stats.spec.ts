@@ -1,4 +1,6 @@
-import { heapMalloc, heapFree, heapRealloc, heapCalloc, heapFreeBytes, heapLargestFree, heapPoolSize } from "../../assembly/heap";
+import { heapMalloc, heapFree, heapCalloc } from "../../assembly/heap";
+import { heapRealloc } from "../../assembly/realloc";
+import { heapFreeBytes, heapLargestFree, heapPoolSize } from "../../assembly/queries";
 import { heapValidate } from "../../assembly/validate";
 import { CONTROL_STATS } from "../../assembly/control";
 import {

@@ -1,0 +1,110 @@
+// realloc: a used block resized in place when it can be, moved when it cannot.
+//
+//   shrink        the tail past the new size is freed (and coalesces) when it can hold a block
+//   grow          into a free right neighbour (an indexed block or the top) that has the bytes
+//   move          a new block (placed by the policy), the contents copied, the old block freed
+//
+// Contents are kept up to min(old, new requested size); on failure the old block stays as it was.
+// The caller holds the heap's lock (index.ts), as for every function in heap.ts.
+
+import { HEADER_SIZE, MIN_BLOCK_SIZE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
+import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
+import { indexRemove, indexReplace, indexDamaged } from "./freeindex";
+import { checkReleasable, neighboursHold } from "./pointers";
+import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
+import { statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
+import { ERR_CORRUPTION, errorResult } from "./errors";
+import { heapMalloc, heapFree, allocateBlock, releaseBlock, needFor, handOutIntact } from "./heap";
+import { settle } from "./repair";
+
+/** Shrinks a used block to `need` bytes, freeing the tail when it can hold a block. */
+function shrinkInPlace(heap: usize, block: usize, need: u32): void {
+  const size = blockSize(block);
+  if (size - need < MIN_BLOCK_SIZE) return;
+  store<u32>(block, need | (load<u32>(block) & 7));
+  const tail = block + need;
+  writeUsedHeader(tail, size - need, 0, 0, PROT_READ_WRITE);
+  releaseBlock(heap, tail);
+}
+
+const GREW: i32 = 1;
+const CANNOT_GROW: i32 = 0;
+const FREED_BYTES_WRITTEN: i32 = -1;
+
+/** Grows a used block in place into a free right neighbour: GREW, CANNOT_GROW, or (checks mode) FREED_BYTES_WRITTEN. */
+function growInPlace(heap: usize, block: usize, need: u32): i32 {
+  const size = blockSize(block);
+  const next = block + size;
+  if (isUsed(next)) return CANNOT_GROW;
+  const total = size + blockSize(next);
+  if (total < need) return CANNOT_GROW;
+  if (checksOn(heap) && !handOutIntact(heap, next, next, block + need + FREE_BLOCK_PREFIX)) return FREED_BYTES_WRITTEN;
+  const end = block + total;
+  // The top is out of the index: what is left of it stays the top; any other neighbour's rest keeps its place.
+  const nextIsTop = end == <usize>load<u32>(heap + HEAP_SENTINEL);
+  let grownTo = need;
+  if (total - need >= MIN_BLOCK_SIZE) {
+    if (nextIsTop) writeFreeHeader(block + need, total - need);
+    else indexReplace(heap, next, block + need, total - need);
+  } else {
+    if (!nextIsTop) indexRemove(heap, next);
+    clearFlag(end, PREV_FREE);
+    grownTo = total;
+  }
+  store<u32>(block, grownTo | (load<u32>(block) & 7));
+  return GREW;
+}
+
+export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
+  if (ptr == 0) return heapMalloc(heap, requested);
+  const problem = checkReleasable(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  if (!neighboursHold(heap, ptr - HEADER_SIZE)) return errorResult(ERR_CORRUPTION);
+  if (requested == 0) {
+    heapFree(heap, ptr);
+    return 0;
+  }
+  const stats = heap + CONTROL_STATS;
+  const block = ptr - HEADER_SIZE;
+  const oldRequested = requestedBytes(block);
+  const prot = protectionOf(block);
+  const need = needFor(heap, requested);
+  if (need == 0) {
+    statsOnFailure(stats);
+    return 0;
+  }
+  const grown = need <= blockSize(block) ? GREW : growInPlace(heap, block, need);
+  if (grown == FREED_BYTES_WRITTEN) return errorResult(ERR_CORRUPTION);
+  if (need <= blockSize(block)) {
+    shrinkInPlace(heap, block, need);
+  } else if (grown == CANNOT_GROW) {
+    const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot);
+    if (moved == 0) {
+      statsOnFailure(stats);
+      return 0;
+    }
+    if (moved >= 0xffff_fff0) return moved;
+    memory.copy(moved, ptr, oldRequested < requested ? oldRequested : requested);
+    releaseBlock(heap, block);
+    statsOnFree(stats, oldRequested);
+    statsOnAllocate(stats, requested);
+    return reallocDone(heap, moved);
+  }
+  writeUsedHeader(block, blockSize(block), load<u32>(block) & PREV_FREE, requested, prot);
+  if (checksOn(heap)) writeCanary(block);
+  statsOnFree(stats, oldRequested);
+  statsOnAllocate(stats, requested);
+  return reallocDone(heap, ptr);
+}
+
+/**
+ * A realloc whose change is made (the block moved, grown or shrunk): damage its walks met on the way
+ * (a free-index link they would not follow) is repaired here, the fault recorded and the index laid
+ * anew, and the call returns its pointer. Reported as CORRUPTION, as other calls report it, the
+ * caller would lose the block it now holds (or believe a shrunk one still had its old size).
+ * Damage met before any change (the search for a new block) is still reported: nothing was changed.
+ */
+function reallocDone(heap: usize, ptr: usize): usize {
+  if (indexDamaged()) settle(heap, 0);
+  return ptr;
+}

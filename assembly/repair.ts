@@ -1,0 +1,58 @@
+// Repair: the free index is derived data (freeindex.ts), so a link a stray write damaged is not a
+// lost heap. An operation whose walk met such a link stops short of following it and notes the
+// damage (indexDamaged); once the operation is over, settle records the fault (faults.ts), lays the
+// index anew from the blocks themselves (heapRebuildIndex, O(blocks)) and reports CORRUPTION, so
+// the next call works on a sound heap.
+
+import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeHeader, setFlag, clearFlag } from "./block";
+import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
+import { indexClear, indexInsert, indexDamaged } from "./freeindex";
+import { cacheForget } from "./caches";
+import { FAULT_INDEX_LINK, recordFault } from "./faults";
+import { ERR_CORRUPTION, errorResult } from "./errors";
+
+/**
+ * Lays the free index anew from the blocks, walking from the pool start for as long as headers
+ * hold. The index is derived data: after a stray write damaged it, this makes the heap usable again.
+ */
+export function heapRebuildIndex(heap: usize): void {
+  indexClear(heap);
+  cacheForget(heap); // cached blocks are folded back below, with every other free run
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  let block: usize = load<u32>(heap + HEAP_POOL_START);
+  let run: usize = 0; // start of the run of free (or cached) blocks being merged
+  while (block < sentinel && hasValidMagic(block)) {
+    const size = blockSize(block);
+    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
+    if (isLive(block)) {
+      clearFlag(block, PREV_FREE);
+      if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
+      run = 0;
+    } else if (run == 0) {
+      run = block;
+    }
+    block += size;
+  }
+  if (run != 0 && block == sentinel) {
+    writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
+    setFlag(sentinel, PREV_FREE);
+  }
+}
+
+/** The blocks from `run` to `end` become one free block in the index. */
+function closeRun(heap: usize, run: usize, end: usize): void {
+  writeFreeHeader(run, <u32>(end - run));
+  indexInsert(heap, run);
+  setFlag(end, PREV_FREE);
+}
+
+/**
+ * What an operation returns once it is over: its own result, or CORRUPTION when the free index met
+ * a link it would not follow (the index is then rebuilt, so the next call works on a sound heap).
+ */
+export function settle(heap: usize, result: usize): usize {
+  if (!indexDamaged()) return result;
+  recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0);
+  heapRebuildIndex(heap);
+  return errorResult(ERR_CORRUPTION);
+}
