@@ -62,10 +62,26 @@ export function instance_set_sole_thread(sole: bool): void {
   soleThread = sole;
 }
 
+// The lock word this instance's call took in enter and has not yet released in leave, 0 when none.
+// A call traps only when memory it trusts was overwritten (the control block: its pool bounds, say,
+// which no check defends), and a trap leaves the function at once, past leave: the host then calls
+// instance_after_trap, which releases the lock, so that this thread's next call and every other
+// thread's do not wait for it forever. Per instance, so per thread, as soleThread.
+let heldLock: usize = 0;
+
 /** Takes the allocator's lock (unless one thread alone uses it): every operation below runs between enter and leave. */
 // @ts-ignore: decorator
 @inline function enter(base: usize): void {
-  if (!soleThread) lockAcquire(base + CONTROL_LOCK);
+  if (!soleThread) {
+    lockAcquire(base + CONTROL_LOCK);
+    heldLock = base + CONTROL_LOCK;
+  }
+}
+
+/** After a call of this instance trapped (see heldLock): releases the lock it took. */
+export function instance_after_trap(): void {
+  if (heldLock != 0) lockRelease(heldLock);
+  heldLock = 0;
 }
 
 /**
@@ -75,7 +91,10 @@ export function instance_set_sole_thread(sole: bool): void {
 // @ts-ignore: decorator
 @inline function leave<T>(base: usize, result: T): T {
   const settled = indexDamaged() ? <T>settle(base, <usize>result) : result; // the check inline: the call only on damage
-  if (!soleThread) lockRelease(base + CONTROL_LOCK);
+  if (!soleThread) {
+    heldLock = 0;
+    lockRelease(base + CONTROL_LOCK);
+  }
   return settled;
 }
 

@@ -9,6 +9,7 @@ import { formatStatsTable } from './format.js'
 import { renderTextMap, renderSvgMap, MAP_LEGEND, type MapRegion, type TextMapOptions, type SvgMapOptions } from './heap-map.js'
 import { sharedMemoryAvailable, noteLockHeld } from './load.js'
 import { readStatsRecord, fragmentationPercent } from './stats.js'
+import { trapped } from './trap-guard.js'
 
 /** The lock word's offset in a control block (assembly/control.ts CONTROL_LOCK). */
 const CONTROL_LOCK = 0
@@ -165,6 +166,8 @@ export abstract class Allocator {
     noteLockHeld(this.memory, this.base + CONTROL_LOCK, true)
     try {
       return read()
+    } catch (error) {
+      throw trapped(error, this.wasm) // a trap in a bare call under this lock, which finally releases
     } finally {
       noteLockHeld(this.memory, this.base + CONTROL_LOCK, false)
       this.holdsLock = false

@@ -7,6 +7,7 @@
 
 import { instantiateSync } from '@assemblyscript/loader'
 import type { WasmExports } from './wasm-exports.js'
+import { guardExports } from './trap-guard.js'
 
 const WASM_PAGE = 65536
 
@@ -119,14 +120,15 @@ function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: nu
 
 /**
  * An instance of the module over `memory`, through the loader (which supplies the runtime's own
- * imports). Its exports are the instance's own functions: the loader's demangled copies wrap each
- * one in a `(...args) => fn(...args)` closure for optional arguments, which this module does not
- * have, and the rest array and spread cost a third of a small malloc called from JavaScript.
+ * imports). Its exports are the instance's own functions behind trap guards of their own arity
+ * (trap-guard.ts), not the loader's demangled copies: those wrap each one in a
+ * `(...args) => fn(...args)` closure for optional arguments, which this module does not have, and
+ * the rest array and spread cost a third of a small malloc called from JavaScript.
  */
 export function instantiateOver(module: WebAssembly.Module, memory: WebAssembly.Memory): WasmExports {
   const env = { memory, lockWait: lockWaitFor(memory) }
   const { instance } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1])
-  return instance.exports as unknown as WasmExports
+  return guardExports<WasmExports>(instance.exports as Record<string, unknown>)
 }
 
 const probes = new Map<WebAssembly.Module, WasmExports>()

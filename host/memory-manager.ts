@@ -11,6 +11,7 @@ import { MemoryError, type MemoryErrorCode } from './errors.js'
 import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
+import { trapped } from './trap-guard.js'
 import { captureOrigin, formatLeakReport, type AllocationOrigin } from './leaks.js'
 import type { MapRegion } from './heap-map.js'
 import { typedConstructor, constructorOf, isTypedArray, type NumericType, type TypedArrayOf, type AnyTypedArray } from './typed.js'
@@ -102,21 +103,41 @@ export class MemoryManager extends Allocator {
   malloc(size: number, tag?: string): number {
     // The common case checked inline (a u32 integer); anything else goes through sizeArgument.
     const bytes = typeof size === 'number' && size >= 0 && size <= 0xffff_ffff && size % 1 === 0 ? size : sizeArgument(size)
-    const result = this.wasm.heap_malloc(this.base, bytes)
+    let result: number
+    try {
+      result = this.wasm.heap_malloc(this.base, bytes)
+    } catch (error) {
+      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
+    }
     const ptr = result < 0 && result > -16 ? this.result(result) : result >>> 0
     return this.origins ? this.track(ptr, tag) : ptr
   }
 
   /** A zero-filled block of `count * size` bytes, or 0 (an overflowing product is a failure). */
   calloc(count: number, size: number, tag?: string): number {
-    const ptr = this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
+    const elements = sizeArgument(count, 'count')
+    const bytes = sizeArgument(size)
+    let result: number
+    try {
+      result = this.wasm.heap_calloc(this.base, elements, bytes)
+    } catch (error) {
+      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
+    }
+    const ptr = this.result(result)
     return this.origins ? this.track(ptr, tag) : ptr
   }
 
   /** Resizes the block at `ptr`, moving it when needed; 0 on failure (and `ptr` stays valid). */
   realloc(ptr: number, size: number, tag?: string): number {
     checkPointer(ptr)
-    const moved = this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
+    const bytes = sizeArgument(size)
+    let result: number
+    try {
+      result = this.wasm.heap_realloc(this.base, ptr, bytes)
+    } catch (error) {
+      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
+    }
+    const moved = this.result(result, ptr)
     if (this.origins && (moved !== 0 || size === 0)) {
       const origin = this.origins.get(ptr)
       this.origins.delete(ptr)
@@ -138,7 +159,12 @@ export class MemoryManager extends Allocator {
       if (isTypedArray(ptr)) ptr = this.viewBlocks.get(ptr)?.ptr ?? ptr.byteOffset
       checkPointer(ptr)
     }
-    const result = this.wasm.heap_free(this.base, ptr as number)
+    let result: number
+    try {
+      result = this.wasm.heap_free(this.base, ptr as number)
+    } catch (error) {
+      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
+    }
     if (result !== 0) this.result(result, ptr as number)
     this.origins?.delete(ptr as number)
   }

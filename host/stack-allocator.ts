@@ -4,6 +4,7 @@
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
 import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions } from './allocator.js'
 import { MemoryError } from './errors.js'
+import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import type { WasmExports } from './wasm-exports.js'
 import type { MapRegion } from './heap-map.js'
@@ -75,8 +76,14 @@ export class StackAllocator extends Allocator {
   /** A new block on top of the stack (O(1)), or 0 when the pool is full. */
   push(size: number, alignment?: number): number {
     const align = alignment === undefined ? 0 : checkAlignment(alignment, MAX_ALIGNED_ALLOC)
-    const push = this.holdsLock ? this.wasm.unlocked_stack_push : this.wasm.stack_push
-    return this.result(push(this.base, sizeArgument(size), align))
+    const bytes = sizeArgument(size)
+    let result: number
+    try {
+      result = this.holdsLock ? this.wasm.unlocked_stack_push(this.base, bytes, align) : this.wasm.stack_push(this.base, bytes, align)
+    } catch (error) {
+      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
+    }
+    return this.result(result)
   }
 
   /** Frees the most recent block; with `ptr`, it must be that block (else STACK_ORDER). */
@@ -85,8 +92,13 @@ export class StackAllocator extends Allocator {
       checkPointer(ptr)
       if (ptr === 0) throw new MemoryError('STACK_ORDER', 'pop(0): NULL is never a block on the stack', { ptr })
     }
-    const pop = this.holdsLock ? this.wasm.unlocked_stack_pop : this.wasm.stack_pop
-    this.result(pop(this.base, ptr ?? 0), ptr)
+    let result: number
+    try {
+      result = this.holdsLock ? this.wasm.unlocked_stack_pop(this.base, ptr ?? 0) : this.wasm.stack_pop(this.base, ptr ?? 0)
+    } catch (error) {
+      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
+    }
+    this.result(result, ptr)
   }
 
   /** A marker for the current top, for reset(). */

@@ -23,6 +23,7 @@ export interface WasmExports {
   allocator_destroy(base: number): void
   allocator_is_destroyed(base: number): number
   instance_set_sole_thread(sole: boolean | number): void
+  instance_after_trap(): void
   allocator_lock(base: number): void
   allocator_unlock(base: number): void
   allocator_stats_address(base: number): number
