@@ -3,6 +3,7 @@
 // that call held is released, so that neither this thread nor another waits for it for ever
 // (host/trap-guard.ts, instance_after_trap in assembly/index.ts).
 import { describe, it, expect } from 'vitest'
+import { Worker } from 'node:worker_threads'
 import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
 import { seededRandom } from './helpers.js'
 
@@ -118,4 +119,19 @@ describe('a trap in the wasm module', () => {
     }
     expect(corruptions).toBeGreaterThan(0) // the writes were met
   })
+
+  it('a lock word that is none of its states: every call is CORRUPTION at once, none waits for it', async () => {
+    const outcome = await new Promise<{ ok: boolean; codes?: string[]; word?: number; error?: string }>((resolve) => {
+      const worker = new Worker(new URL('./workers/lock-garbage.worker.mjs', import.meta.url))
+      const timer = setTimeout(() => {
+        void worker.terminate()
+        resolve({ ok: false, error: 'timed out: a call waited for a lock word nobody holds' })
+      }, 15_000)
+      worker.once('message', (message) => { clearTimeout(timer); void worker.terminate(); resolve(message) })
+      worker.once('error', (error) => { clearTimeout(timer); resolve({ ok: false, error: String(error) }) })
+    })
+    expect(outcome.error).toBeUndefined()
+    expect(outcome.codes).toEqual(['CORRUPTION', 'CORRUPTION', 'CORRUPTION', 'CORRUPTION', 'CORRUPTION'])
+    expect(outcome.word).toBe(0x1234_5678) // left as found: the next call is refused the same way
+  }, 20_000)
 })
