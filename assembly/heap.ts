@@ -17,7 +17,7 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
-  blockSize, isUsed, isPrevFree, prevBlock, writeUsedHeader, writeFreeHeader, sizeInWord, requestedInWords,
+  blockSize, isUsed, isPrevFree, prevBlock, writeUsedHeader, writeFreeHeader, sizeInWord, requestedInWords, magicMismatch,
   writeSentinel, setFlag, clearFlag, blockSizeFor, alignUp, retagUsed,
 } from "./block";
 import {
@@ -145,8 +145,17 @@ export function topBlock(heap: usize): usize {
 function soundTop(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if (!isPrevFree(sentinel)) return 0;
-  const top = topBlock(heap);
-  if (top != 0 && soundFreeBlock(heap, top, sentinel)) return top;
+  // topBlock's checks, inline; then what soundFreeBlock would add that they do not already prove:
+  // the top ends at the sentinel and its footer is the word its size was read from, so only its
+  // header is left to check (magic, free, the same size). Every carve from the top asks: on the
+  // lifo workload 116 -> 53 instructions a malloc for the check (lifo 370 -> 335 an operation).
+  const size = load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  if ((<u32>(size < MIN_BLOCK_SIZE) | (size & 7) | <u32>(<usize>size > sentinel - <usize>load<u32>(heap + HEAP_POOL_START))) == 0) {
+    const top = sentinel - size;
+    const word = load<u32>(top);
+    if ((magicMismatch(top, load<u32>(top, 4)) | (word & USED) | (sizeInWord(word) ^ size)) == 0) return top;
+    freeBlockHolds(heap, top, sentinel); // records what is wrong with it
+  }
   markIndexDamaged();
   return 0;
 }

@@ -208,6 +208,30 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 
+  it('an overwritten header of the free block at the end of the pool: it is never carved, each malloc is CORRUPTION', () => {
+    // Its magic, its free flag, its size (against the footer it was found by): each is checked
+    // before a malloc carves from the top. A header is not derived data: it stays damaged (and
+    // reported) until it is put back.
+    for (const damage of ['magic', 'used flag', 'size'] as const) {
+      const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+      const ptr = mm.malloc(100)
+      const words = new Uint32Array(mm.memory.buffer)
+      const top = ptr - 8 + (words[(ptr - 8) >> 2] & ~7)
+      expect(mm.blocks().at(-1)).toMatchObject({ ptr: top + 8, free: true })
+      const saved = [words[top >> 2], words[(top + 4) >> 2]]
+      if (damage === 'magic') words[(top + 4) >> 2] ^= 0x0101_0000
+      else if (damage === 'used flag') words[top >> 2] |= 1
+      else words[top >> 2] += 64
+      expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+      expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+      expect(mm.stats().liveBlocks).toBe(1) // nothing was handed out
+      expect(error(() => mm.validate()).code).toBe('CORRUPTION')
+      ;[words[top >> 2], words[(top + 4) >> 2]] = saved
+      mm.validate()
+      expect(mm.malloc(64)).toBe(top + 8)
+    }
+  })
+
   it('a damaged free block is never carved: CORRUPTION, and the allocation after it works', () => {
     const { mm, ptrs, words } = heapWithHoles()
     words()[(ptrs[0] - 8 + 72 - 4) >> 2] = 12345 // the first hole's footer
