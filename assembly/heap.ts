@@ -131,11 +131,18 @@ function growFor(heap: usize, need: u32, alignment: u32): bool {
 export function topBlock(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if (!isPrevFree(sentinel)) return 0;
-  // Its footer says where it starts: a footer a stray write changed must not lead out of the pool
-  // (statistics read the top's size); validate() reports it, and the flag without a top below.
   const size = load<u32>(sentinel - FOOTER_SIZE_BYTES);
-  if (size < MIN_BLOCK_SIZE || (size & 7) != 0 || <usize>size > sentinel - <usize>load<u32>(heap + HEAP_POOL_START)) return 0;
-  return sentinel - size;
+  return topSizeHolds(heap, sentinel, size) ? sentinel - size : 0;
+}
+
+/**
+ * The top's footer (`size`, just below the sentinel) says where it starts: a footer a stray write
+ * changed must not lead out of the pool (statistics read the top's size); validate() reports it,
+ * and the flag without a top below.
+ */
+// @ts-ignore: decorator
+@inline function topSizeHolds(heap: usize, sentinel: usize, size: u32): bool {
+  return (<u32>(size < MIN_BLOCK_SIZE) | (size & 7) | <u32>(<usize>size > sentinel - <usize>load<u32>(heap + HEAP_POOL_START))) == 0;
 }
 
 /**
@@ -145,12 +152,12 @@ export function topBlock(heap: usize): usize {
 function soundTop(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if (!isPrevFree(sentinel)) return 0;
-  // topBlock's checks, inline; then what soundFreeBlock would add that they do not already prove:
-  // the top ends at the sentinel and its footer is the word its size was read from, so only its
-  // header is left to check (magic, free, the same size). Every carve from the top asks: on the
-  // lifo workload 116 -> 53 instructions a malloc for the check (lifo 370 -> 335 an operation).
+  // topBlock's checks; then what soundFreeBlock would add that they do not already prove: the top
+  // ends at the sentinel and its footer is the word its size was read from, so only its header is
+  // left to check (magic, free, the same size). Every carve from the top asks: on the lifo
+  // workload 116 -> 53 instructions a malloc for the check (lifo 370 -> 335 an operation).
   const size = load<u32>(sentinel - FOOTER_SIZE_BYTES);
-  if ((<u32>(size < MIN_BLOCK_SIZE) | (size & 7) | <u32>(<usize>size > sentinel - <usize>load<u32>(heap + HEAP_POOL_START))) == 0) {
+  if (topSizeHolds(heap, sentinel, size)) {
     const top = sentinel - size;
     const word = load<u32>(top);
     if ((magicMismatch(top, load<u32>(top, 4)) | (word & USED) | (sizeInWord(word) ^ size)) == 0) return top;

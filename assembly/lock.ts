@@ -53,33 +53,34 @@ let backoffSink: i32 = 0; // written by pause's loop, so that the optimiser keep
 /**
  * A lock word that is none of the three states was overwritten (a stray write into the control
  * block): the call traps rather than wait for a release that will never come, and the host turns
- * the trap into CORRUPTION (host/trap-guard.ts). The word keeps its value, so every later call on
- * that allocator is refused the same way. Checked only once the first compare-exchange has failed.
+ * the trap into CORRUPTION (host/trap-guard.ts). The word is left holding what was seen (put back
+ * after an exchange), so every later call on that allocator is refused the same way. Checked only
+ * once the first compare-exchange has failed.
  */
 // @ts-ignore: decorator
-@inline function refuseGarbage(seen: i32): void {
-  if (<u32>seen > <u32>CONTENDED) unreachable();
+@inline function refuseGarbage(word: usize, seen: i32): void {
+  if (<u32>seen > <u32>CONTENDED) {
+    atomic.store<i32>(word, seen);
+    unreachable();
+  }
 }
 
 export function lockAcquire(word: usize): void {
   const seen = atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED);
   if (seen == UNLOCKED) return;
-  refuseGarbage(seen);
+  refuseGarbage(word, seen);
   let delay = BACKOFF_START;
   for (let spin = 0; spin < SPIN_LIMIT; spin++) {
     pause(delay);
     if (delay < BACKOFF_LIMIT) delay <<= 1;
     const now = atomic.load<i32>(word);
-    refuseGarbage(now);
+    refuseGarbage(word, now);
     if (now == UNLOCKED && atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED) == UNLOCKED) return;
   }
   for (;;) {
     const was = atomic.xchg<i32>(word, CONTENDED);
     if (was == UNLOCKED) return;
-    if (<u32>was > <u32>CONTENDED) {
-      atomic.store<i32>(word, was); // put the garbage back (see refuseGarbage)
-      unreachable();
-    }
+    refuseGarbage(word, was);
     if (lockWait(word, CONTENDED)) pause(BACKOFF_LIMIT);
   }
 }

@@ -115,29 +115,14 @@ export class MemoryManager extends Allocator {
 
   /** A zero-filled block of `count * size` bytes, or 0 (an overflowing product is a failure). */
   calloc(count: number, size: number, tag?: string): number {
-    const elements = sizeArgument(count, 'count')
-    const bytes = sizeArgument(size)
-    let result: number
-    try {
-      result = this.wasm.heap_calloc(this.base, elements, bytes)
-    } catch (error) {
-      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
-    }
-    const ptr = this.result(result)
+    const ptr = this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
     return this.origins ? this.track(ptr, tag) : ptr
   }
 
   /** Resizes the block at `ptr`, moving it when needed; 0 on failure (and `ptr` stays valid). */
   realloc(ptr: number, size: number, tag?: string): number {
     checkPointer(ptr)
-    const bytes = sizeArgument(size)
-    let result: number
-    try {
-      result = this.wasm.heap_realloc(this.base, ptr, bytes)
-    } catch (error) {
-      throw trapped(error, this.wasm) // called bare: see trap-guard.ts
-    }
-    const moved = this.result(result, ptr)
+    const moved = this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
     if (this.origins && (moved !== 0 || size === 0)) {
       const origin = this.origins.get(ptr)
       this.origins.delete(ptr)

@@ -11,14 +11,15 @@
 // ask the instance to release the lock its call took (instance_after_trap, assembly/index.ts), and
 // throws CORRUPTION instead.
 //
-// Two ways, for speed: the operations a program calls in its loops (CALLED_BARE: malloc, free,
-// realloc, calloc, push, pop) call the export itself inside a try in the method (trapped); every
-// other export is reached through a wrapper of its own arity (guard: no rest arguments and spread;
-// written out, not generated, which a page's Content-Security-Policy may forbid). A function of
-// JavaScript between a method and the export, even one that only passed its arguments on, cost
-// about 5 ns of a 36 ns malloc and free from JavaScript (bench/peers.ts' API driver), and the
-// wrapped exports sit in a copy made by spreading the exports object: one built up property by
-// property made even the bare calls read through it slower.
+// Two ways, for speed: the small operations a program calls in its loops (CALLED_BARE: malloc,
+// free, push, pop) call the export itself inside a try in the method (trapped); every other export
+// (realloc and calloc among them, whose own work is hundreds of nanoseconds) is reached through a
+// wrapper of its own arity (guard: no rest arguments and spread; written out, not generated, which
+// a page's Content-Security-Policy may forbid). A function of JavaScript between a method and the
+// export, even one that only passed its arguments on, cost about 5 ns of a 36 ns malloc and free
+// from JavaScript (bench/peers.ts' API driver), and the wrapped exports sit in a copy made by
+// spreading the exports object: one built up property by property made even the bare calls read
+// through it slower.
 
 import { MemoryError } from './errors.js'
 
@@ -46,10 +47,7 @@ function guard(fn: Exported, release: () => void): Exported {
 }
 
 /** The exports the host's methods call bare (see above), catching a trap themselves (trapped). */
-export const CALLED_BARE = new Set([
-  'heap_malloc', 'heap_free', 'heap_realloc', 'heap_calloc',
-  'stack_push', 'stack_pop', 'unlocked_stack_push', 'unlocked_stack_pop',
-])
+export const CALLED_BARE = new Set(['heap_malloc', 'heap_free', 'stack_push', 'stack_pop', 'unlocked_stack_push', 'unlocked_stack_pop'])
 
 /** For a method that calls an export bare: what to throw for `error` (see afterTrap). */
 export function trapped(error: unknown, wasm: { instance_after_trap(): void }): unknown {

@@ -2,7 +2,7 @@
 // garbage-input.test.ts pass through without telling which one answered.
 import { describe, it, expect } from 'vitest'
 import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
-import { Worker } from 'node:worker_threads'
+import { outcomeOfWorker } from './helpers.js'
 
 function codeOf(call: () => unknown): string | undefined {
   try {
@@ -61,15 +61,8 @@ describe('argument checks', () => {
   it('a call that would wait for the lock its own thread holds (inside exclusive()) throws instead of hanging', async () => {
     // In a worker: without the guard the wait never ends, and the timeout fails the test instead of
     // hanging the suite (the worker is terminated).
-    const outcome = await new Promise<{ ok: boolean; thrown?: string; depthAfter?: number; pushedAfter?: number; error?: string }>((resolve) => {
-      const worker = new Worker(new URL('./workers/self-deadlock.worker.mjs', import.meta.url))
-      const timer = setTimeout(() => {
-        void worker.terminate()
-        resolve({ ok: false, error: 'timed out: the call waited for its own lock' })
-      }, 15_000)
-      worker.once('message', (message) => { clearTimeout(timer); void worker.terminate(); resolve(message) })
-      worker.once('error', (error) => { clearTimeout(timer); resolve({ ok: false, error: String(error) }) })
-    })
+    const outcome = await outcomeOfWorker<{ thrown?: string; depthAfter?: number; pushedAfter?: number }>(
+      new URL('./workers/self-deadlock.worker.mjs', import.meta.url), 'the call waited for its own lock')
     expect(outcome.error).toBeUndefined()
     expect(outcome.thrown).toMatch(/deadlock refused/)
     expect(outcome.depthAfter).toBe(0) // nothing pushed

@@ -3,9 +3,8 @@
 // that call held is released, so that neither this thread nor another waits for it for ever
 // (host/trap-guard.ts, instance_after_trap in assembly/index.ts).
 import { describe, it, expect } from 'vitest'
-import { Worker } from 'node:worker_threads'
 import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
-import { seededRandom } from './helpers.js'
+import { seededRandom, outcomeOfWorker } from './helpers.js'
 
 const SENTINEL_WORD = 12 // heap + 12: the end-of-pool sentinel's address (assembly/control.ts)
 const STACK_END_WORD = 12 // stack + 12: one past the pool's last byte (assembly/stack.ts)
@@ -121,15 +120,8 @@ describe('a trap in the wasm module', () => {
   })
 
   it('a lock word that is none of its states: every call is CORRUPTION at once, none waits for it', async () => {
-    const outcome = await new Promise<{ ok: boolean; codes?: string[]; word?: number; error?: string }>((resolve) => {
-      const worker = new Worker(new URL('./workers/lock-garbage.worker.mjs', import.meta.url))
-      const timer = setTimeout(() => {
-        void worker.terminate()
-        resolve({ ok: false, error: 'timed out: a call waited for a lock word nobody holds' })
-      }, 15_000)
-      worker.once('message', (message) => { clearTimeout(timer); void worker.terminate(); resolve(message) })
-      worker.once('error', (error) => { clearTimeout(timer); resolve({ ok: false, error: String(error) }) })
-    })
+    const outcome = await outcomeOfWorker<{ codes?: string[]; word?: number }>(
+      new URL('./workers/lock-garbage.worker.mjs', import.meta.url), 'a call waited for a lock word nobody holds')
     expect(outcome.error).toBeUndefined()
     expect(outcome.codes).toEqual(['CORRUPTION', 'CORRUPTION', 'CORRUPTION', 'CORRUPTION', 'CORRUPTION'])
     expect(outcome.word).toBe(0x1234_5678) // left as found: the next call is refused the same way

@@ -1,5 +1,7 @@
-// Test helpers: a seeded PRNG (so failures replay) and byte patterns that tell blocks apart.
+// Test helpers: a seeded PRNG (so failures replay), byte patterns that tell blocks apart, and a
+// worker that runs a scenario which could hang.
 
+import { Worker } from 'node:worker_threads'
 export { seededRandom } from '../../fuzz/random.js'
 
 export function randomInt(random: () => number, low: number, high: number): number {
@@ -19,4 +21,21 @@ export function fillPattern(view: Uint8Array, tag: number, length = view.length)
 export function patternMismatch(view: Uint8Array, tag: number, length = view.length): number {
   for (let i = 0; i < length; i++) if (view[i] !== patternByte(tag, i)) return i
   return -1
+}
+
+/**
+ * Runs a scenario that could hang (a wait for a lock nobody will release) in a worker, so that a
+ * broken guard fails the test by `timeoutMs` instead of hanging the suite: the worker's one
+ * message, or `{ error }` (the timeout's `hang` text, or what the worker threw). The worker ends.
+ */
+export function outcomeOfWorker<T extends object>(script: URL, hang: string, timeoutMs = 15_000): Promise<T & { error?: string }> {
+  return new Promise((resolve) => {
+    const worker = new Worker(script)
+    const timer = setTimeout(() => {
+      void worker.terminate()
+      resolve({ error: `timed out: ${hang}` } as T & { error?: string })
+    }, timeoutMs)
+    worker.once('message', (message) => { clearTimeout(timer); void worker.terminate(); resolve(message) })
+    worker.once('error', (error) => { clearTimeout(timer); resolve({ error: String(error) } as T & { error?: string }) })
+  })
 }
