@@ -1,9 +1,16 @@
 // The pool lock: one i32 word in linear memory, so that every thread that instantiates the module
 // over the same shared memory serialises on the same word.
 //
-//    0  unlocked
-//    1  locked, nobody sleeping
-//    2  locked, somebody may be sleeping (the unlocker must notify)
+//    0           unlocked
+//    0x10cced01  locked, nobody sleeping
+//    0x10cced02  locked, somebody may be sleeping (the unlocker must notify)
+//
+// Why the two taken states are such numbers, not 1 and 2: a word that holds neither of them nor 0
+// was overwritten (a stray write into the control block), and a call that finds it traps at once
+// (refuseGarbage) instead of waiting for a release that will never come. The values stray writes
+// most often leave (small integers, -1, pointers, which are even) are then all refused; with 1
+// and 2 as the states, a stray 1 or 2 hung every later call on that allocator. (The same cost:
+// an exchange writes a constant either way.)
 //
 // Acquire: compare-exchange 0 -> 1 (the uncontended fast path, one atomic), then a spin that backs
 // off (below), then mark the word 2 and sleep until notified (a futex mutex in the style of
@@ -22,8 +29,8 @@
 declare function lockWait(word: usize, expected: i32): bool; // true: this thread may not sleep
 
 const UNLOCKED: i32 = 0;
-const LOCKED: i32 = 1;
-const CONTENDED: i32 = 2;
+const LOCKED: i32 = 0x10cc_ed01;
+const CONTENDED: i32 = 0x10cc_ed02;
 // Critical sections last tens of nanoseconds, while a sleep and its wake-up through the host cost
 // microseconds: a waiter spins first, and sleeps only when the lock stays taken for about 90 us
 // (SPIN_LIMIT looks, the waits between them summing to about 82,000 rounds of pause, ~1.1 ns each).
@@ -59,7 +66,8 @@ let backoffSink: i32 = 0; // written by pause's loop, so that the optimiser keep
  */
 // @ts-ignore: decorator
 @inline function refuseGarbage(word: usize, seen: i32): void {
-  if (<u32>seen > <u32>CONTENDED) {
+  // Neither taken state (one compare: they are adjacent); the callers have ruled out UNLOCKED.
+  if (<u32>(seen - LOCKED) > <u32>(CONTENDED - LOCKED)) {
     atomic.store<i32>(word, seen);
     unreachable();
   }
@@ -74,8 +82,8 @@ export function lockAcquire(word: usize): void {
     pause(delay);
     if (delay < BACKOFF_LIMIT) delay <<= 1;
     const now = atomic.load<i32>(word);
-    refuseGarbage(word, now);
-    if (now == UNLOCKED && atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED) == UNLOCKED) return;
+    if (now != UNLOCKED) refuseGarbage(word, now);
+    else if (atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED) == UNLOCKED) return;
   }
   for (;;) {
     const was = atomic.xchg<i32>(word, CONTENDED);

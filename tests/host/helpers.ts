@@ -28,9 +28,9 @@ export function patternMismatch(view: Uint8Array, tag: number, length = view.len
  * broken guard fails the test by `timeoutMs` instead of hanging the suite: the worker's one
  * message, or `{ error }` (the timeout's `hang` text, or what the worker threw). The worker ends.
  */
-export function outcomeOfWorker<T extends object>(script: URL, hang: string, timeoutMs = 15_000): Promise<T & { error?: string }> {
+export function outcomeOfWorker<T extends object>(script: URL, hang: string, workerData?: unknown, timeoutMs = 15_000): Promise<T & { error?: string }> {
   return new Promise((resolve) => {
-    const worker = new Worker(script)
+    const worker = new Worker(script, { workerData })
     const timer = setTimeout(() => {
       void worker.terminate()
       resolve({ error: `timed out: ${hang}` } as T & { error?: string })

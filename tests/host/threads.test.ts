@@ -155,19 +155,20 @@ describe('one stack, four worker threads', () => {
 })
 
 describe('the lock, when no other thread can reach the pool', () => {
+  const LOCKED = 0x10cc_ed01 // the word's state "taken, nobody sleeping" (assembly/lock.ts)
   const lockWord = (allocator: MemoryManager | StackAllocator) =>
     new Int32Array(allocator.memory.buffer, (allocator as unknown as { base: number }).base, 1)
 
   it('an allocator whose handle was never read skips the lock: a held lock word does not stop it', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const st = StackAllocator.createSync({ size: 4096 })
-    for (const word of [lockWord(mm), lockWord(st)]) Atomics.store(word, 0, 1) // as if another thread held them
+    for (const word of [lockWord(mm), lockWord(st)]) Atomics.store(word, 0, LOCKED) // as if another thread held them
     const ptr = mm.malloc(64)
     expect(ptr).not.toBe(0)
     mm.free(ptr)
     const top = st.push(32)
     st.pop(top)
-    expect([Atomics.load(lockWord(mm), 0), Atomics.load(lockWord(st), 0)]).toEqual([1, 1]) // untouched
+    expect([Atomics.load(lockWord(mm), 0), Atomics.load(lockWord(st), 0)]).toEqual([LOCKED, LOCKED]) // untouched
   })
 
   it('reading the handle brings the lock back: the allocator waits while another thread holds it', async () => {
