@@ -212,15 +212,21 @@ function merge(a: usize, b: usize, depth: i32): usize {
 function pathTo(root: usize, node: usize): i32 {
   let tree = root;
   let depth = 0;
+  // The policy read once, not at every level (V8 reloads a global after each store to memory), and
+  // the link's test and the depth bound as two branches, as in growTowards.
+  const byAddress = !bestFit;
   while (tree != node) {
-    if (depth > MAX_DEPTH || !followable(tree)) {
+    if (!followable(tree)) {
       damaged = true;
       return -1;
     }
-    const goRight = <usize>!before(node, tree);
+    const goRight = <usize>(byAddress ? node > tree : !before(node, tree));
     onPath(depth, tree | goRight);
     tree = load<u32>(tree + LEFT + (goRight << 2)); // (RIGHT = LEFT + 4: a branch less a level)
-    depth++;
+    if (++depth > MAX_DEPTH) {
+      damaged = true;
+      return -1;
+    }
   }
   return depth;
 }
@@ -248,16 +254,22 @@ export function indexInsert(heap: usize, block: usize): void {
   setFreePriority(block, rank);
   let link: usize = heap + HEAP_FREE_ROOT;
   let tree: usize = load<u32>(link);
-  for (let depth = 0; tree != 0; depth++) {
-    if (depth > MAX_DEPTH || !followable(tree)) {
+  const byAddress = !bestFit; // read once, as in pathTo
+  for (let depth = 0; tree != 0; ) {
+    if (!followable(tree)) {
       damaged = true; // the rebuild that follows recounts the index
       return;
     }
     if (priority(tree) < rank) break; // `block` takes this subtree's place
-    const side = <usize>!before(block, tree) << 2; // 0 left, 4 right: RIGHT = LEFT + 4, RIGHT_MOST = LEFT_MOST + 4
+    // 0 left, 4 right: RIGHT = LEFT + 4, RIGHT_MOST = LEFT_MOST + 4
+    const side = <usize>(byAddress ? block > tree : !before(block, tree)) << 2;
     raise(tree, LEFT_MOST + side, size);
     link = tree + LEFT + side;
     tree = load<u32>(link);
+    if (++depth > MAX_DEPTH) {
+      damaged = true;
+      return;
+    }
   }
   splitUnder(tree, block, 0);
   setLeft(block, splitLow);
