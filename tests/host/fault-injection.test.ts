@@ -188,6 +188,27 @@ describe('fault injection', () => {
     expect(mm.usableSize(small)).toBeGreaterThanOrEqual(64) // still live
   })
 
+  it('an overflow into the next live block: realloc() of the block that overflowed is CORRUPTION, changes nothing, names the header', () => {
+    // A shrink that frees a tail next to the header, the same size, growths that must move (b is
+    // in the way): before, each went on, and the shrink and the moves set a flag in the header.
+    for (const newSize of [40, 100, 200, 5000]) {
+      const mm = MemoryManager.createSync({ size: 64 * 1024 })
+      const [a, b] = [mm.malloc(100), mm.malloc(100), mm.malloc(100)]
+      const view = new Uint8Array(mm.memory.buffer)
+      const header = view.slice(b - 8, b)
+      view.fill(0x41, a, a + mm.usableSize(a) + 8) // 8 bytes past a: b's header
+      const stats = mm.stats()
+      const caught = error(() => mm.realloc(a, newSize))
+      expect(caught.code, `realloc(a, ${newSize})`).toBe('CORRUPTION')
+      expect(caught.block, `realloc(a, ${newSize})`).toBe(b)
+      expect(mm.stats()).toEqual(stats)
+      expect(Array.from(view.slice(b - 8, b))).toEqual(Array(8).fill(0x41)) // nothing written into it
+      view.set(header, b - 8) // put back: a is still a's, and all is well
+      expect(mm.realloc(a, newSize)).not.toBe(0)
+      mm.validate()
+    }
+  })
+
   it("an overwritten footer of the free block at the end of the pool: statistics still read, CORRUPTION, then repaired", () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024, maxSize: 256 * 1024 })
     const ptr = mm.malloc(100)
