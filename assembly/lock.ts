@@ -12,9 +12,10 @@
 // and 2 as the states, a stray 1 or 2 hung every later call on that allocator. (The same cost:
 // an exchange writes a constant either way.)
 //
-// Acquire: compare-exchange 0 -> 1 (the uncontended fast path, one atomic), then a spin that backs
-// off (below), then mark the word 2 and sleep until notified (a futex mutex in the style of
-// Drepper, "Futexes Are Tricky"). Release: exchange to 0 and notify one sleeper if the word was 2.
+// Acquire: compare-exchange unlocked -> locked (the uncontended fast path, one atomic), then a spin
+// that backs off (below), then mark the word contended and sleep until notified (a futex mutex in
+// the style of Drepper, "Futexes Are Tricky"). Release: exchange to unlocked and notify one sleeper
+// if the word was contended.
 //
 // Why sleeping goes through an imported host function rather than memory.atomic.wait32: Node 20's
 // baseline wasm compiler (Liftoff) miscompiles wait32 (locals changed before the wait are lost after
