@@ -20,7 +20,7 @@ import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, se
 import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { allocateBlock, releaseBlock } from "./heap";
 import { heapFirstBlock, heapNextBlock, accessibleBytes } from "./queries";
-import { checkLiveBlock, neighboursHold, headerFault } from "./pointers";
+import { checkLiveBlock, neighboursHold, headerFault, nextHeaderHolds } from "./pointers";
 import { FAULT_FINGERPRINT, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
 
@@ -216,7 +216,13 @@ export function heapBlockHoldingRange(heap: usize, address: usize, size: u32): u
     // happen to pass for a header, one in 65,536, reads as a corrupted block: the walk settles it.)
     block = blockHolding(heap, address);
     if (block == WALK_DAMAGED) problem = ERR_CORRUPTION;
-    else if (block != 0 && !isInternalBlock(heap, block)) problem = 0;
+    else if (block != 0 && !isInternalBlock(heap, block)) {
+      // The walk vouches for the block's own header only. A block start checkLiveBlock found
+      // damaged (its slack, the header after it: an overflow into the next block) stays CORRUPTION;
+      // for an interior address the header after the block is asked here, as checkLiveBlock asks it.
+      if (block == address - HEADER_SIZE) problem = ERR_CORRUPTION;
+      else problem = nextHeaderHolds(heap, block) ? 0 : ERR_CORRUPTION;
+    }
     else if (problem != ERR_CORRUPTION) problem = ERR_INVALID_POINTER;
   }
   if (problem != 0) return errorResult(problem);

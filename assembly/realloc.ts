@@ -10,7 +10,7 @@
 import { HEADER_SIZE, MIN_BLOCK_SIZE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
 import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
 import { indexRemove, indexReplace, indexDamaged } from "./freeindex";
-import { checkReleasable, releasableAtOnce, nextHolds, neighboursHold } from "./pointers";
+import { checkReleasable, releasableAtOnce, nextHeaderHolds, neighboursHold } from "./pointers";
 import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
 import { statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
 import { ERR_CORRUPTION, errorResult } from "./errors";
@@ -67,7 +67,7 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
   // tail and a growth write next to the right one), the right one's header too: free's fast
   // acceptance leaves it out (a free that parks its block in a cache does not touch it), and without
   // it an overflow of this block into the next was a flag set in the overwritten header, not CORRUPTION.
-  if (!nextHolds(heap, ptr - HEADER_SIZE) || !neighboursHold(heap, ptr - HEADER_SIZE)) return errorResult(ERR_CORRUPTION);
+  if (!nextHeaderHolds(heap, ptr - HEADER_SIZE) || !neighboursHold(heap, ptr - HEADER_SIZE)) return errorResult(ERR_CORRUPTION);
   if (requested == 0) {
     heapFree(heap, ptr);
     return 0;
