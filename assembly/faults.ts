@@ -28,6 +28,12 @@ export const FAULT_WRITE_AFTER_FREE: u32 = 15;
 export const FAULT_CACHE: u32 = 16;
 /** A live block whose slack (usable less requested bytes) exceeds its usable bytes: its size or tag was overwritten. */
 export const FAULT_BAD_SLACK: u32 = 17;
+/**
+ * Not damage: a call the block's protection refuses (found: its protection, expected: the bits the
+ * call needs). Recorded so that a PROTECTION error is described by this call's refusal, never by an
+ * earlier FAULT_FINGERPRINT of the same block still in the record.
+ */
+export const FAULT_ACCESS: u32 = 18;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

@@ -21,7 +21,7 @@ import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { allocateBlock, releaseBlock } from "./heap";
 import { heapFirstBlock, heapNextBlock, accessibleBytes } from "./queries";
 import { checkLiveBlock, neighboursHold, headerFault, nextHeaderHolds } from "./pointers";
-import { FAULT_FINGERPRINT, recordFault } from "./faults";
+import { FAULT_FINGERPRINT, FAULT_ACCESS, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
 
 const TABLE_HEADER: usize = 8;
@@ -263,13 +263,19 @@ export function heapProtection(heap: usize, ptr: usize): u32 {
 
 /**
  * Checks before a free or realloc: a block without Write is refused (PROTECTION), and a refused
- * block that was also written through a raw view has its fingerprint taken again.
+ * block that was also written through a raw view has its fingerprint taken again. The refusal is
+ * recorded as the write (FAULT_FINGERPRINT) or as the missing Write (FAULT_ACCESS).
  */
 // @ts-ignore: decorator
 @inline export function refuseUnwritable(heap: usize, block: usize): bool {
   if ((protectionOf(block) & PROT_WRITE) != 0) return false;
-  fingerprintChanged(heap, block);
+  if (!fingerprintChanged(heap, block)) noteRefusal(heap, block, PROT_WRITE);
   return true;
+}
+
+/** Records FAULT_ACCESS: the block's protection does not grant `required`. */
+function noteRefusal(heap: usize, block: usize, required: u32): void {
+  recordFault(heap, FAULT_ACCESS, block, protectionOf(block), required);
 }
 
 /**
@@ -279,6 +285,9 @@ export function heapProtection(heap: usize, ptr: usize): u32 {
 export function heapAccess(heap: usize, ptr: usize, required: u32): u32 {
   const problem = checkLiveBlock(heap, ptr);
   if (problem != 0 || isInternalBlock(heap, ptr - HEADER_SIZE)) return errorResult(problem != 0 ? problem : ERR_INVALID_POINTER);
-  if ((protectionOf(ptr - HEADER_SIZE) & required) != required) return errorResult(ERR_PROTECTION);
+  if ((protectionOf(ptr - HEADER_SIZE) & required) != required) {
+    noteRefusal(heap, ptr - HEADER_SIZE, required);
+    return errorResult(ERR_PROTECTION);
+  }
   return accessibleBytes(heap, ptr - HEADER_SIZE);
 }

@@ -2,6 +2,7 @@
 // was expected. Reasons mirror the FAULT_* constants of assembly/validate.ts.
 
 import { MemoryError, type MemoryErrorCode } from './errors.js'
+import { Protection } from './api.js'
 
 const HEADER_SIZE = 8
 const hex = (value: number) => `0x${value.toString(16)}`
@@ -31,7 +32,10 @@ const FAULTS: Record<number, FaultKind> = {
   16: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `a small-block cache list (block size ${f}) does not match the ${e} cached blocks (the caches were folded back into the free index)` },
   15: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `freed memory written after the free: byte ${hex(f)}, expected junk ${hex(e)} (a write after free)` },
   17: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `${f} bytes of slack after the requested size, but only ${e} usable (overwritten header?)` },
+  18: { code: 'PROTECTION', perBlock: true, describe: (f, e) => `the block is ${protectionName(f)} and the call needs ${protectionName(e)}${e & Protection.Write ? ' (free, realloc and write need Write: make it writable first)' : ''}` },
 }
+
+const protectionName = (value: number) => Protection[value] ?? String(value)
 
 /** The MemoryError for a recorded fault; `ptr` is the pointer the call was given, if any. */
 export function describeFault(reason: number, faultBlock: number, found: number, expected: number, ptr?: number): MemoryError {

@@ -20,8 +20,9 @@ import type { WasmExports } from './wasm-exports.js'
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
 const OPTION_CHECKS = 1
 const OPTION_NO_CACHES = 2
-/** assembly/faults.ts FAULT_FINGERPRINT. */
+/** assembly/faults.ts FAULT_FINGERPRINT (a non-writable block was written) and FAULT_ACCESS (its protection refused the call). */
 const FAULT_FINGERPRINT = 12
+const FAULT_ACCESS = 18
 
 interface HeapConfig {
   size: number
@@ -251,7 +252,10 @@ export class MemoryManager extends Allocator {
    */
   protected errorFor(code: MemoryErrorCode, ptr?: number): MemoryError {
     const wasm = this.wasm
-    if (code === 'CORRUPTION' || (code === 'PROTECTION' && wasm.heap_fault_reason(this.base) === FAULT_FINGERPRINT && wasm.heap_fault_block(this.base) + 8 === ptr)) {
+    // A PROTECTION refusal is recorded by the call that made it (the write it found, or the access
+    // it refused), so the record names this call's block.
+    const reason = code === 'PROTECTION' ? wasm.heap_fault_reason(this.base) : 0
+    if (code === 'CORRUPTION' || ((reason === FAULT_FINGERPRINT || reason === FAULT_ACCESS) && wasm.heap_fault_block(this.base) + 8 === ptr)) {
       const error = describeFault(wasm.heap_fault_reason(this.base), wasm.heap_fault_block(this.base) >>> 0, wasm.heap_fault_found(this.base) >>> 0, wasm.heap_fault_expected(this.base) >>> 0, ptr)
       return error
     }

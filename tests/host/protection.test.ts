@@ -160,6 +160,37 @@ describe('raw writes into non-writable blocks are detected', () => {
     expect(mm.protection(ptr)).toBe(Protection.ReadWrite)
   })
 
+  it('each PROTECTION error says why this call was refused: the write it found, or the access the block does not grant', () => {
+    // The write is reported once; the calls after it are refused for the missing access, and say so
+    // (they repeated the write's report, from the fault record the first call left behind).
+    const errorOf = (call: () => unknown) => {
+      try {
+        call()
+      } catch (error) {
+        return error as MemoryError
+      }
+      throw new Error('expected an error')
+    }
+    const mm = heap()
+    const ptr = mm.malloc(64)
+    mm.protect(ptr, 64, Protection.Read)
+    mm.view(ptr)[5] = 1
+    const written = errorOf(() => mm.free(ptr))
+    expect(written).toMatchObject({ code: 'PROTECTION', block: ptr })
+    expect(written.message).toMatch(/written while it was not writable/)
+    for (const call of [() => mm.free(ptr), () => mm.realloc(ptr, 100), () => mm.write(ptr, [1])]) {
+      const refused = errorOf(call)
+      expect(refused).toMatchObject({ code: 'PROTECTION', block: ptr, found: Protection.Read, expected: Protection.Write })
+      expect(refused.message).toMatch(/is Read and the call needs Write/)
+    }
+    mm.protect(ptr, 64, Protection.None)
+    mm.view(ptr)[6] = 1
+    expect(errorOf(() => mm.protect(ptr, 64, Protection.None)).message).toMatch(/written while it was not writable/)
+    const unreadable = errorOf(() => mm.read(ptr, 4))
+    expect(unreadable).toMatchObject({ code: 'PROTECTION', block: ptr, found: Protection.None, expected: Protection.Read })
+    expect(unreadable.message).toMatch(/is None and the call needs Read/)
+  })
+
   it('writes into writable blocks are never reported', () => {
     const mm = heap()
     const ptr = mm.malloc(64)
