@@ -100,18 +100,23 @@ export function stackPush(stack: usize, requested: u32, alignment: u32): usize {
 }
 
 /**
- * O(1): does the most recent block's header hold (its tag, a previous top below it and inside the
- * pool, a previous block below it)? Checked before a pop trusts it, so a header overwritten by a
- * stray write is reported as CORRUPTION instead of sending the top somewhere wrong.
+ * O(1): does the header of `block`, the `index`-th block from the top (0: the most recent), hold?
+ * Its tag, the block under `ceiling` (the top it must lie below: the stack's, or the one the block
+ * above it was pushed at), a previous top below it and inside the pool, a previous block below it
+ * (none only for the bottom one). Checked before a pop or a reset trusts it, so a header overwritten
+ * by a stray write is reported as CORRUPTION instead of sending the top somewhere wrong.
  */
-function lastBlockHolds(stack: usize): bool {
-  const last: usize = field(stack, STACK_LAST);
+function blockHolds(stack: usize, block: usize, ceiling: usize, index: u32): bool {
   const start = field(stack, STACK_POOL_START);
-  if (last < start + HEADER || last > field(stack, STACK_TOP) || (last & 7) != 0) return false;
-  if (load<u32>(last - HEADER, TAG) != (STACK_MAGIC ^ <u32>last)) return false;
-  const prevTop: usize = load<u32>(last - HEADER, PREV_TOP);
-  const prevLast: usize = load<u32>(last - HEADER, PREV_LAST);
-  return prevTop >= start && prevTop <= last - HEADER && (prevLast == 0 ? field(stack, STACK_DEPTH) == 1 : prevLast < last && prevLast >= start + HEADER);
+  if (block < start + HEADER || block > ceiling || (block & 7) != 0) return false;
+  if (load<u32>(block - HEADER, TAG) != (STACK_MAGIC ^ <u32>block)) return false;
+  const prevTop: usize = load<u32>(block - HEADER, PREV_TOP);
+  const prevLast: usize = load<u32>(block - HEADER, PREV_LAST);
+  return prevTop >= start && prevTop <= block - HEADER && (prevLast == 0 ? <usize>index + 1 == field(stack, STACK_DEPTH) : prevLast < block && prevLast >= start + HEADER);
+}
+
+function lastBlockHolds(stack: usize): bool {
+  return blockHolds(stack, field(stack, STACK_LAST), field(stack, STACK_TOP), 0);
 }
 
 function popLast(stack: usize): void {
@@ -133,15 +138,30 @@ export function stackPop(stack: usize, ptr: usize): u32 {
   return 0;
 }
 
-/** Pops every block pushed after `marker` (a top returned by mark). 0 or an error result. */
+/**
+ * Pops every block pushed after `marker` (a top returned by mark). 0 or an error result.
+ *
+ * A marker is a top the stack had: the current one, or the top one of its blocks was pushed at. It
+ * is found before anything is popped, each header checked on the way down: an address above the top
+ * or between two tops (inside a block) is STACK_ORDER, a damaged header CORRUPTION, and either way
+ * nothing changes (before, a marker inside a block freed the blocks above it and answered 0, and a
+ * damaged header under the top was met after the blocks above it were popped).
+ */
 export function stackReset(stack: usize, marker: usize): u32 {
   if (!isReady(stack)) return errorResult(ERR_DESTROYED);
-  if (marker < field(stack, STACK_POOL_START) || marker > field(stack, STACK_TOP)) return errorResult(ERR_STACK_ORDER);
-  while (field(stack, STACK_LAST) != 0) {
-    if (!lastBlockHolds(stack)) return errorResult(ERR_CORRUPTION);
-    if (<usize>load<u32>(field(stack, STACK_LAST) - HEADER, PREV_TOP) < marker) break;
-    popLast(stack);
+  let reached: usize = field(stack, STACK_TOP); // the top once `count` blocks are popped
+  if (marker < field(stack, STACK_POOL_START) || marker > reached) return errorResult(ERR_STACK_ORDER);
+  let block: usize = field(stack, STACK_LAST);
+  let count: u32 = 0;
+  while (reached > marker) {
+    // (The bottom block was pushed at the pool's start, which no marker is below: `block` is not 0.)
+    if (block == 0 || !blockHolds(stack, block, reached, count)) return errorResult(ERR_CORRUPTION);
+    reached = load<u32>(block - HEADER, PREV_TOP);
+    block = load<u32>(block - HEADER, PREV_LAST);
+    count++;
   }
+  if (reached != marker) return errorResult(ERR_STACK_ORDER);
+  for (let i: u32 = 0; i < count; i++) popLast(stack);
   return 0;
 }
 

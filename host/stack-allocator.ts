@@ -3,7 +3,7 @@
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
 import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions } from './allocator.js'
-import { MemoryError } from './errors.js'
+import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import type { WasmExports } from './wasm-exports.js'
@@ -107,12 +107,20 @@ export class StackAllocator extends Allocator {
     return this.result(mark(this.base))
   }
 
-  /** Frees everything pushed after `marker`; a marker above the current top is STACK_ORDER. */
+  /**
+   * Frees everything pushed after `marker`. A marker is a top the stack had (what mark() returned,
+   * while the blocks under it are still there): any other number, above the top, below the pool or
+   * inside a block, is STACK_ORDER and nothing is freed.
+   */
   reset(marker: number): void {
     if (typeof marker !== 'number') throw new TypeError(`marker must be a number, got ${typeof marker}`)
     if (!Number.isInteger(marker) || marker < 0 || marker > 0xffff_ffff) throw new MemoryError('STACK_ORDER', `not a marker: ${marker}`)
     const reset = this.holdsLock ? this.wasm.unlocked_stack_reset : this.wasm.stack_reset
-    this.result(reset(this.base, marker))
+    const result = reset(this.base, marker)
+    if (isErrorResult(result) && codeOfResult(result) === 'STACK_ORDER') {
+      throw new MemoryError('STACK_ORDER', `not a marker: ${marker} is not the stack's top nor a top it had (above the top, below the pool, or inside a block)`)
+    }
+    this.result(result)
   }
 
   /** Frees everything. */

@@ -75,6 +75,26 @@ describe('StackAllocator', () => {
     expect(st.depth).toBe(1)
   })
 
+  it('reset refuses a number that is not a top the stack had (inside a block, below the pool) and frees nothing', () => {
+    // Before, a marker inside the lower block freed the one above it and a marker inside the upper
+    // block did nothing; both answered as if it were a marker.
+    const st = StackAllocator.createSync({ size: 4096 })
+    const bottom = st.mark()
+    const a = st.push(100)
+    const between = st.mark()
+    st.push(50, 64) // alignment padding before its header: tops are not where blocks start
+    const stats = st.stats()
+    for (const marker of [between - 8, between + 8, between + 24, a, bottom - 8]) {
+      expect(() => st.reset(marker), `reset(${marker})`).toThrow(expect.objectContaining({ code: 'STACK_ORDER', message: expect.stringMatching(/not a marker/) }))
+      expect(st.depth).toBe(2)
+      expect(st.stats()).toEqual(stats)
+    }
+    st.reset(between) // the real ones still work
+    expect(st.depth).toBe(1)
+    st.reset(bottom)
+    expect(st.depth).toBe(0)
+  })
+
   it('clear frees everything', () => {
     const st = StackAllocator.createSync({ size: 4096 })
     st.push(1)
@@ -195,6 +215,25 @@ describe('StackAllocator: damage', () => {
     expect(() => st.reset(marker)).toThrow(expect.objectContaining({ code: 'CORRUPTION' }))
     expect(st.depth).toBe(2)
     words.set(saved, (b - 16) >> 2) // repaired: it pops again
+    st.reset(marker)
+    expect(st.depth).toBe(0)
+  })
+
+  it('a reset that would pass a damaged header under the top is CORRUPTION before it pops anything', () => {
+    // Before, the blocks above the damaged one were popped first, and then the reset failed.
+    const st = StackAllocator.createSync({ size: 4096 })
+    const marker = st.mark()
+    const a = st.push(16)
+    st.push(16)
+    st.push(16)
+    const words = new Uint32Array(st.memory.buffer)
+    const saved = words[(a - 4) >> 2]
+    words[(a - 4) >> 2] ^= 0x10 // a's tag: a stray write into the lowest block's header
+    const stats = st.stats()
+    expect(() => st.reset(marker)).toThrow(expect.objectContaining({ code: 'CORRUPTION' }))
+    expect(st.depth).toBe(3)
+    expect(st.stats()).toEqual(stats)
+    words[(a - 4) >> 2] = saved
     st.reset(marker)
     expect(st.depth).toBe(0)
   })
