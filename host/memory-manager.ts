@@ -48,6 +48,12 @@ function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   }
 }
 
+/**
+ * The memory behind each buffer a view was made over (by any manager in this thread), so that a view
+ * of one manager's block passed to another is told apart (see blockOfView). Weak: it keeps nothing alive.
+ */
+const bufferMemories = new WeakMap<ArrayBufferLike, WebAssembly.Memory>()
+
 export class MemoryManager extends Allocator {
   protected readonly kind = 'heap' as const
 
@@ -142,7 +148,7 @@ export class MemoryManager extends Allocator {
   /** Frees the block at `ptr` (or under a typed view from mallocAs/callocAs); free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
     if (typeof ptr !== 'number' || !(ptr >= 0 && ptr <= 0xffff_ffff && ptr % 1 === 0)) {
-      if (isTypedArray(ptr)) ptr = this.viewBlocks.get(ptr)?.ptr ?? ptr.byteOffset
+      if (isTypedArray(ptr)) ptr = this.blockOfView(ptr).ptr
       checkPointer(ptr)
     }
     let result: number
@@ -176,9 +182,31 @@ export class MemoryManager extends Allocator {
   private readonly viewBlocks = new WeakMap<AnyTypedArray, { ptr: number; length: number }>()
 
   private makeView<T extends AnyTypedArray>(constructor: ReturnType<typeof typedConstructor>, ptr: number, length: number): T {
-    const view = new constructor(this.memory.buffer, ptr, length) as T
+    const buffer = this.memory.buffer
+    bufferMemories.set(buffer, this.memory)
+    const view = new constructor(buffer, ptr, length) as T
     this.viewBlocks.set(view, { ptr, length })
     return view
+  }
+
+  /**
+   * The block under a view passed to free, reallocAs or refreshView. A view over another manager's
+   * memory is refused: its byteOffset, a number, could name a live block here too (every manager's
+   * pool starts at the same offset of its own memory), and free() freed that block.
+   */
+  private blockOfView(view: AnyTypedArray): { ptr: number; length: number } {
+    const buffer = view.buffer
+    const memory = bufferMemories.get(buffer)
+    // Another manager's views; and buffers that cannot be this memory's: a plain ArrayBuffer when it
+    // is shared, a live ArrayBuffer other than its own when it is not (its own old ones are detached
+    // by growth, which refreshView is for). A SharedArrayBuffer nobody here made a view over (posted
+    // from another thread, or this memory's before it grew) cannot be told apart: it is taken.
+    const foreign = memory !== undefined ? memory !== this.memory
+      : buffer !== this.memory.buffer && (this.shared ? !(buffer instanceof SharedArrayBuffer) : buffer.byteLength !== 0)
+    if (foreign) {
+      throw new MemoryError('INVALID_POINTER', `a view over another memory than this allocator's (its offset ${view.byteOffset} names no block of this allocator)`, { ptr: view.byteOffset })
+    }
+    return this.viewBlocks.get(view) ?? { ptr: view.byteOffset, length: view.length }
   }
 
   /** `count` elements of `type` and a typed array over them; undefined when they cannot be had. */
@@ -200,7 +228,7 @@ export class MemoryManager extends Allocator {
   reallocAs<T extends AnyTypedArray>(view: T, count: number): T | undefined {
     const constructor = constructorOf(view)
     checkSize(count, 'count')
-    const ptr = this.realloc(this.viewBlocks.get(view)?.ptr ?? view.byteOffset, count * constructor.BYTES_PER_ELEMENT)
+    const ptr = this.realloc(this.blockOfView(view).ptr, count * constructor.BYTES_PER_ELEMENT)
     return ptr === 0 ? undefined : this.makeView<T>(constructor, ptr, count)
   }
 
@@ -219,7 +247,7 @@ export class MemoryManager extends Allocator {
    */
   refreshView<T extends AnyTypedArray>(view: T): T {
     const constructor = constructorOf(view)
-    const where = this.viewBlocks.get(view) ?? { ptr: view.byteOffset, length: view.length }
+    const where = this.blockOfView(view)
     return this.makeView<T>(constructor, where.ptr, where.length)
   }
 

@@ -68,6 +68,28 @@ describe('typed views', () => {
     expect(mm.stats().liveBlocks).toBe(1)
   })
 
+  it("a view of another manager's block, or of no manager's, is INVALID_POINTER, and this manager's block at its offset lives on", () => {
+    // Every manager's pool starts at the same offset of its own memory, so the view's offset names a
+    // live block here too: free(view) freed it, reallocAs resized it, refreshView viewed it.
+    for (const shared of [true, false]) {
+      const mm = MemoryManager.createSync({ size: 64 * 1024, shared })
+      const other = MemoryManager.createSync({ size: 64 * 1024, shared })
+      const mine = mm.mallocAs('u32', 8)!
+      const theirs = other.mallocAs('u32', 8)!
+      expect(theirs.byteOffset).toBe(mine.byteOffset)
+      const stranger = new Uint32Array(8) // over an ArrayBuffer of its own
+      for (const view of [theirs, stranger]) {
+        for (const call of [() => mm.free(view), () => mm.reallocAs(view, 100), () => mm.refreshView(view)]) {
+          expect(call, `shared ${shared}`).toThrow(expect.objectContaining({ code: 'INVALID_POINTER' }))
+        }
+      }
+      expect(mm.stats()).toMatchObject({ liveBlocks: 1, freeCount: 0 })
+      mm.free(mine) // its own views still work, and the other manager's in the other manager
+      other.free(theirs)
+      expect([mm.stats().liveBlocks, other.stats().liveBlocks]).toEqual([0, 0])
+    }
+  })
+
   it('typedView lays a view over an existing block, bounded by it', () => {
     const mm = MemoryManager.createSync({ size: 4096 })
     const ptr = mm.malloc(64)
