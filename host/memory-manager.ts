@@ -247,6 +247,7 @@ export class MemoryManager extends Allocator {
    */
   refreshView<T extends AnyTypedArray>(view: T): T {
     const constructor = constructorOf(view)
+    this.assertAlive() // (it reads no block: without this, a destroyed manager still handed out views)
     const where = this.blockOfView(view)
     return this.makeView<T>(constructor, where.ptr, where.length)
   }

@@ -347,13 +347,17 @@ describe('destroy', () => {
   it('makes every later call throw DESTROYED', () => {
     const mm = MemoryManager.createSync({ size: 4 * KiB })
     const ptr = mm.malloc(8)
+    const view = mm.mallocAs('f64', 4)!
     mm.destroy()
     const calls: Array<() => unknown> = [
       () => mm.malloc(8), () => mm.calloc(1, 8), () => mm.realloc(ptr, 16), () => mm.free(ptr),
       () => mm.alignedAlloc(64, 8), () => mm.usableSize(ptr), () => mm.stats(), () => mm.resetStats(),
       () => mm.validate(), () => mm.blocks(), () => mm.leaks(), () => mm.read(ptr, 1), () => mm.write(ptr, [1]),
       () => mm.protect(ptr, 8, Protection.Read), () => mm.protection(ptr), () => mm.view(ptr), () => mm.destroy(),
-      () => mm.handle,
+      () => mm.handle, () => mm.isProtected(ptr, Protection.Read), () => mm.readString(ptr), () => mm.writeString(ptr, 'a'),
+      () => mm.formatStats(), () => mm.formatLeaks(), () => mm.formatMap(), () => mm.mapSvg(), () => mm.trim(),
+      () => mm.mallocAs('u8', 1), () => mm.callocAs('u8', 1), () => mm.reallocAs(view, 8), () => mm.typedView('u8', ptr),
+      () => mm.refreshView(view), () => mm.free(view), // refreshView handed out views after destroy, reading no block
     ]
     for (const call of calls) {
       expect(call).toThrow(MemoryError)
