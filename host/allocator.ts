@@ -38,6 +38,35 @@ export function sizeArgument(value: unknown, what = 'size'): number {
   return size > MAX_U32 ? MAX_U32 : size
 }
 
+/** The state word of a control block (assembly/control.ts CONTROL_STATE) and its values. */
+const CONTROL_STATE = 4
+const CONTROL_SIZE = 128
+const READY_STATES = { heap: 0x4845_4150 /* "HEAP" */, stack: 0x5354_434b /* "STCK" */ } as const
+const DESTROYED_STATE = 0xdead_0000
+
+/**
+ * A handle passed to attach: what `handle` gave (its kind, memory, module and base), with a control
+ * block of that kind, live or destroyed, at its base. Else TypeError: a forged or garbled handle made
+ * the first call trap on the words it found there, reported as a damaged control block.
+ */
+export function checkHandle(handle: unknown, kind: 'heap' | 'stack', name: string): AllocatorHandle {
+  const h = handle as Partial<AllocatorHandle> | null
+  if (!h || typeof h !== 'object' || h.kind !== kind) throw new TypeError(`not a ${name} handle`)
+  if (!(h.memory instanceof WebAssembly.Memory) || !(h.module instanceof WebAssembly.Module)) {
+    throw new TypeError(`not a ${name} handle: its memory and module must be a WebAssembly.Memory and a WebAssembly.Module`)
+  }
+  const base = h.base
+  const bytes = h.memory.buffer.byteLength
+  if (typeof base !== 'number' || !Number.isInteger(base) || base < 0 || (base & 7) !== 0 || base + CONTROL_SIZE > bytes) {
+    throw new TypeError(`not a ${name} handle: base ${String(base)} is not a control block's address in its memory`)
+  }
+  const state = new Uint32Array(h.memory.buffer, base + CONTROL_STATE, 1)[0]
+  if (state !== READY_STATES[kind] && state !== DESTROYED_STATE) {
+    throw new TypeError(`not a ${name} handle: no ${kind} at base ${base} of its memory`)
+  }
+  return h as AllocatorHandle
+}
+
 /** A pointer from the user: a number; one that cannot be an address is INVALID_POINTER. */
 export function checkPointer(ptr: unknown): number {
   if (typeof ptr !== 'number') throw new TypeError(`pointer must be a number, got ${typeof ptr}`)

@@ -8,7 +8,7 @@ import {
   type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, ADDRESS_LIMIT } from './allocator.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { trapped } from './trap-guard.js'
@@ -75,10 +75,10 @@ export class MemoryManager extends Allocator {
   }
 
   static attachSync(handle: AllocatorHandle, options: AttachOptions = {}): MemoryManager {
-    if (!handle || handle.kind !== 'heap') throw new TypeError('not a MemoryManager handle')
-    if (!handle.shared) {
+    if (handle && (handle as Partial<AllocatorHandle>).kind === 'heap' && !handle.shared) {
       throw new RangeError('this heap lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }
+    checkHandle(handle, 'heap', 'MemoryManager')
     const wasm = instantiateOver(handle.module, handle.memory)
     return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true, options.trackAllocations ?? false)
   }

@@ -2,7 +2,7 @@
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
-import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions } from './allocator.js'
+import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle } from './allocator.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
@@ -43,10 +43,10 @@ export class StackAllocator extends Allocator {
   }
 
   static attachSync(handle: AllocatorHandle): StackAllocator {
-    if (!handle || handle.kind !== 'stack') throw new TypeError('not a StackAllocator handle')
-    if (!handle.shared) {
+    if (handle && (handle as Partial<AllocatorHandle>).kind === 'stack' && !handle.shared) {
       throw new RangeError('this stack lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }
+    checkHandle(handle, 'stack', 'StackAllocator')
     return new StackAllocator(instantiateOver(handle.module, handle.memory), handle.memory, handle.module, handle.base, true)
   }
 

@@ -123,6 +123,29 @@ describe('one heap, four worker threads', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024, shared: false })
     await expect(MemoryManager.attach(mm.handle)).rejects.toThrow(/unshared memory/)
   })
+
+  it('a handle that is not one is a TypeError before anything runs: wrong kind, garbled base, no allocator there', async () => {
+    // A base that names no control block made the first call trap on the words it found there (a
+    // forged base 8 bytes off: "control block overwritten"), or read a zero state as DESTROYED.
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const st = StackAllocator.createSync({ size: 4096 })
+    const heap = mm.handle
+    const stack = st.handle
+    const bad: [unknown, RegExp][] = [
+      [stack, /not a MemoryManager handle$/], [null, /not a MemoryManager handle$/], [{ ...heap, memory: {} }, /WebAssembly.Memory/],
+      [{ ...heap, base: heap.base + 8 }, /no heap at base/], [{ ...heap, base: 0 }, /no heap at base/], [{ ...heap, base: -8 }, /not a control block/],
+      [{ ...heap, base: 1 << 30 }, /not a control block/], [{ ...heap, base: 'x' }, /not a control block/], [{ ...heap, base: heap.base + 4 }, /not a control block/],
+      [{ ...stack, kind: 'heap' }, /no heap at base/], // a stack's control block is not a heap's
+    ]
+    for (const [handle, message] of bad) {
+      await expect(MemoryManager.attach(handle as typeof heap)).rejects.toThrow(TypeError)
+      await expect(MemoryManager.attach(handle as typeof heap)).rejects.toThrow(message)
+    }
+    expect(() => StackAllocator.attachSync({ ...stack, base: stack.base + 16 })).toThrow(/no stack at base/)
+    expect(() => StackAllocator.attachSync(heap)).toThrow(/not a StackAllocator handle$/)
+    expect(mm.stats().liveBlocks).toBe(0) // and nothing was touched
+    mm.validate()
+  })
 })
 
 describe('one stack, four worker threads', () => {
