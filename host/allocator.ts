@@ -97,6 +97,18 @@ export function resolvePoolOptions(options: { size?: number; maxSize?: number; a
   return { size, maxSize, alignment, shared: resolveShared(options.shared) }
 }
 
+/**
+ * Refuses an option this constructor does not have (a misspelt `sise` was ignored, and the pool got
+ * its default size): TypeError naming the ones it has. A key whose value is undefined passes.
+ */
+export function checkOptionNames(options: object, known: readonly string[], name: string): void {
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && !known.includes(key)) {
+      throw new TypeError(`unknown option '${key}' for ${name}: its options are ${known.join(', ')}`)
+    }
+  }
+}
+
 /** An optional boolean option: its value, or `fallback` when it is not given. */
 export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback

@@ -8,7 +8,7 @@ import {
   type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, ADDRESS_LIMIT } from './allocator.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT } from './allocator.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { trapped } from './trap-guard.js'
@@ -35,8 +35,11 @@ interface HeapConfig {
   smallBlockCaches: boolean
 }
 
+const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'checks', 'trackAllocations', 'smallBlockCaches'] as const
+
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   const pool = resolvePoolOptions(options)
+  checkOptionNames(options, HEAP_OPTIONS, 'MemoryManager')
   const policy = options.policy ?? 'first-fit'
   if (!(policy in POLICY_CODES)) throw new RangeError(`policy must be 'first-fit' or 'best-fit'`)
   return {
@@ -75,6 +78,8 @@ export class MemoryManager extends Allocator {
   }
 
   static attachSync(handle: AllocatorHandle, options: AttachOptions = {}): MemoryManager {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    checkOptionNames(options, ['trackAllocations'], 'MemoryManager.attach')
     if (handle && (handle as Partial<AllocatorHandle>).kind === 'heap' && !handle.shared) {
       throw new RangeError('this heap lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }

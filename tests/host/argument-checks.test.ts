@@ -34,6 +34,15 @@ describe('argument checks', () => {
     expect(() => MemoryManager.createSync({ size: 4096, smallBlockCaches: 'no' as never })).toThrow(TypeError)
   })
 
+  it('an option the constructor does not have: TypeError naming the ones it has (a misspelt size was ignored)', async () => {
+    expect(() => MemoryManager.createSync({ sise: 4096 } as never)).toThrow(/unknown option 'sise' for MemoryManager: its options are size, maxSize/)
+    await expect(MemoryManager.create({ size: 4096, polcy: 'best-fit' } as never)).rejects.toThrow(/unknown option 'polcy'/)
+    expect(() => StackAllocator.createSync({ size: 4096, maxSize: 8192 } as never)).toThrow(/unknown option 'maxSize' for StackAllocator \(a stack does not grow/)
+    const mm = MemoryManager.createSync({ size: 4096, maxSize: undefined, checks: undefined }) // undefined values pass
+    expect(() => MemoryManager.attachSync(mm.handle, { trackAlocations: true } as never)).toThrow(/unknown option 'trackAlocations'/)
+    expect(MemoryManager.attachSync(mm.handle, { trackAllocations: true }).malloc(8)).not.toBe(0)
+  })
+
   it('a pool below 64 bytes or reaching past the wasm32 address space: RangeError', () => {
     expect(() => MemoryManager.createSync({ size: 32 })).toThrow(RangeError)
     expect(() => StackAllocator.createSync({ size: 32 })).toThrow(RangeError)
