@@ -109,6 +109,25 @@ export function checkOptionNames(options: object, known: readonly string[], name
   }
 }
 
+/** Bounds of the maps' sizes: a text map's rows and columns, an SVG's width and height in pixels. */
+const MAX_MAP_CELLS = 1000
+const MAX_SVG_SIDE = 100_000
+
+/**
+ * A map's options: an object whose named sizes, when given, are integers from 1 to their bound.
+ * Unchecked, 0 or 'x' drew a map of one column, 1e9 columns threw the engine's 'Invalid typed
+ * array length', and an SVG 0 or NaN pixels wide was written as such.
+ */
+function checkMapOptions(options: unknown, bounds: Record<string, number>): void {
+  if (options === null || typeof options !== 'object') throw new TypeError('map options must be an object')
+  for (const [name, bound] of Object.entries(bounds)) {
+    const value = (options as Record<string, unknown>)[name]
+    if (value === undefined) continue
+    if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`)
+    if (!Number.isInteger(value) || value < 1 || value > bound) throw new RangeError(`${name} must be an integer from 1 to ${bound}, got ${value}`)
+  }
+}
+
 /** An optional boolean option: its value, or `fallback` when it is not given. */
 export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback
@@ -320,6 +339,7 @@ export abstract class Allocator {
 
   /** Prints formatStats() (to console.log unless told otherwise). */
   printStats(write: (text: string) => void = console.log): void {
+    if (typeof write !== 'function') throw new TypeError(`printStats takes a function to write with, got ${typeof write}`)
     write(this.formatStats())
   }
 
@@ -332,6 +352,7 @@ export abstract class Allocator {
 
   /** A text map of the pool for terminals (one character a cell), its legend and the statistics. */
   formatMap(options: TextMapOptions = {}): string {
+    checkMapOptions(options, { columns: MAX_MAP_CELLS, rows: MAX_MAP_CELLS })
     const { regions, poolSize } = this.mapRegions()
     const cells = (options.columns ?? 64) * (options.rows ?? 8)
     const cellBytes = Math.max(1, Math.round(poolSize / cells))
@@ -345,6 +366,8 @@ export abstract class Allocator {
 
   /** An SVG map of the pool, as a string. */
   mapSvg(options: SvgMapOptions = {}): string {
+    checkMapOptions(options, { width: MAX_SVG_SIDE, height: MAX_SVG_SIDE })
+    if (options.title !== undefined && typeof options.title !== 'string') throw new TypeError('title must be a string')
     const { regions, poolSize } = this.mapRegions()
     return renderSvgMap(regions, poolSize, { title: this.mapTitle(), ...options })
   }

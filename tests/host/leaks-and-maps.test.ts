@@ -85,6 +85,21 @@ describe('heap maps', () => {
     expect(svg).toContain('Heap map')
   })
 
+  it('map sizes that are not whole numbers in range, options that are not an object, a printStats writer that is not a function: RangeError or TypeError', () => {
+    // Unchecked, columns 0 or 'x' drew one column, 1e9 columns threw the engine's 'Invalid typed
+    // array length', an SVG 0 or NaN pixels wide was written as such, and printStats(5) failed inside.
+    const mm = MemoryManager.createSync({ size: 8192 })
+    for (const columns of [0, -5, 2.5, 1001, 1e9, NaN]) expect(() => mm.formatMap({ columns }), `columns ${columns}`).toThrow(RangeError)
+    expect(() => mm.formatMap({ rows: 0 })).toThrow(RangeError)
+    expect(() => mm.formatMap({ columns: 'x' as never })).toThrow(TypeError)
+    expect(() => mm.formatMap(null as never)).toThrow(/map options must be an object/)
+    for (const width of [0, -1, NaN, 1e9]) expect(() => mm.mapSvg({ width }), `width ${width}`).toThrow(RangeError)
+    expect(() => mm.mapSvg({ height: 0.5 })).toThrow(RangeError)
+    expect(() => mm.mapSvg({ title: 5 as never })).toThrow(TypeError)
+    expect(() => mm.printStats(5 as never)).toThrow(/printStats takes a function/)
+    expect(mm.formatMap({ columns: 1000, rows: 1 }).split('\n')[1]).toHaveLength(1002) // the bounds themselves work
+  })
+
   it('the stack draws its used bytes from the bottom', () => {
     const st = StackAllocator.createSync({ size: 4096 })
     st.push(2032) // with its 16-byte header: half the pool
