@@ -106,7 +106,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
  * Grows the pool so that a block of `need` bytes at `alignment` fits at its end: the last free
  * block is extended, or a new one is made where the sentinel was. Bounded by the heap's limit.
  */
-function growFor(heap: usize, need: u32, alignment: u32): bool {
+export function growFor(heap: usize, need: u32, alignment: u32): bool {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const limit: u64 = load<u32>(heap + HEAP_LIMIT);
   const lastFree = soundTop(heap);
@@ -248,9 +248,10 @@ export function mayCarve(heap: usize, free: usize, need: u32): bool {
  *
  * The default request, first-fit at alignment 8, is found and split in one walk of the free index
  * (indexTakeLowest); any other is found (indexFind) and then carved. Either way, when nothing fits,
- * the blocks held in the small-block caches go back and coalesce first, and the pool grows last.
+ * the blocks held in the small-block caches go back and coalesce first, and the pool grows last
+ * (unless `mayGrow` is false: realloc's move of a block that can grow with the pool where it is).
  */
-export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32): usize {
+export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot: u32, mayGrow: bool = true): usize {
   const need = needFor(heap, requested);
   if (need == 0) return 0;
   const bestFit = load<u32>(heap + HEAP_POLICY) == POLICY_BEST_FIT;
@@ -288,7 +289,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
       if (cachedBlocks(heap) == 0) continue;
       cacheFlush(heap);
     }
-    if (attempt == 2 && !growFor(heap, need, alignment)) return 0;
+    if (attempt == 2 && (!mayGrow || !growFor(heap, need, alignment))) return 0;
     // An empty index (a heap that grows and shrinks at its top, as a LIFO does) is not walked.
     if (!indexEmpty(heap)) {
       found = oneWalk ? indexTakeLowest(heap, need) : indexFind(heap, need, alignment);

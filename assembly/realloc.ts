@@ -3,18 +3,20 @@
 //   shrink        the tail past the new size is freed (and coalesces) when it can hold a block
 //   grow          into a free right neighbour (an indexed block or the top) that has the bytes
 //   move          a new block (placed by the policy), the contents copied, the old block freed
+//   grow the pool a block at the pool's end (the top or the sentinel after it) that no free block
+//                 can take moves nowhere: the pool grows under it, as far as maxSize allows
 //
 // Contents are kept up to min(old, new requested size); on failure the old block stays as it was.
 // The caller holds the heap's lock (index.ts), as for every function in heap.ts.
 
-import { HEADER_SIZE, MIN_BLOCK_SIZE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
+import { HEADER_SIZE, MIN_BLOCK_SIZE, GRANULE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
 import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
 import { indexRemove, indexReplace, indexDamaged } from "./freeindex";
 import { checkReleasable, releasableAtOnce, nextHeaderHolds, neighboursHold } from "./pointers";
 import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
 import { statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
 import { ERR_CORRUPTION, errorResult } from "./errors";
-import { heapMalloc, heapFree, allocateBlock, releaseBlock, needFor, handOutIntact } from "./heap";
+import { heapMalloc, heapFree, allocateBlock, releaseBlock, needFor, handOutIntact, growFor } from "./heap";
 import { settle } from "./repair";
 
 /** Shrinks a used block to `need` bytes, freeing the tail when it can hold a block. */
@@ -86,23 +88,50 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
   if (need <= blockSize(block)) {
     shrinkInPlace(heap, block, need);
   } else if (grown == CANNOT_GROW) {
-    const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot);
-    if (moved == 0) {
-      statsOnFailure(stats);
-      return 0;
-    }
+    // A block at the pool's end is not moved up into a grown pool: where no free block takes it,
+    // the pool grows under it. (A buffer that grew at the end was copied at every growth, its old
+    // place left behind as a hole: doubling one from 100 bytes failed at 800 KB in a 1 MiB heap.)
+    const atEnd = endsPool(heap, block);
+    const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot, !atEnd);
     if (moved >= 0xffff_fff0) return moved;
+    if (moved == 0) {
+      if (!atEnd || indexDamaged()) {
+        statsOnFailure(stats);
+        return 0;
+      }
+      const size = blockSize(block);
+      const extended = growFor(heap, need - size, GRANULE) ? growInPlace(heap, block, need) : CANNOT_GROW;
+      if (extended == FREED_BYTES_WRITTEN) return errorResult(ERR_CORRUPTION);
+      if (extended != GREW) {
+        statsOnFailure(stats);
+        return 0;
+      }
+      return resizedInPlace(heap, block, oldRequested, requested, prot);
+    }
     memory.copy(moved, ptr, oldRequested < requested ? oldRequested : requested);
     releaseBlock(heap, block);
     statsOnFree(stats, oldRequested);
     statsOnAllocate(stats, requested);
     return reallocDone(heap, moved);
   }
+  return resizedInPlace(heap, block, oldRequested, requested, prot);
+}
+
+/** The block, shrunk or grown where it is, gets its header for `requested` bytes; statistics moved. Its pointer. */
+function resizedInPlace(heap: usize, block: usize, oldRequested: u32, requested: u32, prot: u32): usize {
+  const stats = heap + CONTROL_STATS;
   writeUsedHeader(block, blockSize(block), load<u32>(block) & PREV_FREE, requested, prot);
   if (checksOn(heap)) writeCanary(block);
   statsOnFree(stats, oldRequested);
   statsOnAllocate(stats, requested);
-  return reallocDone(heap, ptr);
+  return reallocDone(heap, block + HEADER_SIZE);
+}
+
+/** The block after `block` is the sentinel, or the top (the free block that ends at it). */
+function endsPool(heap: usize, block: usize): bool {
+  const next = block + blockSize(block);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  return next == sentinel || (!isUsed(next) && next + blockSize(next) == sentinel);
 }
 
 /**

@@ -119,6 +119,38 @@ describe('realloc', () => {
     expect(mm.stats()).toMatchObject({ liveBlocks: 0, failedAllocations: 0, freeCount: 1 })
   })
 
+  it('a block at the end of a growable pool grows with the pool where it is, up to maxSize, instead of moving up', () => {
+    // Before, each growth past the top moved the block into the grown pool and left its old place a
+    // hole: doubling a buffer from 100 bytes failed at 800 KB in a 1 MiB heap.
+    const mm = MemoryManager.createSync({ size: 4 * KiB, maxSize: 1024 * KiB })
+    const ptr = mm.malloc(100)
+    mm.write(ptr, [7, 8, 9])
+    for (let size = 200; size <= 819_200; size *= 2) {
+      expect(mm.realloc(ptr, size), `realloc to ${size}`).toBe(ptr)
+      expect(mm.usableSize(ptr)).toBeGreaterThanOrEqual(size)
+    }
+    expect([...mm.read(ptr, 3)]).toEqual([7, 8, 9])
+    const stats = mm.stats()
+    expect(stats.poolSize).toBeLessThan(819_200 + 64 * KiB) // grown by what the block needed, to a page
+    expect(stats).toMatchObject({ freeBlocks: 1, liveBlocks: 1, currentUsage: 819_200 })
+    // Past maxSize: a failure, the block as it was.
+    expect(mm.realloc(ptr, 1024 * KiB)).toBe(0)
+    expect(mm.stats().failedAllocations).toBe(1)
+    expect([...mm.read(ptr, 3)]).toEqual([7, 8, 9])
+    mm.validate()
+  })
+
+  it('a block at the end of the pool still moves into a free block that holds it, rather than grow the pool', () => {
+    const mm = MemoryManager.createSync({ size: 8 * KiB, maxSize: 1024 * KiB })
+    const hole = mm.malloc(5000)
+    const last = mm.malloc(100)
+    mm.free(hole)
+    const pool = mm.stats().poolSize
+    expect(mm.realloc(last, 3500)).toBe(hole) // the top is too small; the hole (first-fit) takes it
+    expect(mm.stats().poolSize).toBe(pool)
+    mm.validate()
+  })
+
   it('on failure returns 0 and leaves the block valid and unchanged', () => {
     const mm = MemoryManager.createSync({ size: 4 * KiB })
     const ptr = mm.malloc(64)
