@@ -27,7 +27,3 @@ export const ERR_OUT_OF_MEMORY: u32 = 9;
   return result >= 0xffff_fff0;
 }
 
-// @ts-ignore: decorator
-@inline export function errorCodeOf(result: u32): u32 {
-  return 0 - result;
-}

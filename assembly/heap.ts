@@ -45,7 +45,7 @@ import {
 } from "./faults";
 import { statsClear, statsOnAllocate, statsOnFailure, countAllocation, countFree } from "./stats";
 import {
-  ERR_INVALID_POINTER, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult,
+  ERR_INVALID_POINTER, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED, errorResult, isErrorResult,
 } from "./errors";
 
 // ─── Set-up ──────────────────────────────────────────────────────────────────────────────────────
@@ -416,7 +416,7 @@ export function releaseBlock(heap: usize, block: usize): void {
   }
   const payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
   if (payload == 0) statsOnFailure(heap + CONTROL_STATS);
-  else if (payload < 0xffff_fff0) statsOnAllocate(heap + CONTROL_STATS, requested);
+  else if (!isErrorResult(<u32>payload)) statsOnAllocate(heap + CONTROL_STATS, requested);
   return payload;
 }
 
@@ -437,7 +437,7 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
     return 0;
   }
   const payload = heapMalloc(heap, <u32>total);
-  if (payload != 0 && payload < 0xffff_fff0) memory.fill(payload, 0, <usize>total);
+  if (payload != 0 && !isErrorResult(<u32>payload)) memory.fill(payload, 0, <usize>total);
   return payload;
 }
 

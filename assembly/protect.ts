@@ -22,7 +22,7 @@ import { allocateBlock, releaseBlock } from "./heap";
 import { heapFirstBlock, heapNextBlock, accessibleBytes } from "./queries";
 import { checkLiveBlock, neighboursHold, headerFault, nextHeaderHolds } from "./pointers";
 import { FAULT_FINGERPRINT, FAULT_ACCESS, recordFault } from "./faults";
-import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult } from "./errors";
+import { ERR_INVALID_POINTER, ERR_OUT_OF_BOUNDS, ERR_PROTECTION, ERR_OUT_OF_MEMORY, ERR_DOUBLE_FREE, ERR_CORRUPTION, errorResult, isErrorResult } from "./errors";
 
 const TABLE_HEADER: usize = 8;
 const ENTRY_SIZE: usize = 8;
@@ -123,7 +123,7 @@ function reserveEntry(heap: usize): u32 {
   const bytes = <u32>(TABLE_HEADER + <usize>newCapacity * ENTRY_SIZE);
   const grown = allocateBlock(heap, bytes, 8, PROT_READ_WRITE);
   if (grown == 0) return ERR_OUT_OF_MEMORY;
-  if (grown >= 0xffff_fff0) return ERR_CORRUPTION;
+  if (isErrorResult(<u32>grown)) return ERR_CORRUPTION;
   memory.fill(grown, 0, bytes);
   store<u32>(grown, newCapacity);
   for (let slot: u32 = 0; slot < capacity; slot++) {
@@ -234,7 +234,7 @@ export function heapBlockHoldingRange(heap: usize, address: usize, size: u32): u
 /** Sets the protection of the live block holding [address, address + size). 0 or an error result. */
 export function heapProtect(heap: usize, address: usize, size: u32, prot: u32): u32 {
   const found = heapBlockHoldingRange(heap, address, size);
-  if (found >= 0xffff_fff0) return found;
+  if (isErrorResult(found)) return found;
   const block: usize = found;
   const old = protectionOf(block);
   if (fingerprintChanged(heap, block)) return errorResult(ERR_PROTECTION);

@@ -15,7 +15,7 @@ import { indexRemove, indexReplace, indexDamaged } from "./freeindex";
 import { checkReleasable, releasableAtOnce, nextHeaderHolds, neighboursHold } from "./pointers";
 import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
 import { statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
-import { ERR_CORRUPTION, errorResult } from "./errors";
+import { ERR_CORRUPTION, errorResult, isErrorResult } from "./errors";
 import { heapMalloc, heapFree, allocateBlock, releaseBlock, needFor, handOutIntact, growFor } from "./heap";
 import { settle } from "./repair";
 
@@ -69,13 +69,13 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
   // tail and a growth write next to the right one), the right one's header too: free's fast
   // acceptance leaves it out (a free that parks its block in a cache does not touch it), and without
   // it an overflow of this block into the next was a flag set in the overwritten header, not CORRUPTION.
-  if (!nextHeaderHolds(heap, ptr - HEADER_SIZE) || !neighboursHold(heap, ptr - HEADER_SIZE)) return errorResult(ERR_CORRUPTION);
+  const block = ptr - HEADER_SIZE;
+  if (!nextHeaderHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
   if (requested == 0) {
     heapFree(heap, ptr);
     return 0;
   }
   const stats = heap + CONTROL_STATS;
-  const block = ptr - HEADER_SIZE;
   const oldRequested = requestedBytes(block);
   const prot = protectionOf(block);
   const need = needFor(heap, requested);
@@ -83,9 +83,10 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
     statsOnFailure(stats);
     return 0;
   }
-  const grown = need <= blockSize(block) ? GREW : growInPlace(heap, block, need);
+  const fits = need <= blockSize(block); // (the same size, or smaller)
+  const grown = fits ? GREW : growInPlace(heap, block, need);
   if (grown == FREED_BYTES_WRITTEN) return errorResult(ERR_CORRUPTION);
-  if (need <= blockSize(block)) {
+  if (fits) {
     shrinkInPlace(heap, block, need);
   } else if (grown == CANNOT_GROW) {
     // A block at the pool's end is not moved up into a grown pool: where no free block takes it,
@@ -93,7 +94,7 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
     // place left behind as a hole: doubling one from 100 bytes failed at 800 KB in a 1 MiB heap.)
     const atEnd = endsPool(heap, block);
     const moved = allocateBlock(heap, requested, load<u32>(heap + HEAP_ALIGNMENT), prot, !atEnd);
-    if (moved >= 0xffff_fff0) return moved;
+    if (isErrorResult(<u32>moved)) return moved;
     if (moved == 0) {
       if (!atEnd || indexDamaged()) {
         statsOnFailure(stats);

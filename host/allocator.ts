@@ -40,7 +40,8 @@ export function sizeArgument(value: unknown, what = 'size'): number {
 
 /** The state word of a control block (assembly/control.ts CONTROL_STATE) and its values. */
 const CONTROL_STATE = 4
-const CONTROL_SIZE = 128
+/** Bytes of the part every control block has (assembly/control.ts CONTROL_SIZE): a stack's whole control block. */
+export const CONTROL_SIZE = 128
 const READY_STATES = { heap: 0x4845_4150 /* "HEAP" */, stack: 0x5354_434b /* "STCK" */ } as const
 const DESTROYED_STATE = 0xdead_0000
 

@@ -2,7 +2,7 @@
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
-import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames } from './allocator.js'
+import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE } from './allocator.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
@@ -15,8 +15,6 @@ interface StackConfig {
   shared: boolean
 }
 
-/** Bytes of the stack's control block before its pool (assembly/control.ts CONTROL_SIZE). */
-const CONTROL_SIZE = 128
 
 function resolveOptions(options: StackAllocatorOptions = {}): StackConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
