@@ -113,6 +113,7 @@ export class MemoryManager extends Allocator {
 
   /** A block of at least `size` bytes aligned to the heap's alignment, or 0 when none can be had. */
   malloc(size: number, tag?: string): number {
+    if (tag !== undefined) checkTag(tag) // before the block exists: a refused call allocates nothing
     // The common case checked inline (a u32 integer); anything else goes through sizeArgument.
     const bytes = typeof size === 'number' && size >= 0 && size <= 0xffff_ffff && size % 1 === 0 ? size : sizeArgument(size)
     let result: number
@@ -127,6 +128,7 @@ export class MemoryManager extends Allocator {
 
   /** A zero-filled block of `count * size` bytes, or 0 (an overflowing product is a failure). */
   calloc(count: number, size: number, tag?: string): number {
+    if (tag !== undefined) checkTag(tag)
     const ptr = this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
     return this.origins ? this.track(ptr, tag) : ptr
   }
@@ -134,6 +136,7 @@ export class MemoryManager extends Allocator {
   /** Resizes the block at `ptr`, moving it when needed; 0 on failure (and `ptr` stays valid). */
   realloc(ptr: number, size: number, tag?: string): number {
     checkPointer(ptr)
+    if (tag !== undefined) checkTag(tag)
     const moved = this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
     if (this.origins && (moved !== 0 || size === 0)) {
       const origin = this.origins.get(ptr)
@@ -146,6 +149,7 @@ export class MemoryManager extends Allocator {
   /** A block whose payload is aligned to `alignment` (a power of two from 8 to 65536), or 0. */
   alignedAlloc(alignment: number, size: number, tag?: string): number {
     checkAlignment(alignment, MAX_ALIGNED_ALLOC)
+    if (tag !== undefined) checkTag(tag)
     const ptr = this.result(this.wasm.heap_aligned_alloc(this.base, alignment, sizeArgument(size)))
     return this.origins ? this.track(ptr, tag) : ptr
   }
@@ -419,6 +423,11 @@ export class MemoryManager extends Allocator {
     if (this.origins && ptr !== 0) this.origins.set(ptr, captureOrigin(tag))
     return ptr
   }
+}
+
+/** A leak report's tag is a name: anything else would print as "[object Object]" or the like. */
+function checkTag(tag: unknown): void {
+  if (typeof tag !== 'string') throw new TypeError(`tag must be a string, got ${typeof tag}`)
 }
 
 export function checkProtection(prot: unknown): asserts prot is Protection {

@@ -69,6 +69,10 @@ export class StackAllocator extends Allocator {
    * work as usual; they must not wait on another thread (that thread cannot get the lock).
    */
   exclusive<T>(steps: () => T): T {
+    if (typeof steps !== 'function') throw new TypeError(`exclusive takes a function, got ${typeof steps}`)
+    // The lock is given back when `steps` returns: an async function's steps after its first await
+    // would run unlocked, interleaved with other threads' pushes, while looking locked.
+    if (isAsyncFunction(steps)) throw new TypeError('exclusive takes a synchronous function: the lock cannot be held across an await')
     return this.locked(steps)
   }
 
@@ -173,4 +177,9 @@ export class StackAllocator extends Allocator {
   protected mapTitle(): string {
     return 'Stack map'
   }
+}
+
+function isAsyncFunction(steps: Function): boolean {
+  const kind = Object.prototype.toString.call(steps)
+  return kind === '[object AsyncFunction]' || kind === '[object AsyncGeneratorFunction]'
 }

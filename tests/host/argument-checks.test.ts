@@ -67,6 +67,34 @@ describe('argument checks', () => {
     expect(st.pop()).toBeUndefined()
   })
 
+  it('exclusive() of something that is not a synchronous function: TypeError, nothing run, the lock free', () => {
+    const st = StackAllocator.createSync({ size: 4096 })
+    expect(() => st.exclusive(5 as never)).toThrow(/exclusive takes a function, got number/)
+    let ran = false
+    const steps = async () => { ran = true; st.push(8); await null; st.push(8) }
+    expect(() => st.exclusive(steps as never)).toThrow(/synchronous function: the lock cannot be held across an await/)
+    expect(ran).toBe(false)
+    expect(st.depth).toBe(0)
+    expect(st.exclusive(() => st.push(8))).not.toBe(0) // the lock was not left taken
+  })
+
+  it('a tag that is not a string: TypeError before anything is allocated, with tracking on or off', () => {
+    for (const trackAllocations of [false, true]) {
+      const mm = MemoryManager.createSync({ size: 4096, trackAllocations })
+      const ptr = mm.malloc(16, 'kept')
+      const usable = mm.usableSize(ptr)
+      expect(() => mm.malloc(16, {} as never)).toThrow(/tag must be a string, got object/)
+      expect(() => mm.calloc(2, 8, 42 as never)).toThrow(TypeError)
+      expect(() => mm.alignedAlloc(64, 8, null as never)).toThrow(TypeError)
+      expect(() => mm.realloc(ptr, 4000, [] as never)).toThrow(TypeError)
+      expect(() => mm.mallocAs('f64', 2, {} as never)).toThrow(TypeError)
+      const stats = mm.stats()
+      expect([stats.allocationCount, stats.failedAllocations, stats.liveBlocks]).toEqual([1, 0, 1])
+      expect(mm.usableSize(ptr)).toBe(usable) // realloc did not resize it
+      if (trackAllocations) expect(mm.leaks().map((leak) => leak.tag)).toEqual(['kept'])
+    }
+  })
+
   it('a call that would wait for the lock its own thread holds (inside exclusive()) throws instead of hanging', async () => {
     // In a worker: without the guard the wait never ends, and the timeout fails the test instead of
     // hanging the suite (the worker is terminated).
