@@ -27,7 +27,7 @@
 
 // @ts-ignore: decorator
 @external("env", "lockWait")
-declare function lockWait(word: usize, expected: i32): bool; // true: this thread may not sleep
+declare function lockWait(word: usize, expected: i32, tries: i32): bool; // true: this thread may not sleep
 
 const UNLOCKED: i32 = 0;
 const LOCKED: i32 = 0x10cc_ed01;
@@ -86,11 +86,13 @@ export function lockAcquire(word: usize): void {
     if (now != UNLOCKED) refuseGarbage(word, now);
     else if (atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED) == UNLOCKED) return;
   }
-  for (;;) {
+  // `tries` tells the host where one acquisition's waits begin, so that it can say when a single
+  // acquisition has waited for seconds (a holder that was stopped inside a call never lets go).
+  for (let tries = 0; ; tries++) {
     const was = atomic.xchg<i32>(word, CONTENDED);
     if (was == UNLOCKED) return;
     refuseGarbage(word, was);
-    if (lockWait(word, CONTENDED)) pause(BACKOFF_LIMIT);
+    if (lockWait(word, CONTENDED, tries)) pause(BACKOFF_LIMIT);
   }
 }
 

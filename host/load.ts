@@ -92,30 +92,57 @@ export function noteLockHeld(memory: WebAssembly.Memory, word: number, held: boo
 }
 
 /**
+ * How long one acquisition of the lock may wait before this thread says so on the console. The
+ * lock is held for microseconds (a call) or for as long as an `exclusive()` runs; a lock still
+ * taken after seconds is most likely held by a thread that was stopped inside a call
+ * (`worker.terminate()`), which never lets go: without the message, that is a silent hang.
+ */
+const LOCK_STALL_MS = 5000
+
+/**
  * The wasm lock sleeps through this import (see assembly/lock.ts for why not in wasm). Where this
  * thread may not wait (a browser's main thread, an unshared memory), it returns true at once and
  * the wasm side spins, pausing between tries. A wait for a lock this very thread holds would never
  * end (no other thread can release it): that throws instead, before the call has changed anything
- * (the lock is its first step).
+ * (the lock is its first step). `tries` counts the waits of one acquisition (0: its first), so a
+ * wait that has lasted LOCK_STALL_MS is reported once, and the wait goes on.
  */
-function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number) => boolean {
+function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number, tries: number) => boolean {
   let words: Int32Array | undefined
   let mayWait = true
-  return (address, expected) => {
+  let waitingSince = 0
+  let reported = false
+  return (address, expected, tries) => {
     if (heldLockWords.get(memory)?.has(address)) {
       throw new Error(`deadlock refused: this thread already holds the allocator's lock (word ${address}), so waiting for it would never end`)
+    }
+    const now = performance.now()
+    if (tries === 0) {
+      waitingSince = now
+      reported = false
+    } else if (!reported && now - waitingSince >= LOCK_STALL_MS) {
+      reported = true
+      reportStall(address, now - waitingSince)
     }
     if (!mayWait) return true
     const buffer = memory.buffer
     if (!words || words.buffer !== buffer) words = new Int32Array(buffer)
     try {
-      Atomics.wait(words, address >>> 2, expected)
+      Atomics.wait(words, address >>> 2, expected, reported ? undefined : LOCK_STALL_MS)
       return false
     } catch {
       mayWait = false
       return true
     }
   }
+}
+
+function reportStall(lockWord: number, waitedMs: number): void {
+  console.warn(
+    `wasm-memory-manager: this thread has waited ${(waitedMs / 1000).toFixed(1)} s for the lock of the allocator at ${lockWord}, ` +
+      'and waits on. Another thread holds it: one inside a long exclusive(), or one that was stopped inside a call ' +
+      '(worker.terminate()), which never lets go. See README, Threads.',
+  )
 }
 
 /**

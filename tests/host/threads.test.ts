@@ -1,6 +1,6 @@
 // Many threads, one pool: node:worker_threads attach to the same shared memory and allocate at once.
 // Plain process flags only: this is what a user's `node app.js` gets.
-import { describe, it, expect } from 'vitest'
+import { describe, it, expect, vi } from 'vitest'
 import { Worker } from 'node:worker_threads'
 import { MemoryManager, StackAllocator, type AllocatorHandle } from '../../dist/index.js'
 
@@ -209,4 +209,33 @@ describe('the lock, when no other thread can reach the pool', () => {
     expect(Atomics.load(lockWord(mm), 0)).toBe(0)
     mm.validate()
   })
+
+  it('a wait that lasts 5 s says so once on the console, naming the allocator, and goes on waiting', async () => {
+    // What a worker terminated inside a call leaves: a lock nobody will release (here released
+    // after 6 s, so that the wait can be seen to go on and end). A short wait says nothing.
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      for (const holdMs of [300, 6000]) {
+        const worker = new Worker(new URL('./workers/lock-holder.worker.mjs', import.meta.url), { workerData: { handle: mm.handle, holdMs } })
+        await new Promise<void>((resolve) => worker.on('message', (message: string) => { if (message === 'held') resolve() }))
+        const started = performance.now()
+        const ptr = mm.malloc(64) // blocks until the worker lets go
+        const waited = performance.now() - started
+        await worker.terminate()
+        expect(ptr).not.toBe(0)
+        if (holdMs === 300) {
+          expect(warn).not.toHaveBeenCalled()
+          continue
+        }
+        expect(waited).toBeGreaterThan(5500)
+        expect(warn).toHaveBeenCalledTimes(1)
+        const base = (mm as unknown as { base: number }).base
+        expect(String(warn.mock.calls[0][0])).toMatch(new RegExp(`has waited 5\\.\\d s for the lock of the allocator at ${base}, and waits on.*worker\\.terminate\\(\\)`))
+      }
+      mm.validate()
+    } finally {
+      warn.mockRestore()
+    }
+  }, 20_000)
 })
