@@ -11,11 +11,17 @@
 //    ┌────────┬────────────┬─────────────────────────────┬────────┐
 //    │ header │ index node │ JUNK bytes                  │ footer │
 //    └────────┴────────────┴─────────────────────────────┴────────┘
+//    the top (the free block that ends at the sentinel, never indexed: no node):
+//    ┌────────┬──────────────────────────────────────────┬────────┐
+//    │ header │ JUNK bytes                               │ footer │
+//    └────────┴──────────────────────────────────────────┴────────┘
 //
 // A write past the requested size changes a CANARY byte: found on free, realloc and validate().
 // Each detection is reported once: the red zone or the junk is laid again after the report.
 // A write after free changes a JUNK byte: found when those bytes are handed out again and by a
-// deep validate(). Both are CORRUPTION faults naming the block, the byte found and the byte expected.
+// deep validate(). One into an index node (the first 16 bytes of a freed payload, where a freed
+// struct's first fields are) is found by the node's own check when its block is handed out
+// (freeindex.ts nodeHolds), by a walk that meets the damage, or by validate(). Both are CORRUPTION faults naming the block, the byte found and the byte expected.
 // Costs: the red zone is checked in O(slack); junk is written on free and checked on hand-out in
 // O(bytes handed out or freed), never over a whole free block on the hot path.
 
@@ -86,10 +92,13 @@ export function junkIntact(heap: usize, block: usize, from: usize, to: usize): b
   return false;
 }
 
-/** The junk span of a free block [block, block + size): after its node, before its footer. */
+/**
+ * The junk span of a free block [block, block + size): after its node (after its header, for the
+ * top, which ends at `sentinel` and has no node), before its footer.
+ */
 // @ts-ignore: decorator
-@inline export function junkStart(block: usize): usize {
-  return block + FREE_BLOCK_PREFIX;
+@inline export function junkStart(block: usize, size: u32, sentinel: usize): usize {
+  return block + size == sentinel ? block + HEADER_SIZE : block + FREE_BLOCK_PREFIX;
 }
 // @ts-ignore: decorator
 @inline export function junkEnd(block: usize, size: u32): usize {

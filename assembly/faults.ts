@@ -34,6 +34,12 @@ export const FAULT_BAD_SLACK: u32 = 17;
  * earlier FAULT_FINGERPRINT of the same block still in the record.
  */
 export const FAULT_ACCESS: u32 = 18;
+/**
+ * checks mode: a free block about to be handed out whose index node (the first 16 bytes of its
+ * payload) no longer agrees with the index (found: the figure or link read, expected: what the
+ * index implies): a write after free into the node. The index is laid anew (repair.ts settle).
+ */
+export const FAULT_INDEX_NODE: u32 = 19;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

@@ -44,6 +44,7 @@
 
 import { blockSize, HEADER_SIZE, GRANULE, alignUp, MIN_BLOCK_SIZE, hasValidMagic, isUsed, writeFreeHeader, freePriority, setFreePriority } from "./block";
 import { mayCarve } from "./heap";
+import { FAULT_INDEX_NODE, recordFault } from "./faults";
 import {
   HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, HEAP_POLICY, POLICY_BEST_FIT,
   HEAP_POOL_START, HEAP_SENTINEL, HEAP_PATH, HEAP_PATH_ENTRIES,
@@ -63,6 +64,7 @@ let bestFit = false;
 let poolLow: usize = 0;
 let poolGranules: u32 = 0; // the granules a node may start at: see followable
 let damaged = false;
+let nodeFaultRecorded = false; // the damage is a node nodeHolds named (its fault is in the record)
 let path: usize = 0; // heap + HEAP_PATH: see onPath
 
 // @ts-ignore: decorator
@@ -244,6 +246,7 @@ export function indexClear(heap: usize): void {
   store<u32>(heap + HEAP_FREE_BLOCKS, 0);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, 0);
   damaged = false;
+  nodeFaultRecorded = false;
 }
 
 /** Adds a free block whose header and footer are already written. */
@@ -607,6 +610,45 @@ export function indexFind(heap: usize, need: u32, alignment: u32): usize {
 /** Size of the largest free block, headers included; 0 when nothing is free. O(1). */
 export function indexLargest(heap: usize): u32 {
   return largest(load<u32>(heap + HEAP_FREE_ROOT));
+}
+
+/**
+ * checks mode, before the indexed block `block` is handed out (in whole or in part): its node must
+ * agree with its children: links that may be followed, and the largest-block figures they imply. A
+ * write after free into the node's bytes (the first 16 of the freed payload, which hold no junk)
+ * breaks one of them; the walks check links, not figures, so without this such a write went out
+ * unseen with the block. On a mismatch the fault is recorded naming the block and the index is
+ * marked damaged (laid anew once the call is over, repair.ts). O(1): the two children's lines.
+ */
+export function nodeHolds(heap: usize, block: usize): bool {
+  begin(heap);
+  const l = left(block);
+  const r = right(block);
+  const leftSeen = load<u32>(block, LEFT_MOST);
+  const rightSeen = load<u32>(block, RIGHT_MOST);
+  const leftFigure = figureOf(l); // 0 for a link that may not be followed (noted as damage)
+  const rightFigure = figureOf(r);
+  if (!damaged && leftSeen == leftFigure && rightSeen == rightFigure) return true;
+  // found: a link that may not be followed (a node's figure is never 0), else the figure that is off.
+  let found = rightSeen;
+  let expected = rightFigure;
+  if (l != 0 && leftFigure == 0) { found = <u32>l; expected = 0; }
+  else if (r != 0 && rightFigure == 0) { found = <u32>r; expected = 0; }
+  else if (leftSeen != leftFigure) { found = leftSeen; expected = leftFigure; }
+  recordFault(heap, FAULT_INDEX_NODE, block, found, expected);
+  nodeFaultRecorded = true;
+  damaged = true;
+  return false;
+}
+
+/** largest, called rather than inlined: nodeHolds runs in checks mode only. */
+function figureOf(link: usize): u32 {
+  return largest(link);
+}
+
+/** True when the index damage of this call is a node nodeHolds found, with its fault recorded. */
+export function indexNodeFaultRecorded(): bool {
+  return nodeFaultRecorded;
 }
 
 /** Damage found outside the tree (a small-block cache list): reported and repaired like the tree's. */

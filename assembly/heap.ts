@@ -26,7 +26,7 @@ import {
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexDamaged, payloadIn,
-  payloadFitting, indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty,
+  payloadFitting, indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty, nodeHolds,
 } from "./freeindex";
 import {
   checkReleasable, pointerReleasableAtOnce, headerReleasableAtOnce, neighboursHold, nextHolds, freeBlockHolds,
@@ -90,7 +90,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
   writeFreeHeader(start, <u32>(sentinel - start)); // the top: the whole pool
   writeSentinel(sentinel, PREV_FREE);
-  if (checksOn(heap)) junkFill(junkStart(start), junkEnd(start, <u32>(sentinel - start)));
+  if (checksOn(heap)) junkFill(start + HEADER_SIZE, junkEnd(start, <u32>(sentinel - start))); // the top: no node
   store<u32>(heap + CONTROL_STATE, HEAP_READY);
   return 0;
 }
@@ -120,7 +120,7 @@ export function growFor(heap: usize, need: u32, alignment: u32): bool {
   if (!ensureMemory(end)) return false;
 
   const newSentinel = <usize>end - HEADER_SIZE;
-  if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : junkStart(freeStart), newSentinel - FOOTER_SIZE_BYTES);
+  if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : freeStart + HEADER_SIZE, newSentinel - FOOTER_SIZE_BYTES); // a new top: no node
   writeSentinel(newSentinel, PREV_FREE);
   store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
   writeFreeHeader(freeStart, <u32>(newSentinel - freeStart)); // the top, grown or new: never indexed
@@ -225,10 +225,17 @@ function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u
   return checksOn(heap) ? (requested == 0xffff_ffff ? 0 : blockSizeFor(requested + 1)) : blockSizeFor(requested);
 }
 
-/** checks mode: the bytes of free block `free` that [from, to) hands out must still be junk. */
+/**
+ * checks mode: the bytes of free block `free` that [from, to) hands out must still be junk, and an
+ * indexed block's node must still agree with the index (a write after free into it: nodeHolds,
+ * which marks the index damaged, so the call reports CORRUPTION and the index is laid anew).
+ */
 export function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
-  const junkFrom = junkStart(free);
-  const junkTo = junkEnd(free, blockSize(free));
+  const size = blockSize(free);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if (free + size != sentinel && !nodeHolds(heap, free)) return false;
+  const junkFrom = junkStart(free, size, sentinel);
+  const junkTo = junkEnd(free, size);
   return junkIntact(heap, free, from > junkFrom ? from : junkFrom, to < junkTo ? to : junkTo);
 }
 
@@ -391,7 +398,10 @@ export function releaseBlock(heap: usize, block: usize): void {
   }
   if (checksOn(heap)) {
     // After the index work (which reads the neighbours' links), and around the live node and footer.
-    junkFill(junkFrom > start + FREE_BLOCK_PREFIX ? junkFrom : start + FREE_BLOCK_PREFIX, junkTo);
+    // The top has no node: its node's bytes are junk too (a left neighbour's node there is stale).
+    const nodeEnd = start + FREE_BLOCK_PREFIX;
+    if (start + size == <usize>load<u32>(heap + HEAP_SENTINEL)) junkFill(start + HEADER_SIZE, nodeEnd);
+    junkFill(junkFrom > nodeEnd ? junkFrom : nodeEnd, junkTo);
     store<u32>(start + size - FOOTER_SIZE_BYTES, size); // the footer, when the junk reached it (the header and node it does not)
   }
   setFlag(start + size, PREV_FREE);

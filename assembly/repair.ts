@@ -6,7 +6,7 @@
 
 import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeHeader, setFlag, clearFlag } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
-import { indexClear, indexInsert, indexDamaged } from "./freeindex";
+import { indexClear, indexInsert, indexDamaged, indexNodeFaultRecorded } from "./freeindex";
 import { cacheForget } from "./caches";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
@@ -52,7 +52,7 @@ function closeRun(heap: usize, run: usize, end: usize): void {
  */
 export function settle(heap: usize, result: usize): usize {
   if (!indexDamaged()) return result;
-  recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0);
+  if (!indexNodeFaultRecorded()) recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0); // else a node named in the record
   heapRebuildIndex(heap);
   return errorResult(ERR_CORRUPTION);
 }

@@ -73,7 +73,7 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
       if (leftWasFree) return fault(heap, FAULT_ADJACENT_FREE, block, 1, 0);
       const footer = load<u32>(block + size - FOOTER_SIZE);
       if (footer != size) return fault(heap, FAULT_BAD_FOOTER, block, footer, size);
-      if (checks && deep && !junkIntact(heap, block, junkStart(block), junkEnd(block, size))) return FAULT_WRITE_AFTER_FREE;
+      if (checks && deep && !junkIntact(heap, block, junkStart(block, size, sentinel), junkEnd(block, size))) return FAULT_WRITE_AFTER_FREE;
       freeBlocks++;
       freeBytes += size;
       lastFreeSize = size;

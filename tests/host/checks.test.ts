@@ -94,6 +94,39 @@ describe('checks mode: writes after free', () => {
     expect([...mm.read(grows, 3)]).toEqual([1, 2, 3])
   })
 
+  it('into the first 16 bytes of the freed block (a freed struct\'s first fields) are reported too, by every hand-out', () => {
+    // Those bytes hold the free index's node (links and largest-block figures), not junk; the top
+    // (the free block at the pool's end) has no node and holds junk there. A write into them was
+    // handed out unseen with the block.
+    const hands = {
+      'malloc': (mm: MemoryManager) => mm.malloc(64),
+      'malloc (best-fit)': (mm: MemoryManager) => mm.malloc(64),
+      'alignedAlloc': (mm: MemoryManager) => mm.alignedAlloc(16, 48),
+      'realloc into it': (mm: MemoryManager, before: number) => mm.realloc(before, 130),
+    }
+    for (const [name, handOut] of Object.entries(hands)) {
+      for (const atTop of [false, true]) {
+        for (const offset of [0, 4, 8, 12]) {
+          const mm = MemoryManager.createSync({ size: 64 * 1024, checks: true, policy: name.includes('best') ? 'best-fit' : 'first-fit' })
+          const before = mm.malloc(64)
+          const freed = mm.malloc(64)
+          if (!atTop) mm.malloc(64)
+          mm.free(freed)
+          const bytes = new Uint8Array(mm.memory.buffer)
+          bytes[freed + offset] ^= 0x5a // use after free
+          const stats = mm.stats()
+          const error = thrown(() => handOut(mm, before))
+          expect(error.code, `${name}, ${atTop ? 'top' : 'indexed'}, +${offset}`).toBe('CORRUPTION')
+          if (atTop || offset !== 8) expect(error.block, `${name}, +${offset}`).toBe(freed) // +8 (a figure the walk reads first) is named by the walk's report
+          expect(mm.stats()).toMatchObject({ liveBlocks: stats.liveBlocks, allocationCount: stats.allocationCount, freeBytes: stats.freeBytes })
+          expect(mm.usableSize(before)).toBe(64)
+          expect(() => mm.validate()).not.toThrow() // reported once: the index laid anew, the junk again
+          expect(handOut(mm, before)).not.toBe(0)
+        }
+      }
+    }
+  })
+
   it('are reported by validate()', () => {
     const mm = checked()
     const ptr = mm.malloc(200)
