@@ -228,7 +228,7 @@ describe('the lock, when no other thread can reach the pool', () => {
           expect(warn).not.toHaveBeenCalled()
           continue
         }
-        expect(waited).toBeGreaterThan(5500)
+        expect(waited).toBeGreaterThanOrEqual(5000) // the report came during the wait
         expect(warn).toHaveBeenCalledTimes(1)
         const base = (mm as unknown as { base: number }).base
         expect(String(warn.mock.calls[0][0])).toMatch(new RegExp(`has waited 5\\.\\d s for the lock of the allocator at ${base}, and waits on.*worker\\.terminate\\(\\)`))
