@@ -2,7 +2,12 @@
 // through a face records a stack trace (captured in the host: wasm has none to give) and an optional
 // tag; leaks() attaches them and formatLeaks() groups the live blocks by site.
 // Tracking costs a stack capture per allocation, so it is off by default. A face records only its
-// own allocations: blocks allocated by another thread are listed without a site.
+// own allocations: blocks allocated by another thread are listed without a site. Only the face's own
+// free forgets a site, so a block another thread freed is still in the record: an origin counts only
+// while a live block of its address has its requested size, and the record is pruned to the live
+// blocks as it grows (a producer whose consumer frees would otherwise keep a site for every address
+// it ever used). A block freed and allocated again by another thread at the same address and size
+// cannot be told from the one recorded, and keeps its site.
 
 import type { LeakInfo } from './api.js'
 
@@ -10,16 +15,18 @@ export interface AllocationOrigin {
   site: string
   stack: string
   tag?: string
+  /** The requested size the allocation had: a live block of another size at the address is another allocation. */
+  size: number
 }
 
 /** Frames of this library, skipped when naming the site of an allocation. */
 const LIBRARY_FRAME = /[\\/](host|dist)[\\/](memory-manager|allocator|compat)\.(ts|js)/
 
-export function captureOrigin(tag: string | undefined): AllocationOrigin {
+export function captureOrigin(tag: string | undefined, size: number): AllocationOrigin {
   const stack = (new Error().stack ?? '').split('\n').slice(1).map((line) => line.trim())
   const outside = stack.filter((frame) => !LIBRARY_FRAME.test(frame) && !frame.includes('captureOrigin'))
   const site = (outside[0] ?? 'unknown site').replace(/^at /, '')
-  return tag === undefined ? { site, stack: outside.join('\n') } : { site, stack: outside.join('\n'), tag }
+  return tag === undefined ? { site, stack: outside.join('\n'), size } : { site, stack: outside.join('\n'), tag, size }
 }
 
 /** Live blocks grouped by site and tag, largest total first. */

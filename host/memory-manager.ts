@@ -23,6 +23,8 @@ const OPTION_NO_CACHES = 2
 /** assembly/faults.ts FAULT_FINGERPRINT (a non-writable block was written) and FAULT_ACCESS (its protection refused the call). */
 const FAULT_FINGERPRINT = 12
 const FAULT_ACCESS = 18
+/** The record of allocation sites is pruned (pruneOrigins) no sooner than at this many entries. */
+const PRUNE_AT_LEAST = 4096
 
 interface HeapConfig {
   size: number
@@ -123,25 +125,28 @@ export class MemoryManager extends Allocator {
       throw trapped(error, this.wasm) // called bare: see trap-guard.ts
     }
     const ptr = result < 0 && result > -16 ? this.result(result) : result >>> 0
-    return this.origins ? this.track(ptr, tag) : ptr
+    return this.origins ? this.track(ptr, tag, bytes) : ptr
   }
 
   /** A zero-filled block of `count * size` bytes, or 0 (an overflowing product is a failure). */
   calloc(count: number, size: number, tag?: string): number {
     if (tag !== undefined) checkTag(tag)
-    const ptr = this.result(this.wasm.heap_calloc(this.base, sizeArgument(count, 'count'), sizeArgument(size)))
-    return this.origins ? this.track(ptr, tag) : ptr
+    const items = sizeArgument(count, 'count')
+    const bytes = sizeArgument(size)
+    const ptr = this.result(this.wasm.heap_calloc(this.base, items, bytes))
+    return this.origins ? this.track(ptr, tag, items * bytes) : ptr
   }
 
   /** Resizes the block at `ptr`, moving it when needed; 0 on failure (and `ptr` stays valid). */
   realloc(ptr: number, size: number, tag?: string): number {
     checkPointer(ptr)
     if (tag !== undefined) checkTag(tag)
-    const moved = this.result(this.wasm.heap_realloc(this.base, ptr, sizeArgument(size)), ptr)
+    const bytes = sizeArgument(size)
+    const moved = this.result(this.wasm.heap_realloc(this.base, ptr, bytes), ptr)
     if (this.origins && (moved !== 0 || size === 0)) {
       const origin = this.origins.get(ptr)
       this.origins.delete(ptr)
-      if (moved !== 0) this.origins.set(moved, tag === undefined && origin ? origin : captureOrigin(tag))
+      if (moved !== 0) this.track(moved, tag, bytes, tag === undefined ? origin : undefined)
     }
     return moved
   }
@@ -150,8 +155,9 @@ export class MemoryManager extends Allocator {
   alignedAlloc(alignment: number, size: number, tag?: string): number {
     checkAlignment(alignment, MAX_ALIGNED_ALLOC)
     if (tag !== undefined) checkTag(tag)
-    const ptr = this.result(this.wasm.heap_aligned_alloc(this.base, alignment, sizeArgument(size)))
-    return this.origins ? this.track(ptr, tag) : ptr
+    const bytes = sizeArgument(size)
+    const ptr = this.result(this.wasm.heap_aligned_alloc(this.base, alignment, bytes))
+    return this.origins ? this.track(ptr, tag, bytes) : ptr
   }
 
   /** Frees the block at `ptr` (or under a typed view from mallocAs/callocAs); free(0) does nothing. */
@@ -382,12 +388,12 @@ export class MemoryManager extends Allocator {
    * (a stack trace) and the tag given to the allocation, for the blocks this face allocated.
    */
   leaks(): LeakInfo[] {
-    return this.blocks()
-      .filter((block) => !block.free)
-      .map(({ ptr, size }) => {
-        const origin = this.origins?.get(ptr)
-        return origin ? { ptr, size, site: origin.site, stack: origin.stack, ...(origin.tag === undefined ? {} : { tag: origin.tag }) } : { ptr, size }
-      })
+    const live = this.blocks().filter((block) => !block.free)
+    if (this.origins) this.pruneOrigins(live)
+    return live.map(({ ptr, size }) => {
+      const origin = this.origins?.get(ptr)
+      return origin ? { ptr, size, site: origin.site, stack: origin.stack, ...(origin.tag === undefined ? {} : { tag: origin.tag }) } : { ptr, size }
+    })
   }
 
   /** The live blocks grouped by allocation site (and tag), largest total first. */
@@ -418,10 +424,27 @@ export class MemoryManager extends Allocator {
   // ─── Allocation sites (trackAllocations) ──────────────────────────────────────────────────────
 
   private origins?: Map<number, AllocationOrigin>
+  /** The record's size at which it is next pruned (see pruneOrigins). */
+  private pruneAt = PRUNE_AT_LEAST
 
-  private track<T extends number>(ptr: T, tag: string | undefined): T {
-    if (this.origins && ptr !== 0) this.origins.set(ptr, captureOrigin(tag))
+  /** Records where the block at `ptr` (`size` requested bytes) was allocated: `kept` when it moved, else here. */
+  private track<T extends number>(ptr: T, tag: string | undefined, size: number, kept?: AllocationOrigin): T {
+    if (!this.origins || ptr === 0) return ptr
+    this.origins.set(ptr, kept ? { ...kept, size } : captureOrigin(tag, size))
+    if (this.origins.size >= this.pruneAt) this.pruneOrigins(this.blocks().filter((block) => !block.free))
     return ptr
+  }
+
+  /**
+   * Drops the origins of blocks that are no longer what was recorded (freed by another thread; see
+   * leaks.ts). Run when the record has doubled since the last prune and outgrown the live blocks, so
+   * that its cost, a walk of the heap, is paid once per that many allocations.
+   */
+  private pruneOrigins(live: readonly BlockInfo[]): void {
+    const origins = this.origins!
+    const sizes = new Map(live.map((block) => [block.ptr, block.size]))
+    for (const [ptr, origin] of origins) if (sizes.get(ptr) !== origin.size) origins.delete(ptr)
+    this.pruneAt = Math.max(PRUNE_AT_LEAST, 2 * origins.size, live.length)
   }
 }
 

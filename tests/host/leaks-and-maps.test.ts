@@ -44,6 +44,30 @@ describe('leak detection', () => {
     expect(report.indexOf('[texture]')).toBeLessThan(report.indexOf('[name]'))
   })
 
+  it('blocks another thread frees are forgotten: not listed under this face\'s sites, and the record does not grow for ever', () => {
+    // A producer that allocates with tracking on and a consumer (another face: another thread) that
+    // frees. Only this face's own free forgets a site, so the record kept every block the consumer
+    // freed, and a block the consumer allocated again at the same address was listed under the
+    // producer's site.
+    const producer = MemoryManager.createSync({ size: 1 << 20, trackAllocations: true })
+    const consumer = MemoryManager.attachSync(producer.handle)
+    const sites = () => (producer as unknown as { origins: Map<number, unknown> }).origins
+    for (let round = 0; round < 40; round++) {
+      const batch = Array.from({ length: 500 }, (_, i) => producer.malloc(32 + ((i + round) % 100) * 8, 'message'))
+      for (const ptr of batch) consumer.free(ptr)
+      consumer.malloc(8) // so that the next batch lies elsewhere
+    }
+    expect(sites().size).toBeLessThanOrEqual(4096) // 20,000 allocations at over 10,000 addresses, none live now
+    const made = producer.malloc(40, 'message')
+    consumer.free(made)
+    const own = consumer.malloc(36) // at the same address (the same block size), another requested size
+    expect(own).toBe(made)
+    const kept = producer.malloc(24, 'kept')
+    const listed = producer.leaks().filter((leak) => leak.ptr === own || leak.ptr === kept)
+    expect(listed.map((leak) => [leak.ptr, leak.tag])).toEqual([[own, undefined], [kept, 'kept']].sort((a, b) => (a[0] as number) - (b[0] as number)))
+    expect(sites().has(own)).toBe(false) // leaks() dropped it
+  })
+
   it('without tracking, leaks() still lists every live block, without sites', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const ptr = mm.malloc(5)
