@@ -21,7 +21,8 @@
 // A write after free changes a JUNK byte: found when those bytes are handed out again and by a
 // deep validate(). One into an index node (the first 16 bytes of a freed payload, where a freed
 // struct's first fields are) is found by the node's own check when its block is handed out
-// (freeindex.ts nodeHolds), by a walk that meets the damage, or by validate(). Both are CORRUPTION faults naming the block, the byte found and the byte expected.
+// (freeindex.ts nodeHolds), by a walk that meets the damage, or by validate(). All are CORRUPTION
+// faults naming the block, what was found and what was expected.
 // Costs: the red zone is checked in O(slack); junk is written on free and checked on hand-out in
 // O(bytes handed out or freed), never over a whole free block on the hot path.
 

@@ -626,14 +626,17 @@ export function nodeHolds(heap: usize, block: usize): bool {
   const r = right(block);
   const leftSeen = load<u32>(block, LEFT_MOST);
   const rightSeen = load<u32>(block, RIGHT_MOST);
-  const leftFigure = figureOf(l); // 0 for a link that may not be followed (noted as damage)
+  // A link that may not be followed gives 0 (and is noted as damage): a node's own figure never is.
+  const leftFigure = figureOf(l);
   const rightFigure = figureOf(r);
-  if (!damaged && leftSeen == leftFigure && rightSeen == rightFigure) return true;
-  // found: a link that may not be followed (a node's figure is never 0), else the figure that is off.
+  const leftLinkBad = l != 0 && leftFigure == 0;
+  const rightLinkBad = r != 0 && rightFigure == 0;
+  if (!(leftLinkBad || rightLinkBad) && leftSeen == leftFigure && rightSeen == rightFigure) return true;
+  // found: the link that may not be followed, else the figure that is off.
   let found = rightSeen;
   let expected = rightFigure;
-  if (l != 0 && leftFigure == 0) { found = <u32>l; expected = 0; }
-  else if (r != 0 && rightFigure == 0) { found = <u32>r; expected = 0; }
+  if (leftLinkBad) { found = <u32>l; expected = 0; }
+  else if (rightLinkBad) { found = <u32>r; expected = 0; }
   else if (leftSeen != leftFigure) { found = leftSeen; expected = leftFigure; }
   recordFault(heap, FAULT_INDEX_NODE, block, found, expected);
   nodeFaultRecorded = true;
