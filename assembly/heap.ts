@@ -453,33 +453,22 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
 
 // ─── Free ────────────────────────────────────────────────────────────────────────────────────────
 
-/** heapFree's body, inline in heap_free for the same reason as allocateInline. */
+/**
+ * heapFree's body, inline in heap_free for the same reason as allocateInline. The free that parks
+ * its block in a small-block cache is written out here without a call; every other case leaves by
+ * a call that is the last thing the free does (freeChecked, releaseChecked), so that no value of the
+ * fast path has to outlive a call: V8 kept such values in stack slots, spilled at their definition
+ * on the fast path too (small-churn 231 -> 220 instructions an operation, mixed-sizes 534 -> 516).
+ */
 // @ts-ignore: decorator
 @inline export function freeInline(heap: usize, ptr: usize): u32 {
-  if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
-  const block = ptr - HEADER_SIZE;
   // releasableAtOnce (pointers.ts) in its two stages, keeping the header's words.
-  let word: u32 = 0;
-  let tag: u32 = 0;
-  let atOnce = pointerReleasableAtOnce(heap, ptr);
-  if (atOnce) {
-    word = load<u32>(block);
-    tag = load<u32>(block, 4);
-    atOnce = headerReleasableAtOnce(heap, block, word, tag);
-  }
-  if (!atOnce) {
-    const problem = checkReleasable(heap, ptr);
-    if (problem != 0) return errorResult(problem);
-    // checks mode: the whole heap must hold before the free changes it (so a fault changes nothing).
-    if (checksOn(heap)) {
-      const fault = validationResult(heapValidate(heap, false));
-      if (fault != 0) return fault;
-    }
-    word = load<u32>(block);
-    tag = load<u32>(block, 4);
-  }
+  if (!pointerReleasableAtOnce(heap, ptr)) return freeChecked(heap, ptr);
+  const block = ptr - HEADER_SIZE;
+  const word = load<u32>(block);
+  const tag = load<u32>(block, 4);
+  if (!headerReleasableAtOnce(heap, block, word, tag)) return freeChecked(heap, ptr);
   const size = sizeInWord(word);
-  const requested = requestedInWords(word, tag);
   // A block whose left neighbour is free, or that ends where the top starts, is not parked but
   // merged at once, so that free space stays in few large blocks and a heap used as a stack shrinks
   // at its top. Its right neighbour's header is not read to decide (see releasableAtOnce: on a large
@@ -490,9 +479,33 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   const endsAtTop = isPrevFree(sentinel) && block + size == sentinel - load<u32>(sentinel - FOOTER_SIZE_BYTES);
   if (!cachesOn(heap) || (word & PREV_FREE) != 0 || endsAtTop || !cachePut(heap, block, size, word, heapPoolSize(heap))) {
-    if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
-    releaseBlock(heap, block);
+    return releaseChecked(heap, block, requestedInWords(word, tag));
   }
+  countFree(heap + CONTROL_STATS, requestedInWords(word, tag));
+  return 0;
+}
+
+/**
+ * The free of a pointer the fast acceptance did not pass: NULL, a bad pointer (its error), or checks
+ * mode (the whole heap validated first, so that a fault changes nothing; no caches). The acceptance
+ * passes every other pointer checkReleasable does, so a block freed here is not parked.
+ */
+function freeChecked(heap: usize, ptr: usize): u32 {
+  if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
+  const problem = checkReleasable(heap, ptr);
+  if (problem != 0) return errorResult(problem);
+  if (checksOn(heap)) {
+    const fault = validationResult(heapValidate(heap, false));
+    if (fault != 0) return fault;
+  }
+  const block = ptr - HEADER_SIZE;
+  return releaseChecked(heap, block, requestedInWords(load<u32>(block), load<u32>(block, 4)));
+}
+
+/** A checked live block goes back to the free index, merged with its free neighbours once they are found sound. */
+function releaseChecked(heap: usize, block: usize, requested: u32): u32 {
+  if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
+  releaseBlock(heap, block);
   countFree(heap + CONTROL_STATS, requested);
   return 0;
 }
