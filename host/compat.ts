@@ -21,56 +21,72 @@ export function memory_manager_init(size: number): MemoryManager {
   return MemoryManager.createSync({ size })
 }
 export function memory_manager_malloc(manager: MemoryManager, size: number): number {
-  return manager.malloc(size)
+  return heapOf(manager, 'memory_manager_malloc').malloc(size)
 }
 export function memory_manager_calloc(manager: MemoryManager, count: number, size: number): number {
-  return manager.calloc(count, size)
+  return heapOf(manager, 'memory_manager_calloc').calloc(count, size)
 }
 export function memory_manager_realloc(manager: MemoryManager, ptr: number, size: number): number {
-  return manager.realloc(ptr, size)
+  return heapOf(manager, 'memory_manager_realloc').realloc(ptr, size)
 }
 export function memory_manager_free(manager: MemoryManager, ptr: number): void {
-  manager.free(ptr)
+  heapOf(manager, 'memory_manager_free').free(ptr)
 }
 /** Returns true once the protection is set (errors are thrown as MemoryError). */
 export function memory_manager_protect(manager: MemoryManager, ptr: number, size: number, prot: Protection): boolean {
-  manager.protect(ptr, size, prot)
+  heapOf(manager, 'memory_manager_protect').protect(ptr, size, prot)
   return true
 }
 export function memory_manager_is_protected(manager: MemoryManager, ptr: number, prot: Protection): boolean {
-  return manager.isProtected(ptr, prot)
+  return heapOf(manager, 'memory_manager_is_protected').isProtected(ptr, prot)
 }
 export function memory_manager_get_stats(manager: MemoryManager): MemoryStats {
-  return manager.stats()
+  return heapOf(manager, 'memory_manager_get_stats').stats()
 }
 export function memory_manager_print_stats(manager: MemoryManager, write?: (text: string) => void): void {
-  manager.printStats(write)
+  heapOf(manager, 'memory_manager_print_stats').printStats(write)
 }
 export function memory_manager_reset_stats(manager: MemoryManager): void {
-  manager.resetStats()
+  heapOf(manager, 'memory_manager_reset_stats').resetStats()
 }
 export function memory_manager_destroy(manager: MemoryManager): void {
-  manager.destroy()
+  heapOf(manager, 'memory_manager_destroy').destroy()
 }
 
 export function stack_allocator_init(size: number): StackAllocator {
   return StackAllocator.createSync({ size })
 }
 export function stack_allocator_push(stack: StackAllocator, size: number): number {
-  return stack.push(size)
+  return stackOf(stack, 'stack_allocator_push').push(size)
 }
 export function stack_allocator_pop(stack: StackAllocator, ptr?: number): void {
-  stack.pop(ptr)
+  stackOf(stack, 'stack_allocator_pop').pop(ptr)
 }
 export function stack_allocator_get_stats(stack: StackAllocator): MemoryStats {
-  return stack.stats()
+  return stackOf(stack, 'stack_allocator_get_stats').stats()
 }
 export function stack_allocator_print_stats(stack: StackAllocator, write?: (text: string) => void): void {
-  stack.printStats(write)
+  stackOf(stack, 'stack_allocator_print_stats').printStats(write)
 }
 export function stack_allocator_reset_stats(stack: StackAllocator): void {
-  stack.resetStats()
+  stackOf(stack, 'stack_allocator_reset_stats').resetStats()
 }
 export function stack_allocator_destroy(stack: StackAllocator): void {
-  stack.destroy()
+  stackOf(stack, 'stack_allocator_destroy').destroy()
+}
+
+// The first argument of every function is the allocator its init returned: anything else is a
+// TypeError naming the function, not the engine's "Cannot read properties of null" from inside it.
+function heapOf(manager: unknown, call: string): MemoryManager {
+  if (manager instanceof MemoryManager) return manager
+  throw new TypeError(`${call}: the manager must be a MemoryManager (from memory_manager_init), got ${describe(manager)}`)
+}
+function stackOf(stack: unknown, call: string): StackAllocator {
+  if (stack instanceof StackAllocator) return stack
+  throw new TypeError(`${call}: the stack must be a StackAllocator (from stack_allocator_init), got ${describe(stack)}`)
+}
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value !== 'object') return typeof value
+  return (value as object).constructor?.name ?? 'an object'
 }

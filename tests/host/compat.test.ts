@@ -59,4 +59,16 @@ describe('compat: the seed usage example', () => {
     stack_allocator_destroy(stack)
     expect(() => stack_allocator_push(stack, 1)).toThrow(expect.objectContaining({ code: 'DESTROYED' }))
   })
+
+  it('a first argument that is not the allocator its init returned: a TypeError naming the function', () => {
+    const manager = memory_manager_init(4096)
+    const stack = stack_allocator_init(4096)
+    expect(() => memory_manager_malloc(null as never, 8)).toThrow(/^memory_manager_malloc: the manager must be a MemoryManager \(from memory_manager_init\), got null$/)
+    expect(() => memory_manager_free(undefined as never, 0)).toThrow(/memory_manager_free: .* got undefined/)
+    expect(() => memory_manager_get_stats(stack as never)).toThrow(/memory_manager_get_stats: .* got StackAllocator/)
+    expect(() => stack_allocator_push(manager as never, 8)).toThrow(/stack_allocator_push: the stack must be a StackAllocator \(from stack_allocator_init\), got MemoryManager/)
+    expect(() => memory_manager_destroy({} as never)).toThrow(TypeError)
+    expect(memory_manager_get_stats(manager).allocationCount).toBe(0) // nothing happened to either
+    expect(stack_allocator_get_stats(stack).allocationCount).toBe(0)
+  })
 })
