@@ -90,7 +90,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
   writeFreeHeader(start, <u32>(sentinel - start)); // the top: the whole pool
   writeSentinel(sentinel, PREV_FREE);
-  if (checksOn(heap)) junkFill(start + HEADER_SIZE, junkEnd(start, <u32>(sentinel - start))); // the top: no node
+  if (checksOn(heap)) junkFill(junkStart(start, <u32>(sentinel - start), sentinel), junkEnd(start, <u32>(sentinel - start)));
   store<u32>(heap + CONTROL_STATE, HEAP_READY);
   return 0;
 }
@@ -120,7 +120,7 @@ export function growFor(heap: usize, need: u32, alignment: u32): bool {
   if (!ensureMemory(end)) return false;
 
   const newSentinel = <usize>end - HEADER_SIZE;
-  if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : freeStart + HEADER_SIZE, newSentinel - FOOTER_SIZE_BYTES); // a new top: no node
+  if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : junkStart(freeStart, <u32>(newSentinel - freeStart), newSentinel), newSentinel - FOOTER_SIZE_BYTES);
   writeSentinel(newSentinel, PREV_FREE);
   store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
   writeFreeHeader(freeStart, <u32>(newSentinel - freeStart)); // the top, grown or new: never indexed
@@ -398,9 +398,10 @@ export function releaseBlock(heap: usize, block: usize): void {
   }
   if (checksOn(heap)) {
     // After the index work (which reads the neighbours' links), and around the live node and footer.
-    // The top has no node: its node's bytes are junk too (a left neighbour's node there is stale).
+    // The top has no node: its node's bytes are junk too (a left neighbour's node there is stale);
+    // for any other block junkStart is the node's end, and the first fill is empty.
     const nodeEnd = start + FREE_BLOCK_PREFIX;
-    if (start + size == <usize>load<u32>(heap + HEAP_SENTINEL)) junkFill(start + HEADER_SIZE, nodeEnd);
+    junkFill(junkStart(start, size, <usize>load<u32>(heap + HEAP_SENTINEL)), nodeEnd);
     junkFill(junkFrom > nodeEnd ? junkFrom : nodeEnd, junkTo);
     store<u32>(start + size - FOOTER_SIZE_BYTES, size); // the footer, when the junk reached it (the header and node it does not)
   }

@@ -388,7 +388,7 @@ export class MemoryManager extends Allocator {
    * (a stack trace) and the tag given to the allocation, for the blocks this face allocated.
    */
   leaks(): LeakInfo[] {
-    const live = this.blocks().filter((block) => !block.free)
+    const live = this.liveBlocks()
     if (this.origins) this.pruneOrigins(live)
     return live.map(({ ptr, size }) => {
       const origin = this.origins?.get(ptr)
@@ -431,8 +431,12 @@ export class MemoryManager extends Allocator {
   private track<T extends number>(ptr: T, tag: string | undefined, size: number, kept?: AllocationOrigin): T {
     if (!this.origins || ptr === 0) return ptr
     this.origins.set(ptr, kept ? { ...kept, size } : captureOrigin(tag, size))
-    if (this.origins.size >= this.pruneAt) this.pruneOrigins(this.blocks().filter((block) => !block.free))
+    if (this.origins.size >= this.pruneAt) this.pruneOrigins(this.liveBlocks())
     return ptr
+  }
+
+  private liveBlocks(): BlockInfo[] {
+    return this.blocks().filter((block) => !block.free)
   }
 
   /**
