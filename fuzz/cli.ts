@@ -1,9 +1,10 @@
 // npm run fuzz: seeded operation streams against the model, for every configuration (both policies,
-// checks on and off, growth on and off). A failure prints its seed, configuration and the shortest
+// checks on and off, growth on and off; a default alignment and unshared memory on request). A failure prints its seed, configuration and the shortest
 // failing prefix, and the command that replays it.
 //
 //   npm run fuzz                                   1,000,000 operations per configuration
 //   npm run fuzz -- --operations 20000 --seeds 3   shorter, more seeds
+//   npm run fuzz -- --alignment 64 --unshared      every configuration, 64-byte default alignment, unshared memory
 //   npm run fuzz -- --config best-fit+checks --seed 7 --operations 1234 --validate-every 1   replay
 import { parseArgs } from 'node:util'
 import { ALL_CONFIGS, configName, runStream, shortestFailingPrefix } from './engine.js'
@@ -15,15 +16,23 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     config: { type: 'string' },
     'validate-every': { type: 'string', default: '1000' },
+    alignment: { type: 'string', default: '8' },
+    unshared: { type: 'boolean', default: false },
   },
 })
 
 const operations = Number(values.operations)
 const validateEvery = Number(values['validate-every'])
 const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.seeds) }, (_, i) => i + 1)
-const configs = values.config ? ALL_CONFIGS.filter((config) => configName(config) === values.config) : ALL_CONFIGS
+const alignment = Number(values.alignment)
+if (!Number.isInteger(alignment) || alignment < 8 || alignment > 4096 || (alignment & (alignment - 1)) !== 0) {
+  console.error(`--alignment must be a power of two from 8 to 4096, got ${values.alignment}`)
+  process.exit(2)
+}
+const variants = ALL_CONFIGS.map((config) => ({ ...config, alignment, unshared: values.unshared }))
+const configs = values.config ? variants.filter((config) => configName(config) === values.config) : variants
 if (configs.length === 0) {
-  console.error(`no configuration named ${values.config}; known: ${ALL_CONFIGS.map(configName).join(', ')}`)
+  console.error(`no configuration named ${values.config}; known: ${variants.map(configName).join(', ')}`)
   process.exit(2)
 }
 
@@ -43,7 +52,8 @@ for (const config of configs) {
     const prefix = shortestFailingPrefix(config, seed, result.failedAt ?? 0, validateEvery)
     console.log(`FAIL  ${configName(config).padEnd(24)} seed ${seed}: at operation ${result.failedAt}: ${result.message}`)
     console.log(`      shortest failing prefix: ${prefix} operations`)
-    console.log(`      replay: npm run fuzz -- --config ${configName(config)} --seed ${seed} --operations ${prefix} --validate-every 1`)
+    const flags = `${alignment !== 8 ? ` --alignment ${alignment}` : ''}${values.unshared ? ' --unshared' : ''}`
+    console.log(`      replay: npm run fuzz -- --config ${configName(config)} --seed ${seed} --operations ${prefix} --validate-every 1${flags}`)
   }
 }
 console.log(`${total.toLocaleString('en-US')} operations, ${failures} failing stream(s)`)

@@ -18,6 +18,10 @@ export interface FuzzConfig {
   policy: Policy
   checks: boolean
   growth: boolean
+  /** The heap's default alignment (8 unless set): every malloc, calloc and realloc must keep it. */
+  alignment?: number
+  /** Unshared memory: growth detaches every old view of the buffer. */
+  unshared?: boolean
 }
 
 export interface FuzzResult {
@@ -34,7 +38,8 @@ export const ALL_CONFIGS: FuzzConfig[] = (['first-fit', 'best-fit'] as Policy[])
 )
 
 export function configName(config: FuzzConfig): string {
-  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}`
+  const alignment = (config.alignment ?? 8) !== 8 ? `+align${config.alignment}` : ''
+  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}${alignment}${config.unshared ? '+unshared' : ''}`
 }
 
 class Mismatch extends Error {}
@@ -60,11 +65,14 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
     const kind = random()
     return kind < 0.7 ? int(0, 128) : kind < 0.95 ? int(129, 2048) : int(2049, 24_000)
   }
+  const alignment = config.alignment ?? 8
   const mm = MemoryManager.createSync({
     size: 192 * 1024,
     maxSize: config.growth ? 768 * 1024 : 192 * 1024,
     policy: config.policy,
     checks: config.checks,
+    alignment,
+    shared: config.unshared ? false : undefined,
   })
   sabotage?.(mm)
   const live = new Map<number, Block>()
@@ -97,8 +105,8 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
     const view = mm.view(ptr, block.size) // raw: allowed here, the model only writes writable blocks
     for (let i = 0; i < block.size; i++) view[i] = patternByte(block.tag, i)
   }
-  const adopt = (ptr: number, bytes: number, alignment: number, what: string, prot = Protection.ReadWrite) => {
-    check(ptr % alignment === 0, `${what} returned ${ptr}, not aligned to ${alignment}`)
+  const adopt = (ptr: number, bytes: number, alignedTo: number, what: string, prot = Protection.ReadWrite) => {
+    check(ptr % alignedTo === 0, `${what} returned ${ptr}, not aligned to ${alignedTo}`)
     check(!live.has(ptr), `${what} returned ${ptr}, which is live`)
     check(mm.usableSize(ptr) >= bytes, `${what}: usableSize below the request`)
     if (config.checks) check(mm.usableSize(ptr) === bytes, `${what}: usableSize is not the request in checks mode`)
@@ -183,7 +191,7 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
           name = 'malloc'
           const ptr = mm.malloc(bytes)
           if (ptr === 0) failed()
-          else adopt(ptr, bytes, 8, `malloc(${bytes})`)
+          else adopt(ptr, bytes, alignment, `malloc(${bytes})`)
         } else if (kind < 0.85) {
           name = 'calloc'
           const count = int(0, 8)
@@ -192,14 +200,14 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
           if (ptr === 0) failed()
           else {
             check(mm.view(ptr, count * each).every((byte) => byte === 0), `calloc(${count}, ${each}) is not zeroed`)
-            adopt(ptr, count * each, 8, `calloc(${count}, ${each})`)
+            adopt(ptr, count * each, alignment, `calloc(${count}, ${each})`)
           }
         } else {
           name = 'alignedAlloc'
-          const alignment = 2 ** int(3, 12)
-          const ptr = mm.alignedAlloc(alignment, bytes)
+          const requested = 2 ** int(3, 12)
+          const ptr = mm.alignedAlloc(requested, bytes)
           if (ptr === 0) failed()
-          else adopt(ptr, bytes, alignment, `alignedAlloc(${alignment}, ${bytes})`)
+          else adopt(ptr, bytes, requested, `alignedAlloc(${requested}, ${bytes})`)
         }
       } else if (op < 0.62) {
         name = 'free'
@@ -229,7 +237,7 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
           const view = mm.view(moved, kept)
           for (let i = 0; i < kept; i++) if (view[i] !== patternByte(block.tag, i)) fail(`realloc(${ptr}, ${bytes}) lost byte ${i}`)
           forget(ptr, block)
-          adopt(moved, bytes, 8, `realloc(${ptr}, ${bytes})`, block.prot) // the protection travels
+          adopt(moved, bytes, alignment, `realloc(${ptr}, ${bytes})`, block.prot) // the protection travels
         }
       } else if (op < 0.83) {
         name = 'protect'

@@ -1,6 +1,7 @@
 // The model test: seeded streams of every public heap operation against a JS model of the live
 // blocks (fuzz/engine.ts): at least 100,000 operations for each policy, and a short run of every
-// fuzzer configuration (checks on and off, growth on and off).
+// fuzzer configuration (checks on and off, growth on and off), and of two with a larger default
+// alignment over unshared memory.
 import { describe, it, expect } from 'vitest'
 import { ALL_CONFIGS, configName, runStream, shortestFailingPrefix, type FuzzConfig } from '../../fuzz/engine.js'
 import type { MemoryManager } from '../../host/index.js'
@@ -26,6 +27,16 @@ describe('random operations against a model', () => {
   for (const config of ALL_CONFIGS) {
     it(`fuzz, short run: ${configName(config)}`, () => {
       expectClean(config, 42, config.checks ? 6_000 : 15_000, 500)
+    })
+  }
+
+  const variants: FuzzConfig[] = [
+    { policy: 'first-fit', checks: false, growth: true, alignment: 64, unshared: true },
+    { policy: 'best-fit', checks: true, growth: true, alignment: 4096, unshared: true },
+  ]
+  for (const config of variants) {
+    it(`fuzz, short run: ${configName(config)}`, () => {
+      expectClean(config, 42, 6_000, 500)
     })
   }
 
