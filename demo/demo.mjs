@@ -1,7 +1,7 @@
 // npm start: the seed's usage example, through the package as a user imports it.
 import { MemoryManager, StackAllocator, Protection } from 'wasm-memory-manager'
 
-// Initialize a heap with a 1 MiB pool.
+// Initialize a heap (a 64 KiB pool, small enough for its map to show every block).
 const manager = await MemoryManager.create({ size: 64 * 1024, trackAllocations: true })
 
 // Allocate memory and use it.
