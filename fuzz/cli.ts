@@ -1,6 +1,7 @@
 // npm run fuzz: seeded operation streams against the model, for every configuration (both policies,
-// checks on and off, growth on and off; a default alignment and unshared memory on request). A failure prints its seed, configuration and the shortest
-// failing prefix, and the command that replays it.
+// checks on and off, growth on and off; a default alignment and unshared memory on request). A
+// failure prints its seed, configuration and the shortest failing prefix, and the command that
+// replays it.
 //
 //   npm run fuzz                                   1,000,000 operations per configuration
 //   npm run fuzz -- --operations 20000 --seeds 3   shorter, more seeds
