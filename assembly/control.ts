@@ -13,7 +13,7 @@
 //    heap + 16   u32 limit           highest pool end growth may reach (maxSize)
 //    heap + 20   u32 alignment       default payload alignment (power of two, 8..4096)
 //    heap + 24   u32 policy          POLICY_FIRST_FIT or POLICY_BEST_FIT
-//    heap + 28   u32 options         OPTION_* bits
+//    heap + 28   u32 options         OPTION_* bits; bits 8-31: checks mode's validateEvery (0 = 1)
 //    heap + 32   u32 freeRoot        the free index's entry point (see freeindex.ts)
 //    heap + 36   u32 freeBlocks      number of free blocks in the index (the top is not: heap.ts)
 //    heap + 40   u32 freeBlockBytes  sum of their sizes, headers included
@@ -26,6 +26,7 @@
 //    heap + 128  small-block caches  see caches.ts (HEAP_CACHES_SIZE bytes)
 //    heap + 1152 free-index path     HEAP_PATH_ENTRIES u32: the nodes a walk of the free index passed
 //                                    on its way down, for its way back up (freeindex.ts onPath)
+//    heap + 1956 u32 freesToValidation  checks mode: frees left until the next whole-heap validation (checks.ts)
 //    heap + HEAP_CONTROL_SIZE  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
 export const CONTROL_LOCK: usize = 0;
@@ -58,14 +59,17 @@ export const POLICY_BEST_FIT: u32 = 1;
 export const OPTION_CHECKS: u32 = 1;
 /** Small-block caches off: every request is placed by the policy (caches.ts). */
 export const OPTION_NO_CACHES: u32 = 2;
+/** The options word above its flags: checks mode validates the whole heap on every n-th free (checks.ts). */
+export const OPTION_VALIDATE_EVERY_SHIFT: u32 = 8;
 
 export const HEAP_CACHES: usize = 128;
 export const HEAP_CACHES_SIZE: usize = 1024;
 export const HEAP_PATH: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
 /** The deepest a walk of the free index may go, plus one: a treap of hashed priorities stays far above it (freeindex.ts). */
-export const HEAP_PATH_ENTRIES: i32 = 202;
-/** The heap's control block is the common part, its own fields, the caches and the path. */
-export const HEAP_CONTROL_SIZE: usize = HEAP_PATH + (<usize>HEAP_PATH_ENTRIES << 2);
+export const HEAP_PATH_ENTRIES: i32 = 201;
+export const HEAP_FREES_TO_VALIDATION: usize = HEAP_PATH + (<usize>HEAP_PATH_ENTRIES << 2);
+/** The heap's control block is the common part, its own fields, the caches, the path and checks mode's countdown. */
+export const HEAP_CONTROL_SIZE: usize = HEAP_FREES_TO_VALIDATION + 4;
 
 /** Highest address a pool may end at: keeps every address and size below the error results. */
 export const ADDRESS_LIMIT: u64 = 0xffff_0000;

@@ -22,7 +22,7 @@ import {
 } from "./block";
 import {
   CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
-  POLICY_BEST_FIT, CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, ADDRESS_LIMIT, PAGE_SIZE,
+  POLICY_BEST_FIT, CONTROL_STATS, HEAP_CONTROL_SIZE, HEAP_READY, ADDRESS_LIMIT, PAGE_SIZE, HEAP_FREES_TO_VALIDATION,
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexDamaged, payloadIn,
@@ -37,6 +37,7 @@ import {
 } from "./caches";
 import {
   checksOn, writeCanary, junkFill, junkIntact, junkStart, junkEnd, FREE_BLOCK_PREFIX,
+  validationDue, validationPassed,
 } from "./checks";
 import { heapValidate } from "./validate";
 import { heapPoolSize } from "./queries";
@@ -85,6 +86,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   store<u32>(heap + HEAP_OPTIONS, options);
   statsClear(heap + CONTROL_STATS);
   indexClear(heap);
+  store<u32>(heap + HEAP_FREES_TO_VALIDATION, 1); // the first free validates
 
   const sentinel = <usize>end - HEADER_SIZE;
   store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
@@ -488,16 +490,17 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
 
 /**
  * The free of a pointer the fast acceptance did not pass: NULL, a bad pointer (its error), or checks
- * mode (the whole heap validated first, so that a fault changes nothing; no caches). The acceptance
+ * mode (the whole heap validated first when due, so that a fault changes nothing; no caches). The acceptance
  * passes every other pointer checkReleasable does, so a block freed here is not parked.
  */
 function freeChecked(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
   const problem = checkReleasable(heap, ptr);
   if (problem != 0) return errorResult(problem);
-  if (checksOn(heap)) {
+  if (checksOn(heap) && validationDue(heap)) {
     const fault = validationResult(heapValidate(heap, false));
     if (fault != 0) return fault;
+    validationPassed(heap);
   }
   const block = ptr - HEADER_SIZE;
   return releaseChecked(heap, block, requestedInWords(load<u32>(block), load<u32>(block, 4)));

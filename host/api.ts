@@ -29,6 +29,12 @@ export interface MemoryManagerOptions {
   /** Extra corruption checks (red zones, junk fill, validation on free). @defaultValue false */
   checks?: boolean
   /**
+   * checks mode: validate the whole heap (O(blocks)) on every n-th free instead of on every free,
+   * so that a large heap stays usable under checks; the freed block's red zone and its neighbours'
+   * headers are still checked on every free. Only with `checks: true`. @defaultValue 1
+   */
+  validateEvery?: number
+  /**
    * Serve small requests (up to 1 KiB) first from per-size caches of recently freed blocks: O(1)
    * for the churn of small objects. Off: every request is placed by the policy. @defaultValue true
    */

@@ -20,6 +20,9 @@ import type { WasmExports } from './wasm-exports.js'
 const POLICY_CODES: Record<Policy, number> = { 'first-fit': 0, 'best-fit': 1 }
 const OPTION_CHECKS = 1
 const OPTION_NO_CACHES = 2
+/** The options word above its flags holds validateEvery (assembly/control.ts). */
+const VALIDATE_EVERY_UNIT = 256
+const MAX_VALIDATE_EVERY = 0xff_ffff
 /** assembly/faults.ts FAULT_FINGERPRINT (a non-writable block was written) and FAULT_ACCESS (its protection refused the call). */
 const FAULT_FINGERPRINT = 12
 const FAULT_ACCESS = 18
@@ -33,24 +36,39 @@ interface HeapConfig {
   policy: Policy
   shared: boolean
   checks: boolean
+  validateEvery: number
   trackAllocations: boolean
   smallBlockCaches: boolean
 }
 
-const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'checks', 'trackAllocations', 'smallBlockCaches'] as const
+const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'checks', 'validateEvery', 'trackAllocations', 'smallBlockCaches'] as const
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   const pool = resolvePoolOptions(options)
   checkOptionNames(options, HEAP_OPTIONS, 'MemoryManager')
   const policy = options.policy ?? 'first-fit'
   if (!(policy in POLICY_CODES)) throw new RangeError(`policy must be 'first-fit' or 'best-fit'`)
+  const checks = booleanOption(options.checks, 'checks', false)
   return {
     ...pool,
     policy,
-    checks: booleanOption(options.checks, 'checks', false),
+    checks,
+    validateEvery: validateEveryOption(options.validateEvery, checks),
     trackAllocations: booleanOption(options.trackAllocations, 'trackAllocations', false),
     smallBlockCaches: booleanOption(options.smallBlockCaches, 'smallBlockCaches', true),
   }
+}
+
+/** checks mode's frees between whole-heap validations: an integer from 1, and only with checks on. */
+function validateEveryOption(value: unknown, checks: boolean): number {
+  if (value === undefined) return 1
+  if (typeof value !== 'number') throw new TypeError(`validateEvery must be a number, got ${typeof value}`)
+  if (!Number.isInteger(value) || value < 1 || value > MAX_VALIDATE_EVERY) {
+    throw new RangeError(`validateEvery must be an integer from 1 to ${MAX_VALIDATE_EVERY}, got ${value}`)
+  }
+  // Without checks nothing validates on free: a setting that would do nothing is a mistake to report.
+  if (!checks) throw new TypeError('validateEvery applies to checks mode: pass checks: true with it')
+  return value
 }
 
 /**
@@ -98,7 +116,8 @@ export class MemoryManager extends Allocator {
     const memory = createMemory(poolStart + config.size, poolStart + config.maxSize, config.shared)
     const wasm = instantiateOver(module, memory)
     wasm.instance_set_sole_thread(1) // a new memory: no other thread has it until `handle` is read
-    const options = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
+    const flags = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
+    const options = config.validateEvery * VALIDATE_EVERY_UNIT + flags
     const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)

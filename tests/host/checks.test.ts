@@ -174,6 +174,48 @@ describe('checks mode: validation on every free', () => {
   })
 })
 
+describe('checks mode: validateEvery', () => {
+  it('between validations a free checks only its own block and neighbours', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, checks: true, validateEvery: 3 })
+    const blocks = Array.from({ length: 8 }, () => mm.malloc(32))
+    mm.free(blocks[0]) // validates (clean): the count starts again at 3
+    const c = blocks[7]
+    const bytes = new Uint8Array(mm.memory.buffer)
+    bytes[c - 1] ^= 0x10 // c's magic, far from the blocks freed next
+    mm.free(blocks[2]) // 2 frees left: not validated, and not near c
+    mm.free(blocks[4])
+    const error = thrown(() => mm.free(blocks[5])) // the third since the last validation
+    expect(error.code).toBe('CORRUPTION')
+    expect(error.block).toBe(c)
+    expect(mm.stats().liveBlocks).toBe(5) // the refused free changed nothing
+    expect(thrown(() => mm.free(blocks[5])).block).toBe(c) // a fault leaves the validation due
+    bytes[c - 1] ^= 0x10
+    mm.free(blocks[5])
+    expect(mm.stats().liveBlocks).toBe(4)
+    mm.validate()
+  })
+
+  it('every free still checks its own red zone, whatever validateEvery says', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, checks: true, validateEvery: 1000 })
+    const keep = mm.malloc(8)
+    mm.free(mm.malloc(8)) // the validation due at the first free, out of the way
+    const ptr = mm.malloc(10)
+    new Uint8Array(mm.memory.buffer)[ptr + 10] = 0 // one byte past the request
+    const error = thrown(() => mm.free(ptr))
+    expect(error.code).toBe('CORRUPTION')
+    expect(error.block).toBe(ptr)
+    expect(keep).not.toBe(0)
+  })
+
+  it('validateEvery is an integer from 1, and only with checks: true', () => {
+    expect(() => MemoryManager.createSync({ validateEvery: 10 })).toThrow(TypeError)
+    expect(() => MemoryManager.createSync({ checks: false, validateEvery: 10 })).toThrow(/checks: true/)
+    for (const bad of [0, -1, 1.5, NaN, 2 ** 24]) expect(() => MemoryManager.createSync({ checks: true, validateEvery: bad })).toThrow(RangeError)
+    expect(() => MemoryManager.createSync({ checks: true, validateEvery: '10' as unknown as number })).toThrow(TypeError)
+    expect(MemoryManager.createSync({ checks: true, validateEvery: 2 ** 24 - 1 }).malloc(8)).not.toBe(0)
+  })
+})
+
 describe('errors that help', () => {
   it('an interior pointer names the block it falls in and the offset', () => {
     const mm = MemoryManager.createSync({ size: 4096 })
