@@ -10,7 +10,8 @@
 //    │ (bytes, ×8)    │ │ │ │ │ 16 b  │ 13 b  │ 3 b   │ (ptr = block + 8)         │
 //    └────────────────────────┴───────────────────────┴───────────────────────────┘
 //      U (bit 0) USED       the block is handed out (or held by a size cache, see C)
-//      C (bit 1) CACHED     the block is free but parked in a small-size cache
+//      C (bit 1) CACHED     the block is free but parked in a small-size cache (or, in checks
+//                           mode, which has no caches, held by the quarantine: quarantine.ts)
 //      P (bit 2) PREV_FREE  the block on the left is free (so its footer is valid)
 //      magic                hash of the block's own address: a header at the wrong place,
 //                           or a pointer into the middle of a block, does not match it

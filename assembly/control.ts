@@ -26,6 +26,7 @@
 //    heap + 128  small-block caches  see caches.ts (HEAP_CACHES_SIZE bytes)
 //    heap + 1152 free-index path     HEAP_PATH_ENTRIES u32: the nodes a walk of the free index passed
 //                                    on its way down, for its way back up (freeindex.ts onPath)
+//    heap + 1936 quarantine          checks mode's held freed blocks: see quarantine.ts (20 bytes)
 //    heap + 1956 u32 freesToValidation  checks mode: frees left until the next whole-heap validation (checks.ts)
 //    heap + HEAP_CONTROL_SIZE  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
@@ -66,9 +67,10 @@ export const HEAP_CACHES: usize = 128;
 export const HEAP_CACHES_SIZE: usize = 1024;
 export const HEAP_PATH: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
 /** The deepest a walk of the free index may go, plus one: a treap of hashed priorities stays far above it (freeindex.ts). */
-export const HEAP_PATH_ENTRIES: i32 = 201;
-export const HEAP_FREES_TO_VALIDATION: usize = HEAP_PATH + (<usize>HEAP_PATH_ENTRIES << 2);
-/** The heap's control block is the common part, its own fields, the caches, the path and checks mode's countdown. */
+export const HEAP_PATH_ENTRIES: i32 = 196;
+export const HEAP_QUARANTINE: usize = HEAP_PATH + (<usize>HEAP_PATH_ENTRIES << 2);
+export const HEAP_FREES_TO_VALIDATION: usize = HEAP_QUARANTINE + 20;
+/** The heap's control block is the common part, its own fields, the caches, the path and checks mode's quarantine and countdown. */
 export const HEAP_CONTROL_SIZE: usize = HEAP_FREES_TO_VALIDATION + 4;
 
 /** Highest address a pool may end at: keeps every address and size below the error results. */

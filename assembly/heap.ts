@@ -40,6 +40,7 @@ import {
   validationDue, validationPassed,
 } from "./checks";
 import { heapValidate } from "./validate";
+import { quarantineInit, quarantineOn, quarantineHold, quarantineFlush, quarantinedBlocks, NOT_HELD, WRITTEN_AFTER_FREE, DAMAGED } from "./quarantine";
 import { heapPoolSize } from "./queries";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
@@ -68,7 +69,7 @@ function ensureMemory(end: u64): bool {
  * Lays a heap out at `heap`: a pool of `poolBytes` that may grow to `limitBytes`. Returns 0, or an
  * error result when the arguments cannot describe a heap (the host checks them first).
  */
-export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32): u32 {
+export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32, quarantineBytes: u32 = 0): u32 {
   poolBytes &= ~7;
   limitBytes &= ~7;
   if (alignment < 8 || alignment > 4096 || (alignment & (alignment - 1)) != 0) return errorResult(ERR_INVALID_POINTER);
@@ -87,6 +88,7 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
   statsClear(heap + CONTROL_STATS);
   indexClear(heap);
   store<u32>(heap + HEAP_FREES_TO_VALIDATION, 1); // the first free validates
+  quarantineInit(heap, quarantineBytes);
 
   const sentinel = <usize>end - HEADER_SIZE;
   store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
@@ -295,8 +297,10 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   // any); after the pool grew. A block the walk refused ends the search: it is reported below.
   for (; attempt < 3; attempt++) {
     if (attempt == 1) {
-      if (cachedBlocks(heap) == 0) continue;
+      if (cachedBlocks(heap) == 0 && quarantinedBlocks(heap) == 0) continue;
       cacheFlush(heap);
+      if (quarantineFlush(heap) == WRITTEN_AFTER_FREE) return errorResult(ERR_CORRUPTION);
+      if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over, and repaired
     }
     if (attempt == 2 && (!mayGrow || !growFor(heap, need, alignment))) return 0;
     // An empty index (a heap that grows and shrinks at its top, as a LIFO does) is not walked.
@@ -497,13 +501,28 @@ function freeChecked(heap: usize, ptr: usize): u32 {
   if (ptr == 0) return isReady(heap) ? 0 : errorResult(ERR_DESTROYED);
   const problem = checkReleasable(heap, ptr);
   if (problem != 0) return errorResult(problem);
-  if (checksOn(heap) && validationDue(heap)) {
-    const fault = validationResult(heapValidate(heap, false));
-    if (fault != 0) return fault;
-    validationPassed(heap);
-  }
   const block = ptr - HEADER_SIZE;
-  return releaseChecked(heap, block, requestedInWords(load<u32>(block), load<u32>(block, 4)));
+  const requested = requestedInWords(load<u32>(block), load<u32>(block, 4));
+  if (checksOn(heap)) {
+    if (validationDue(heap)) {
+      const fault = validationResult(heapValidate(heap, false));
+      if (fault != 0) return fault;
+      validationPassed(heap);
+    }
+    if (quarantineOn(heap)) return holdChecked(heap, block, requested);
+  }
+  return releaseChecked(heap, block, requested);
+}
+
+/** checks mode with a quarantine: the block is held instead of freed (quarantine.ts), unless too large. */
+function holdChecked(heap: usize, block: usize, requested: u32): u32 {
+  if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
+  const held = quarantineHold(heap, block);
+  if (held == WRITTEN_AFTER_FREE) return errorResult(ERR_CORRUPTION);
+  if (held == DAMAGED) return 0; // nothing changed; CORRUPTION once the call is over, and a rebuild
+  if (held == NOT_HELD) releaseBlock(heap, block);
+  countFree(heap + CONTROL_STATS, requested);
+  return 0;
 }
 
 /** A checked live block goes back to the free index, merged with its free neighbours once they are found sound. */

@@ -22,6 +22,7 @@ import { heapValidate } from "./validate";
 import { statsReset, statRead } from "./stats";
 import { indexDamaged } from "./freeindex";
 import { cacheFlush } from "./caches";
+import { quarantineFlush, WRITTEN_AFTER_FREE } from "./quarantine";
 import {
   stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackBlockSize, stackUsed,
   stackCapacity, stackDepth, stackFreeBytes,
@@ -31,7 +32,7 @@ import {
   HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON,
 } from "./control";
 import { HEADER_SIZE, isLive, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
-import { ERR_DESTROYED, errorResult } from "./errors";
+import { ERR_DESTROYED, ERR_CORRUPTION, errorResult } from "./errors";
 
 // ─── Geometry ────────────────────────────────────────────────────────────────────────────────────
 
@@ -98,8 +99,9 @@ export function instance_after_trap(): void {
   return settled;
 }
 
-export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32): u32 {
-  return heapInit(heap, poolBytes, limitBytes, alignment, policy, options);
+/** `quarantineBytes`: checks mode's quarantine (quarantine.ts); 0, as a caller that passes six arguments gets, is none. */
+export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32, quarantineBytes: u32): u32 {
+  return heapInit(heap, poolBytes, limitBytes, alignment, policy, options, quarantineBytes);
 }
 
 export function heap_malloc(heap: usize, size: u32): usize {
@@ -150,12 +152,16 @@ export function heap_access(heap: usize, ptr: usize, required: u32): u32 {
   return leave(heap, heapAccess(heap, ptr, required));
 }
 
-/** Hands every block held in the small-block caches back to the free index, where it coalesces. */
+/**
+ * Hands every block held in the small-block caches, or in checks mode's quarantine, back to the free
+ * index, where it coalesces. CORRUPTION when a held block was written after its free.
+ */
 export function heap_trim(heap: usize): u32 {
   enter(heap);
-  const ready = load<u32>(heap + CONTROL_STATE) == HEAP_READY;
-  if (ready) cacheFlush(heap);
-  return leave(heap, ready ? 0 : errorResult(ERR_DESTROYED));
+  if (load<u32>(heap + CONTROL_STATE) != HEAP_READY) return leave(heap, errorResult(ERR_DESTROYED));
+  cacheFlush(heap);
+  const flushed = quarantineFlush(heap);
+  return leave(heap, flushed == WRITTEN_AFTER_FREE ? errorResult(ERR_CORRUPTION) : 0);
 }
 
 export function heap_validate(heap: usize): u32 {

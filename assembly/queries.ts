@@ -7,6 +7,7 @@ import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES
 import { indexLargest } from "./freeindex";
 import { checkLiveBlock } from "./pointers";
 import { cachedBlocks, cachedBytes, largestCached } from "./caches";
+import { quarantinedBlocks, quarantinedBytes, largestHeld } from "./quarantine";
 import { checksOn } from "./checks";
 import { errorResult } from "./errors";
 import { topBlock } from "./heap";
@@ -31,20 +32,20 @@ export function heapFreeBlocks(heap: usize): u32 {
 
 /** The index's and caches' blocks, and the top when there is one (`top`, or 0). */
 function freeBlocksWith(heap: usize, top: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + (top != 0 ? 1 : 0);
+  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + quarantinedBlocks(heap) + (top != 0 ? 1 : 0);
 }
 
 /** Free bytes usable by payloads: the free (and cached) blocks' sizes less their headers. */
 export function heapFreeBytes(heap: usize): u32 {
   const top = topBlock(heap);
   const topBytes = top != 0 ? blockSize(top) : 0;
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + quarantinedBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
 }
 
 /** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */
 export function heapLargestFree(heap: usize): u32 {
   let largest = indexLargest(heap);
-  const cached = largestCached(heap);
+  const cached = max(largestCached(heap), largestHeld(heap));
   if (cached > largest) largest = cached;
   const top = topBlock(heap);
   if (top != 0 && blockSize(top) > largest) largest = blockSize(top);

@@ -14,6 +14,7 @@ import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
 import { indexRemove, indexReplace, indexDamaged } from "./freeindex";
 import { checkReleasable, releasableAtOnce, nextHeaderHolds, neighboursHold } from "./pointers";
 import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
+import { quarantineOn, quarantineHold, NOT_HELD } from "./quarantine";
 import { statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
 import { ERR_CORRUPTION, errorResult, isErrorResult } from "./errors";
 import { heapMalloc, heapFree, allocateBlock, releaseBlock, needFor, handOutIntact, growFor } from "./heap";
@@ -110,7 +111,8 @@ export function heapRealloc(heap: usize, ptr: usize, requested: u32): usize {
       return resizedInPlace(heap, block, oldRequested, requested, prot);
     }
     memory.copy(moved, ptr, oldRequested < requested ? oldRequested : requested);
-    releaseBlock(heap, block);
+    // checks mode's quarantine holds the old place, so that a pointer kept to it is caught writing.
+    if (!quarantineOn(heap) || quarantineHold(heap, block, false) == NOT_HELD) releaseBlock(heap, block);
     statsOnFree(stats, oldRequested);
     statsOnAllocate(stats, requested);
     return reallocDone(heap, moved);

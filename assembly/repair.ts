@@ -8,6 +8,8 @@ import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeH
 import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { indexClear, indexInsert, indexDamaged, indexNodeFaultRecorded } from "./freeindex";
 import { cacheForget } from "./caches";
+import { quarantineForget } from "./quarantine";
+import { checksOn, junkFill, junkStart, junkEnd } from "./checks";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
 
@@ -17,7 +19,8 @@ import { ERR_CORRUPTION, errorResult } from "./errors";
  */
 export function heapRebuildIndex(heap: usize): void {
   indexClear(heap);
-  cacheForget(heap); // cached blocks are folded back below, with every other free run
+  cacheForget(heap); // cached and held blocks are folded back below, with every other free run
+  quarantineForget(heap);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block: usize = load<u32>(heap + HEAP_POOL_START);
   let run: usize = 0; // start of the run of free (or cached) blocks being merged
@@ -35,6 +38,7 @@ export function heapRebuildIndex(heap: usize): void {
   }
   if (run != 0 && block == sentinel) {
     writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
+    junkRun(heap, run, <u32>(sentinel - run), sentinel);
     setFlag(sentinel, PREV_FREE);
   }
 }
@@ -43,7 +47,17 @@ export function heapRebuildIndex(heap: usize): void {
 function closeRun(heap: usize, run: usize, end: usize): void {
   writeFreeHeader(run, <u32>(end - run));
   indexInsert(heap, run);
+  junkRun(heap, run, <u32>(end - run), <usize>load<u32>(heap + HEAP_SENTINEL));
   setFlag(end, PREV_FREE);
+}
+
+/**
+ * checks mode: a run folded from several blocks (blocks held by the quarantine beside free ones)
+ * holds their old headers and links where junk is expected; it is junk again, so that a hand-out
+ * does not report them as writes after free.
+ */
+function junkRun(heap: usize, run: usize, size: u32, sentinel: usize): void {
+  if (checksOn(heap)) junkFill(junkStart(run, size, sentinel), junkEnd(run, size));
 }
 
 /**

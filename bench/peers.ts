@@ -117,7 +117,7 @@ export function oursInWasm(options: { caches?: boolean; label?: string; file?: s
       memory.grow(Math.ceil(need / PAGE) - memory.buffer.byteLength / PAGE)
       new Int32Array(memory.buffer, traceAt, workload.trace.length).set(workload.trace)
       const options2 = options.caches === false ? 2 /* OPTION_NO_CACHES */ : 0
-      if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, options2) !== 0) throw new Error('heap_init failed')
+      if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, options2, 0) !== 0) throw new Error('heap_init failed')
     },
     run: (workload) => wasm.replay_heap(heap, traceAt, workload.operations, slotsAt) >>> 0,
     runRange: (from, count) => wasm.replay_heap(heap, traceAt + from * 12, count, slotsAt) >>> 0,

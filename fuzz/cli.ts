@@ -6,6 +6,7 @@
 //   npm run fuzz                                   1,000,000 operations per configuration
 //   npm run fuzz -- --operations 20000 --seeds 3   shorter, more seeds
 //   npm run fuzz -- --alignment 64 --unshared      every configuration, 64-byte default alignment, unshared memory
+//   npm run fuzz -- --quarantine 65536             checks mode's configurations hold 64 KiB of freed blocks
 //   npm run fuzz -- --config best-fit+checks --seed 7 --operations 1234 --validate-every 1   replay
 import { parseArgs } from 'node:util'
 import { ALL_CONFIGS, configName, runStream, shortestFailingPrefix } from './engine.js'
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     'validate-every': { type: 'string', default: '1000' },
     alignment: { type: 'string', default: '8' },
     unshared: { type: 'boolean', default: false },
+    quarantine: { type: 'string', default: '0' },
   },
 })
 
@@ -30,7 +32,12 @@ if (!Number.isInteger(alignment) || alignment < 8 || alignment > 4096 || (alignm
   console.error(`--alignment must be a power of two from 8 to 4096, got ${values.alignment}`)
   process.exit(2)
 }
-const variants = ALL_CONFIGS.map((config) => ({ ...config, alignment, unshared: values.unshared }))
+const quarantine = Number(values.quarantine)
+if (!Number.isInteger(quarantine) || quarantine < 0 || quarantine > 0xffff_ffff) {
+  console.error(`--quarantine must be a whole number of bytes, got ${values.quarantine}`)
+  process.exit(2)
+}
+const variants = ALL_CONFIGS.map((config) => ({ ...config, alignment, unshared: values.unshared, quarantine }))
 const configs = values.config ? variants.filter((config) => configName(config) === values.config) : variants
 if (configs.length === 0) {
   console.error(`no configuration named ${values.config}; known: ${variants.map(configName).join(', ')}`)
@@ -53,7 +60,7 @@ for (const config of configs) {
     const prefix = shortestFailingPrefix(config, seed, result.failedAt ?? 0, validateEvery)
     console.log(`FAIL  ${configName(config).padEnd(24)} seed ${seed}: at operation ${result.failedAt}: ${result.message}`)
     console.log(`      shortest failing prefix: ${prefix} operations`)
-    const flags = `${alignment !== 8 ? ` --alignment ${alignment}` : ''}${values.unshared ? ' --unshared' : ''}`
+    const flags = `${alignment !== 8 ? ` --alignment ${alignment}` : ''}${values.unshared ? ' --unshared' : ''}${quarantine ? ` --quarantine ${quarantine}` : ''}`
     console.log(`      replay: npm run fuzz -- --config ${configName(config)} --seed ${seed} --operations ${prefix} --validate-every 1${flags}`)
   }
 }

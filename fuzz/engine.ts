@@ -22,6 +22,8 @@ export interface FuzzConfig {
   alignment?: number
   /** Unshared memory: growth detaches every old view of the buffer. */
   unshared?: boolean
+  /** checks mode's quarantine in bytes (freed blocks held out of use); ignored without checks. */
+  quarantine?: number
 }
 
 export interface FuzzResult {
@@ -39,7 +41,8 @@ export const ALL_CONFIGS: FuzzConfig[] = (['first-fit', 'best-fit'] as Policy[])
 
 export function configName(config: FuzzConfig): string {
   const alignment = (config.alignment ?? 8) !== 8 ? `+align${config.alignment}` : ''
-  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}${alignment}${config.unshared ? '+unshared' : ''}`
+  const quarantine = config.checks && config.quarantine ? `+quarantine${config.quarantine}` : ''
+  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}${alignment}${config.unshared ? '+unshared' : ''}${quarantine}`
 }
 
 class Mismatch extends Error {}
@@ -73,6 +76,7 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
     checks: config.checks,
     alignment,
     shared: config.unshared ? false : undefined,
+    quarantine: config.checks && config.quarantine ? config.quarantine : undefined,
   })
   sabotage?.(mm)
   const live = new Map<number, Block>()

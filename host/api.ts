@@ -35,6 +35,13 @@ export interface MemoryManagerOptions {
    */
   validateEvery?: number
   /**
+   * checks mode: hold freed blocks out of use, oldest out first, up to this many bytes of blocks, so
+   * that a write through a dangling pointer lands in checked junk instead of in a block already
+   * handed out again (found when the block leaves, by validate(), or on trim()). Only with
+   * `checks: true`; 0 is none. @defaultValue 0
+   */
+  quarantine?: number
+  /**
    * Serve small requests (up to 1 KiB) first from per-size caches of recently freed blocks: O(1)
    * for the churn of small objects. Off: every request is placed by the policy. @defaultValue true
    */

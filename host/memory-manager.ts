@@ -23,6 +23,8 @@ const OPTION_NO_CACHES = 2
 /** The options word above its flags holds validateEvery (assembly/control.ts). */
 const VALIDATE_EVERY_UNIT = 256
 const MAX_VALIDATE_EVERY = 0xff_ffff
+/** The quarantine's bound in bytes is a u32 in the control block (assembly/quarantine.ts). */
+const MAX_QUARANTINE = 0xffff_ffff
 /** assembly/faults.ts FAULT_FINGERPRINT (a non-writable block was written) and FAULT_ACCESS (its protection refused the call). */
 const FAULT_FINGERPRINT = 12
 const FAULT_ACCESS = 18
@@ -37,11 +39,12 @@ interface HeapConfig {
   shared: boolean
   checks: boolean
   validateEvery: number
+  quarantine: number
   trackAllocations: boolean
   smallBlockCaches: boolean
 }
 
-const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'checks', 'validateEvery', 'trackAllocations', 'smallBlockCaches'] as const
+const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'checks', 'validateEvery', 'quarantine', 'trackAllocations', 'smallBlockCaches'] as const
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   const pool = resolvePoolOptions(options)
@@ -53,21 +56,22 @@ function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
     ...pool,
     policy,
     checks,
-    validateEvery: validateEveryOption(options.validateEvery, checks),
+    validateEvery: checksModeOption(options.validateEvery, 'validateEvery', checks, 1, 1, MAX_VALIDATE_EVERY),
+    quarantine: checksModeOption(options.quarantine, 'quarantine', checks, 0, 0, MAX_QUARANTINE),
     trackAllocations: booleanOption(options.trackAllocations, 'trackAllocations', false),
     smallBlockCaches: booleanOption(options.smallBlockCaches, 'smallBlockCaches', true),
   }
 }
 
-/** checks mode's frees between whole-heap validations: an integer from 1, and only with checks on. */
-function validateEveryOption(value: unknown, checks: boolean): number {
-  if (value === undefined) return 1
-  if (typeof value !== 'number') throw new TypeError(`validateEvery must be a number, got ${typeof value}`)
-  if (!Number.isInteger(value) || value < 1 || value > MAX_VALIDATE_EVERY) {
-    throw new RangeError(`validateEvery must be an integer from 1 to ${MAX_VALIDATE_EVERY}, got ${value}`)
+/** An option of checks mode (validateEvery, quarantine): an integer from `low` to `high`, and only with checks on. */
+function checksModeOption(value: unknown, name: string, checks: boolean, fallback: number, low: number, high: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`)
+  if (!Number.isInteger(value) || value < low || value > high) {
+    throw new RangeError(`${name} must be an integer from ${low} to ${high.toLocaleString('en-US')}, got ${value}`)
   }
-  // Without checks nothing validates on free: a setting that would do nothing is a mistake to report.
-  if (!checks) throw new TypeError('validateEvery applies to checks mode: pass checks: true with it')
+  // Without checks mode the setting would do nothing: a mistake to report, not to ignore.
+  if (!checks) throw new TypeError(`${name} applies to checks mode: pass checks: true with it`)
   return value
 }
 
@@ -118,7 +122,7 @@ export class MemoryManager extends Allocator {
     wasm.instance_set_sole_thread(1) // a new memory: no other thread has it until `handle` is read
     const flags = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
     const options = config.validateEvery * VALIDATE_EVERY_UNIT + flags
-    const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options)
+    const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options, config.quarantine)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
   }

@@ -6,7 +6,7 @@ export interface WasmExports {
   region_start(): number
   heap_pool_start_for(heap: number, alignment: number): number
 
-  heap_init(heap: number, poolBytes: number, limitBytes: number, alignment: number, policy: number, options: number): number
+  heap_init(heap: number, poolBytes: number, limitBytes: number, alignment: number, policy: number, options: number, quarantineBytes: number): number
   heap_malloc(heap: number, size: number): number
   heap_calloc(heap: number, count: number, size: number): number
   heap_realloc(heap: number, ptr: number, size: number): number

@@ -216,6 +216,107 @@ describe('checks mode: validateEvery', () => {
   })
 })
 
+describe('checks mode: quarantine', () => {
+  const held = (quarantine: number) => MemoryManager.createSync({ size: 64 * 1024, checks: true, quarantine })
+
+  it('a write through a dangling pointer is caught when its block leaves the quarantine; that free changes nothing', () => {
+    const mm = held(4 * 80) // four blocks of 64-byte requests
+    const keep = mm.malloc(64)
+    const dangling = mm.malloc(64)
+    expect(dangling - keep).toBe(80) // 8 header + 64 + at least 1 red-zone byte, in 8s
+    mm.free(dangling)
+    const next = mm.malloc(64)
+    expect(next).not.toBe(dangling) // held: not handed straight back
+    new Uint8Array(mm.memory.buffer)[dangling + 20] = 7 // use after free
+    const others = Array.from({ length: 4 }, () => mm.malloc(64))
+    for (const ptr of others.slice(0, 3)) mm.free(ptr) // the quarantine is full: 4 blocks held
+    const live = mm.stats().liveBlocks
+    const error = thrown(() => mm.free(others[3])) // makes room: the oldest, the dangling one, leaves
+    expect(error.code).toBe('CORRUPTION')
+    expect(error.block).toBe(dangling)
+    expect(error.message).toMatch(/written after|after free|junk/i)
+    expect(mm.stats().liveBlocks).toBe(live) // nothing freed
+    mm.free(others[3]) // reported once: the junk laid again, the block leaves
+    mm.validate()
+    expect(keep).not.toBe(0)
+  })
+
+  it('without a quarantine the freed block is handed straight back, and the same write lands in its new owner unseen (the control)', () => {
+    const mm = held(0)
+    mm.malloc(64)
+    const dangling = mm.malloc(64)
+    mm.free(dangling)
+    const next = mm.malloc(64)
+    expect(next).toBe(dangling)
+    new Uint8Array(mm.memory.buffer)[dangling + 20] = 7
+    mm.free(next)
+    mm.validate()
+  })
+
+  it('a held block counts as free, is listed as free, and its second free is a DOUBLE_FREE', () => {
+    const mm = held(64 * 1024)
+    const ptr = mm.malloc(100)
+    mm.malloc(8)
+    const before = mm.stats()
+    mm.free(ptr)
+    const after = mm.stats()
+    expect(after.liveBlocks).toBe(before.liveBlocks - 1)
+    expect(after.freeBlocks).toBe(before.freeBlocks + 1)
+    expect(after.freeBytes).toBe(before.freeBytes + mm.blocks().find((b) => b.ptr === ptr)!.size)
+    expect(mm.blocks().find((b) => b.ptr === ptr)?.free).toBe(true)
+    expect(thrown(() => mm.free(ptr)).code).toBe('DOUBLE_FREE')
+    expect(mm.validate().freeBlocks).toBe(after.freeBlocks)
+  })
+
+  it('held blocks go back to the pool before a request would fail, and on trim()', () => {
+    const mm = held(1 << 20) // more than the pool: everything freed is held
+    const ptrs = Array.from({ length: 60 }, () => mm.malloc(1000))
+    expect(ptrs.every((ptr) => ptr !== 0)).toBe(true)
+    for (const ptr of ptrs) mm.free(ptr)
+    expect(mm.stats().freeBlocks).toBeGreaterThan(50)
+    const big = mm.malloc(50_000) // only the held blocks, coalesced, can give it
+    expect(big).not.toBe(0)
+    expect(mm.stats().failedAllocations).toBe(0)
+    mm.free(big)
+    mm.trim()
+    expect(mm.stats().freeBlocks).toBe(1)
+    mm.validate()
+  })
+
+  it('validate() and trim() report a write into a held block, naming it', () => {
+    const mm = held(1 << 20)
+    const a = mm.malloc(200)
+    mm.malloc(8)
+    mm.free(a)
+    const bytes = new Uint8Array(mm.memory.buffer)
+    bytes[a + 150] = 1
+    expect(thrown(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: a })
+    mm.validate() // reported once
+    bytes[a + 100] = 1
+    expect(mm.malloc(200)).not.toBe(a) // still held
+    expect(thrown(() => mm.trim())).toMatchObject({ code: 'CORRUPTION', block: a })
+    mm.trim()
+    expect(mm.malloc(200)).toBe(a) // it left: first-fit finds it again
+  })
+
+  it('a realloc that moves holds the old place: a write through the old pointer is caught', () => {
+    const mm = held(1 << 20)
+    const old = mm.malloc(64)
+    mm.malloc(8) // no growing in place
+    const moved = mm.realloc(old, 4000)
+    expect(moved).not.toBe(old)
+    new Uint8Array(mm.memory.buffer)[old + 40] = 9
+    expect(thrown(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: old })
+  })
+
+  it('quarantine is a whole number of bytes, and only with checks: true', () => {
+    expect(() => MemoryManager.createSync({ quarantine: 4096 })).toThrow(/checks: true/)
+    for (const bad of [-1, 1.5, NaN, 2 ** 32]) expect(() => MemoryManager.createSync({ checks: true, quarantine: bad })).toThrow(RangeError)
+    expect(() => MemoryManager.createSync({ checks: true, quarantine: '1' as unknown as number })).toThrow(TypeError)
+    expect(MemoryManager.createSync({ checks: true, quarantine: 2 ** 32 - 1 }).malloc(8)).not.toBe(0)
+  })
+})
+
 describe('errors that help', () => {
   it('an interior pointer names the block it falls in and the offset', () => {
     const mm = MemoryManager.createSync({ size: 4096 })

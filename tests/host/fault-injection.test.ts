@@ -310,7 +310,7 @@ describe('fault injection: the fingerprint table', () => {
 // Stray writes anywhere in the pool (a random word, an address inside the pool, one near its end,
 // one near 4 GiB), over headers, index nodes, footers, cache links and payloads alike, between
 // random calls of every kind, in every configuration (checks mode with and without a whole-heap
-// validation on every free): each call returns or throws a MemoryError,
+// validation on every free, with and without a quarantine): each call returns or throws a MemoryError,
 // never a WebAssembly.RuntimeError (a trap, which would also leave a shared heap's lock taken) and
 // never a hang (a red zone laid from a size a stray write shrank once overwrote the control block,
 // its lock word among it). It found four such paths, each now with its own test above.
@@ -326,6 +326,7 @@ describe('stray writes into the pool', () => {
           size: 65536, maxSize: 1 << 20, smallBlockCaches: random() < 0.5, checks,
           policy: random() < 0.5 ? 'first-fit' : 'best-fit',
           validateEvery: checks && random() < 0.5 ? 1 + below(20) : undefined, // frees between whole-heap walks
+          quarantine: checks && random() < 0.5 ? below(16_384) : undefined, // freed blocks held out of use
         })
         const poolStart = mm.blocks()[0].ptr - 8
         const live: number[] = []

@@ -1,7 +1,7 @@
 // The model test: seeded streams of every public heap operation against a JS model of the live
 // blocks (fuzz/engine.ts): at least 100,000 operations for each policy, and a short run of every
-// fuzzer configuration (checks on and off, growth on and off), and of two with a larger default
-// alignment over unshared memory.
+// fuzzer configuration (checks on and off, growth on and off), of two with a larger default
+// alignment over unshared memory, and of two with checks mode's quarantine.
 import { describe, it, expect } from 'vitest'
 import { ALL_CONFIGS, configName, runStream, shortestFailingPrefix, type FuzzConfig } from '../../fuzz/engine.js'
 import type { MemoryManager } from '../../host/index.js'
@@ -33,6 +33,8 @@ describe('random operations against a model', () => {
   const variants: FuzzConfig[] = [
     { policy: 'first-fit', checks: false, growth: true, alignment: 64, unshared: true },
     { policy: 'best-fit', checks: true, growth: true, alignment: 4096, unshared: true },
+    { policy: 'first-fit', checks: true, growth: true, quarantine: 16_384 },
+    { policy: 'best-fit', checks: true, growth: false, quarantine: 1 << 20 },
   ]
   for (const config of variants) {
     it(`fuzz, short run: ${configName(config)}`, () => {
