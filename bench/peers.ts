@@ -71,7 +71,7 @@ function freshReplayJs(): ReplayJs {
 
 // ─── This allocator ──────────────────────────────────────────────────────────────────────────────
 
-export function oursThroughApi(options: { checks?: boolean; validateEvery?: number; label?: string } = {}): Driver {
+export function oursThroughApi(options: { checks?: boolean; validateEvery?: number; quarantine?: number; label?: string } = {}): Driver {
   const replayJs = freshReplayJs()
   let mm: MemoryManager
   let slots: Uint32Array
@@ -79,7 +79,7 @@ export function oursThroughApi(options: { checks?: boolean; validateEvery?: numb
     peer: options.label ?? 'wasm-memory-manager',
     mode: 'JS → API',
     setup(workload) {
-      mm = MemoryManager.createSync({ size: START_POOL, maxSize: GROWTH_LIMIT, checks: options.checks ?? false, validateEvery: options.validateEvery })
+      mm = MemoryManager.createSync({ size: START_POOL, maxSize: GROWTH_LIMIT, checks: options.checks ?? false, validateEvery: options.validateEvery, quarantine: options.quarantine })
       slots = new Uint32Array(workload.slots)
     },
     run(workload) {

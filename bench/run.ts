@@ -185,20 +185,24 @@ function steadyChurnOnce(driver: Driver, workload: Workload, live: number, churn
   return perOp
 }
 
-/** Checks mode's frees between whole-heap validations in the second row of each workload. */
+/** Checks mode's frees between whole-heap validations in the second and third rows of each workload. */
 const SPARSE_VALIDATION = 1000
+/** Checks mode's quarantine in the third row. */
+const QUARANTINE = 1 << 20
 
 /**
  * checks: true against checks: false on shorter runs of workloads 1 and 2: validating the whole heap
- * on every free (O(blocks)), and on every SPARSE_VALIDATION-th (validateEvery).
+ * on every free (O(blocks)), on every SPARSE_VALIDATION-th (validateEvery), and that with a quarantine.
  */
 async function checksRows(quick: boolean): Promise<Row[]> {
   const rows: Row[] = []
   for (const workload of [smallChurn(1, quick ? 2_000 : 20_000), mixedSizes(2, quick ? 2_000 : 20_000)]) {
     const off = await timeDriver(oursThroughApi(), workload)
-    for (const validateEvery of [1, SPARSE_VALIDATION]) {
-      const on = await timeDriver(oursThroughApi({ checks: true, validateEvery, label: 'wasm-memory-manager checks' }), workload)
-      const peer = validateEvery === 1 ? 'checks: true / checks: false' : `checks: true, validateEvery: ${validateEvery} / checks: false`
+    const variants = [{ validateEvery: 1 }, { validateEvery: SPARSE_VALIDATION }, { validateEvery: SPARSE_VALIDATION, quarantine: QUARANTINE }]
+    for (const variant of variants) {
+      const on = await timeDriver(oursThroughApi({ checks: true, ...variant, label: 'wasm-memory-manager checks' }), workload)
+      const settings = Object.entries(variant).filter(([name, value]) => !(name === 'validateEvery' && value === 1)).map(([name, value]) => `, ${name}: ${value}`).join('')
+      const peer = `checks: true${settings} / checks: false`
       rows.push({ workload: workload.name, peer, mode: 'JS → API', median: on.median / off.median, min: on.min / off.max, max: on.max / off.min, note: `${fmt(on.median)} vs ${fmt(off.median)} ns/op` })
     }
   }
@@ -242,7 +246,7 @@ function markdown(heap: Row[], checks: Row[], extras: Row[], wasmBytes: number, 
     return row?.memory === undefined ? 'n/a' : fmt(row.memory, 2)
   })
   lines.push(`| release .wasm with every feature (<= 8192 B) | ${wasmBytes} B | |`, '')
-  lines.push('## Checks mode', '', `The same workloads with 20,000 steps: the whole heap validated on every free, and on every ${SPARSE_VALIDATION.toLocaleString('en-US')}th (\`validateEvery\`).`, '', '| workload | compared | ratio | note |', '|---|---|---:|---|')
+  lines.push('## Checks mode', '', `The same workloads with 20,000 steps: the whole heap validated on every free, on every ${SPARSE_VALIDATION.toLocaleString('en-US')}th (\`validateEvery\`), and that with a quarantine of ${QUARANTINE.toLocaleString('en-US')} bytes.`, '', '| workload | compared | ratio | note |', '|---|---|---:|---|')
   for (const row of checks) lines.push(`| ${row.workload} | ${row.peer} | ${fmt(row.median, 2)}x | ${row.note} |`)
   lines.push('')
   lines.push('## Stack allocator, fingerprints and threads', '', '| what | figure | note |', '|---|---:|---|')
