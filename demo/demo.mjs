@@ -1,4 +1,5 @@
-// npm start: the seed's usage example, through the package as a user imports it.
+// npm start: the seed's usage example, through the package as a user imports it; then the stack
+// allocator, and checks mode finding two bugs. (tests/host/readme.test.ts runs it.)
 import { MemoryManager, StackAllocator, Protection } from 'wasm-memory-manager'
 
 // Initialize a heap (a 64 KiB pool, small enough for its map to show every block).
@@ -46,3 +47,24 @@ console.log(stack.formatMap({ rows: 2 }))
 stack.reset(frame)
 console.log(`after reset(mark): depth ${stack.depth}, used ${stack.used}`)
 stack.destroy()
+
+// Checks mode finds your bugs: a write one byte past a block, and a write through a dangling
+// pointer (the quarantine keeps the freed block out of use until its junk is checked).
+const debug = await MemoryManager.create({ size: 64 * 1024, checks: true, quarantine: 4096 })
+const name = debug.malloc(5)
+new Uint8Array(debug.memory.buffer).set(new TextEncoder().encode('hello\0'), name) // strcpy: the NUL is a 6th byte
+try {
+  debug.free(name)
+} catch (error) {
+  console.log(`\nchecks mode, an off-by-one: ${error.message}`)
+}
+debug.free(name) // reported once
+const node = debug.malloc(64)
+debug.free(node)
+new Uint8Array(debug.memory.buffer)[node + 32] = 1 // a write through the dangling pointer
+try {
+  debug.validate()
+} catch (error) {
+  console.log(`checks mode, a write after free: ${error.message}`)
+}
+debug.destroy()

@@ -80,6 +80,16 @@ describe('the README examples', () => {
     })
   }
 
+  it("the quick start's demo (npm start) runs, and shows what it says it shows", () => {
+    const out = execFileSync(process.execPath, [new URL('demo/demo.mjs', root).pathname], { cwd: root, encoding: 'utf8' })
+    expect(out).toMatch(/write refused: PROTECTION/)
+    expect(out).toMatch(/left live on purpose[\s\S]*\[texture\]/)
+    expect(out).toMatch(/after freeing everything: 0 live blocks/)
+    expect(out).toMatch(/after reset\(mark\): depth 0, used 0/)
+    expect(out).toMatch(/an off-by-one: CORRUPTION: .*red zone/)
+    expect(out).toMatch(/a write after free: CORRUPTION: .*written after the free/)
+  })
+
   it('a stated value that does not hold fails the example', () => {
     const wrong = runnable({ line: 0, code: 'const m = await MemoryManager.create()\nconst p = m.malloc(8)\nm.isProtected(p, Protection.Read)   // true' })
     mkdirSync(outDir, { recursive: true })
