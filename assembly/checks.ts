@@ -104,15 +104,15 @@ export function junkFill(from: usize, to: usize): void {
   if (to > from) memory.fill(from, JUNK, to - from);
 }
 
-/**
- * True when [from, to) still holds junk; else records a FAULT_WRITE_AFTER_FREE naming `block` (the
- * free block) and fills the junk in again, so the same write is reported once.
- */
 /** Whether [from, to) holds only junk; records and changes nothing (junkIntact reports). */
 export function junkHolds(from: usize, to: usize): bool {
   return to <= from || firstDifferent(from, to, JUNK) == 0;
 }
 
+/**
+ * True when [from, to) still holds junk; else records a FAULT_WRITE_AFTER_FREE naming `block` (the
+ * free block) and fills the junk in again, so the same write is reported once.
+ */
 export function junkIntact(heap: usize, block: usize, from: usize, to: usize): bool {
   if (to <= from) return true;
   const bad = firstDifferent(from, to, JUNK);

@@ -40,6 +40,8 @@ export const FAULT_ACCESS: u32 = 18;
  * index implies): a write after free into the node. The index is laid anew (repair.ts settle).
  */
 export const FAULT_INDEX_NODE: u32 = 19;
+/** checks mode's quarantine list does not hold what it counts (found: blocks on the list, expected: its count). */
+export const FAULT_QUARANTINE: u32 = 20;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

@@ -11,7 +11,10 @@
 //    heap + HEAP_QUARANTINE + 12   u32 blocks   how many it holds
 //    heap + HEAP_QUARANTINE + 16   u32 bytes    their sizes, headers included
 //
-//    a held block:  header (USED | CACHED) │ u32 next newer held block │ 12 bytes │ JUNK ... to its end
+//    a held block:  header (USED | CACHED) │ u32 next newer held block │ JUNK ... to its end
+//
+// Junk from the payload's fifth byte: a freed struct's first fields are where writes after free
+// land most (a free block's first 16 payload bytes hold its index node instead: checks.ts).
 //
 // A held block is marked as a small-block cache's blocks are (block.ts CACHED): its neighbours do
 // not merge with it, a free of it is a DOUBLE_FREE, and statistics, blocks() and validate() count it
@@ -29,7 +32,7 @@
 
 import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, magicMismatch, sizeInWord, clearFlag } from "./block";
 import { HEAP_QUARANTINE, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
-import { checksOn, junkFill, junkIntact, junkHolds, FREE_BLOCK_PREFIX } from "./checks";
+import { checksOn, junkFill, junkIntact, junkHolds } from "./checks";
 import { markIndexDamaged } from "./freeindex";
 import { releaseBlock } from "./heap";
 import { neighboursHold } from "./pointers";
@@ -41,6 +44,8 @@ const BLOCKS: usize = 12;
 const BYTES: usize = 16;
 /** Where a held block keeps the next newer one: the first word of its payload. */
 const NEXT: usize = HEADER_SIZE;
+/** A held block's bytes before its junk: header and link. */
+export const HELD_PREFIX: usize = NEXT + 4;
 
 // @ts-ignore: decorator
 @inline function field(heap: usize, at: usize): u32 {
@@ -102,7 +107,7 @@ function mayLeave(heap: usize, block: usize, report: bool): i32 {
     if (report) markIndexDamaged();
     return DAMAGED;
   }
-  const from = block + FREE_BLOCK_PREFIX;
+  const from = block + HELD_PREFIX;
   const to = block + blockSize(block);
   const intact = report ? junkIntact(heap, block, from, to) : junkHolds(from, to);
   return intact ? HELD : WRITTEN_AFTER_FREE;
@@ -144,7 +149,7 @@ export function quarantineHold(heap: usize, block: usize, report: bool = true): 
   }
   for (let i: u32 = 0; i < count; i++) leaveOldest(heap);
   store<u32>(block, load<u32>(block) | CACHED);
-  junkFill(block + FREE_BLOCK_PREFIX, block + size);
+  junkFill(block + HELD_PREFIX, block + size);
   store<u32>(block, 0, NEXT);
   const newest: usize = field(heap, NEWEST);
   if (newest != 0) store<u32>(newest, <u32>block, NEXT);
@@ -189,18 +194,21 @@ export function largestHeld(heap: usize): u32 {
   return largest;
 }
 
-/** validate(): the list holds exactly its count and bytes of sound held blocks, ending at newest. */
-export function quarantineCheck(heap: usize): bool {
+/**
+ * validate(): -1 when the list holds exactly its count and bytes of sound held blocks, ending at
+ * newest; else how many sound blocks it led to before it did not.
+ */
+export function quarantineCheck(heap: usize): i32 {
   let block: usize = field(heap, OLDEST);
   let last: usize = 0;
   let blocks: u32 = 0;
   let bytes: u32 = 0;
   while (block != 0) {
-    if (blocks >= field(heap, BLOCKS) || !heldBlockSound(heap, block)) return false;
+    if (blocks >= field(heap, BLOCKS) || !heldBlockSound(heap, block)) return <i32>blocks;
     blocks++;
     bytes += blockSize(block);
     last = block;
     block = load<u32>(block, NEXT);
   }
-  return blocks == field(heap, BLOCKS) && bytes == field(heap, BYTES) && last == <usize>field(heap, NEWEST);
+  return blocks == field(heap, BLOCKS) && bytes == field(heap, BYTES) && last == <usize>field(heap, NEWEST) ? -1 : <i32>blocks;
 }

@@ -15,10 +15,10 @@ import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES
 import {
   FAULT_NONE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
   FAULT_BAD_END, FAULT_INDEX_LINK, FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS,
-  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, FAULT_BAD_SLACK, recordFault,
+  FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, FAULT_BAD_SLACK, FAULT_QUARANTINE, recordFault,
 } from "./faults";
-import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd, FREE_BLOCK_PREFIX } from "./checks";
-import { quarantineCheck, quarantinedBlocks, quarantinedBytes } from "./quarantine";
+import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
+import { quarantineCheck, quarantinedBlocks, quarantinedBytes, HELD_PREFIX } from "./quarantine";
 import { indexCheck } from "./freeindex";
 import { cacheCheck } from "./caches";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, statRead } from "./stats";
@@ -59,7 +59,7 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
     if (isPrevFree(block) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, block, isPrevFree(block) ? 1 : 0, leftWasFree ? 1 : 0);
     if (isCached(block)) {
       // In checks mode (no caches) a block so marked is held by the quarantine: junk past its link.
-      if (checks && deep && !junkIntact(heap, block, block + FREE_BLOCK_PREFIX, block + size)) return FAULT_WRITE_AFTER_FREE;
+      if (checks && deep && !junkIntact(heap, block, block + HELD_PREFIX, block + size)) return FAULT_WRITE_AFTER_FREE;
       cachedBlocks++;
       cachedBytes += size;
       leftWasFree = false; // parked, unmerged: its neighbours see a used block
@@ -102,9 +102,14 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
     return result;
   }
 
-  // The small-block caches and the quarantine must hold exactly the blocks so marked the walk found.
-  let badList = quarantineCheck(heap) ? 0 : 1;
-  if (badList == 0) badList = cacheCheck(heap, cachedBlocks - quarantinedBlocks(heap), cachedBytes - quarantinedBytes(heap));
+  // The quarantine and the small-block caches must hold exactly the blocks so marked the walk found.
+  const heldFound = quarantineCheck(heap);
+  if (heldFound >= 0) {
+    const result = fault(heap, FAULT_QUARANTINE, 0, heldFound, quarantinedBlocks(heap));
+    heapRebuildIndex(heap);
+    return result;
+  }
+  const badList = cacheCheck(heap, cachedBlocks - quarantinedBlocks(heap), cachedBytes - quarantinedBytes(heap));
   if (badList != 0) {
     const result = fault(heap, FAULT_CACHE, 0, badList, cachedBlocks);
     heapRebuildIndex(heap);

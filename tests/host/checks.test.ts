@@ -299,6 +299,28 @@ describe('checks mode: quarantine', () => {
     expect(mm.malloc(200)).toBe(a) // it left: first-fit finds it again
   })
 
+  it("a write into a held block's first fields is caught too (all but its first 4 bytes, the quarantine's link)", () => {
+    for (const offset of [4, 8, 15, 100, 199]) {
+      const mm = held(1 << 20)
+      const a = mm.malloc(200)
+      mm.malloc(8)
+      mm.free(a)
+      new Uint8Array(mm.memory.buffer)[a + offset] ^= 0x40
+      expect(thrown(() => mm.validate()), `+${offset}`).toMatchObject({ code: 'CORRUPTION', block: a })
+    }
+  })
+
+  it("a write into a held block's link breaks the quarantine's list: reported, and the held blocks go back to the pool", () => {
+    const mm = held(1 << 20)
+    const a = mm.malloc(200)
+    mm.malloc(8)
+    mm.free(a)
+    new Uint8Array(mm.memory.buffer)[a + 1] ^= 0x40
+    expect(thrown(() => mm.validate()).message).toMatch(/quarantine list goes wrong after 1 of its 1 held blocks/)
+    mm.validate()
+    expect(mm.malloc(200)).toBe(a) // folded back: first-fit finds it again
+  })
+
   it('a realloc that moves holds the old place: a write through the old pointer is caught', () => {
     const mm = held(1 << 20)
     const old = mm.malloc(64)
