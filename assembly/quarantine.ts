@@ -45,7 +45,7 @@ const BYTES: usize = 16;
 /** Where a held block keeps the next newer one: the first word of its payload. */
 const NEXT: usize = HEADER_SIZE;
 /** A held block's bytes before its junk: header and link. */
-export const HELD_PREFIX: usize = NEXT + 4;
+const HELD_PREFIX: usize = NEXT + 4;
 
 // @ts-ignore: decorator
 @inline function field(heap: usize, at: usize): u32 {
@@ -56,9 +56,8 @@ export const HELD_PREFIX: usize = NEXT + 4;
   store<u32>(heap + HEAP_QUARANTINE + at, value);
 }
 
-/** Sets the bytes the quarantine may hold (heapInit); 0 turns it off. */
+/** Sets the bytes the quarantine may hold (heapInit, over a zeroed control block: none held); 0 turns it off. */
 export function quarantineInit(heap: usize, limit: u32): void {
-  memory.fill(heap + HEAP_QUARANTINE, 0, BYTES + 4);
   setField(heap, LIMIT, limit);
 }
 
@@ -107,10 +106,13 @@ function mayLeave(heap: usize, block: usize, report: bool): i32 {
     if (report) markIndexDamaged();
     return DAMAGED;
   }
-  const from = block + HELD_PREFIX;
-  const to = block + blockSize(block);
-  const intact = report ? junkIntact(heap, block, from, to) : junkHolds(from, to);
+  const intact = report ? heldJunkIntact(heap, block) : junkHolds(block + HELD_PREFIX, block + blockSize(block));
   return intact ? HELD : WRITTEN_AFTER_FREE;
+}
+
+/** A held block's junk (past its link, to its end) is intact; else the fault is recorded naming it, and the junk laid again. */
+export function heldJunkIntact(heap: usize, block: usize): bool {
+  return junkIntact(heap, block, block + HELD_PREFIX, block + blockSize(block));
 }
 
 /** The oldest held block, checked by mayLeave, leaves: back to the pool, where it coalesces. */

@@ -18,7 +18,7 @@ import {
   FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, FAULT_BAD_SLACK, FAULT_QUARANTINE, recordFault,
 } from "./faults";
 import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
-import { quarantineCheck, quarantinedBlocks, quarantinedBytes, HELD_PREFIX } from "./quarantine";
+import { quarantineCheck, quarantinedBlocks, quarantinedBytes, heldJunkIntact } from "./quarantine";
 import { indexCheck } from "./freeindex";
 import { cacheCheck } from "./caches";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, statRead } from "./stats";
@@ -59,7 +59,7 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
     if (isPrevFree(block) != leftWasFree) return fault(heap, FAULT_PREV_FREE_FLAG, block, isPrevFree(block) ? 1 : 0, leftWasFree ? 1 : 0);
     if (isCached(block)) {
       // In checks mode (no caches) a block so marked is held by the quarantine: junk past its link.
-      if (checks && deep && !junkIntact(heap, block, block + HELD_PREFIX, block + size)) return FAULT_WRITE_AFTER_FREE;
+      if (checks && deep && !heldJunkIntact(heap, block)) return FAULT_WRITE_AFTER_FREE;
       cachedBlocks++;
       cachedBytes += size;
       leftWasFree = false; // parked, unmerged: its neighbours see a used block
