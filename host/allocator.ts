@@ -10,6 +10,7 @@ import { renderTextMap, renderSvgMap, MAP_LEGEND, type MapRegion, type TextMapOp
 import { sharedMemoryAvailable, noteLockHeld } from './load.js'
 import { readStatsRecord, fragmentationPercent } from './stats.js'
 import { trapped } from './trap-guard.js'
+import { resolveRegion, regionShared, type Region } from './region.js'
 
 /** The lock word's offset in a control block (assembly/control.ts CONTROL_LOCK). */
 const CONTROL_LOCK = 0
@@ -19,7 +20,8 @@ export const NEED_READ = 1
 export const NEED_WRITE = 2
 
 const MAX_U32 = 0xffff_ffff
-const MIN_POOL_SIZE = 64
+/** The fewest bytes of pool an allocator takes. */
+export const MIN_POOL_SIZE = 64
 /** A pool must end below this address (assembly/control.ts ADDRESS_LIMIT). */
 export const ADDRESS_LIMIT = 0xffff_0000
 const textEncoder = new TextEncoder()
@@ -85,8 +87,11 @@ export function resolveShared(shared: unknown): boolean {
   return shared
 }
 
-/** The options every allocator takes: size, alignment and shared, checked (RangeError / TypeError). */
-export function resolvePoolOptions(options: { size?: number; maxSize?: number; alignment?: number; shared?: boolean } | undefined) {
+/**
+ * The options every allocator takes: size, alignment, shared, and the region of a memory the user
+ * brings (memory, offset: host/region.ts), checked (RangeError / TypeError).
+ */
+export function resolvePoolOptions(options: PoolOptions | undefined): PoolConfig {
   if (options === undefined) options = {}
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
   const size = checkSize(options.size ?? DEFAULT_POOL_SIZE, 'size')
@@ -95,7 +100,28 @@ export function resolvePoolOptions(options: { size?: number; maxSize?: number; a
   if (size < MIN_POOL_SIZE) throw new RangeError(`size must be at least ${MIN_POOL_SIZE} bytes`)
   if (maxSize < size) throw new RangeError('maxSize must be at least size')
   if (maxSize > ADDRESS_LIMIT - 2 * 65536) throw new RangeError('the pool must stay below 4 GiB - 128 KiB (wasm32 addresses)')
-  return { size, maxSize, alignment, shared: resolveShared(options.shared) }
+  const region = resolveRegion(options.memory, options.offset === undefined ? undefined : checkSize(options.offset, 'offset'))
+  if (!region) return { size, maxSize, alignment, shared: resolveShared(options.shared) }
+  if (region.offset + maxSize > ADDRESS_LIMIT) throw new RangeError(`offset + ${options.maxSize === undefined ? 'size' : 'maxSize'} must stay below 4 GiB - 64 KiB (wasm32 addresses)`)
+  return { size, maxSize, alignment, shared: regionShared(region, options.shared), region }
+}
+
+interface PoolOptions {
+  size?: number
+  maxSize?: number
+  alignment?: number
+  shared?: boolean
+  memory?: WebAssembly.Memory
+  offset?: number
+}
+
+export interface PoolConfig {
+  size: number
+  maxSize: number
+  alignment: number
+  shared: boolean
+  /** Where the allocator lives in a memory the user passed; absent: in a memory of its own. */
+  region?: Region
 }
 
 /**

@@ -26,6 +26,15 @@ export interface MemoryManagerOptions {
   policy?: Policy
   /** Shared memory, so that other threads can attach. @defaultValue true where SharedArrayBuffer is usable */
   shared?: boolean
+  /**
+   * A WebAssembly.Memory of your own to allocate in (one another module imports, say), instead of a
+   * new one: the allocator uses the bytes from `offset` to `offset + size` (its control block
+   * included) and, for a heap, grows up to `offset + maxSize`; the memory's sharedness decides
+   * `shared`. Needs `offset`. @defaultValue a new memory of the allocator's own
+   */
+  memory?: WebAssembly.Memory
+  /** With `memory`: the first byte of it the allocator may use. */
+  offset?: number
   /** Extra corruption checks (red zones, junk fill, validation on free). @defaultValue false */
   checks?: boolean
   /**
@@ -62,6 +71,15 @@ export interface StackAllocatorOptions {
   alignment?: number
   /** Shared memory, so that other threads can attach. @defaultValue true where SharedArrayBuffer is usable */
   shared?: boolean
+  /**
+   * A WebAssembly.Memory of your own to allocate in (one another module imports, say), instead of a
+   * new one: the allocator uses the bytes from `offset` to `offset + size` (its control block
+   * included); the memory's sharedness decides
+   * `shared`. Needs `offset`. @defaultValue a new memory of the allocator's own
+   */
+  memory?: WebAssembly.Memory
+  /** With `memory`: the first byte of it the allocator may use. */
+  offset?: number
 }
 
 /** Statistics; byte figures are requested sizes, not block sizes. */

@@ -8,7 +8,8 @@ import {
   type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT } from './allocator.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT, MIN_POOL_SIZE, type PoolConfig } from './allocator.js'
+import { regionBase, coverRegion } from './region.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { trapped } from './trap-guard.js'
@@ -31,12 +32,8 @@ const FAULT_ACCESS = 18
 /** The record of allocation sites is pruned (pruneOrigins) no sooner than at this many entries. */
 const PRUNE_AT_LEAST = 4096
 
-interface HeapConfig {
-  size: number
-  maxSize: number
-  alignment: number
+interface HeapConfig extends PoolConfig {
   policy: Policy
-  shared: boolean
   checks: boolean
   validateEvery: number
   quarantine: number
@@ -44,7 +41,7 @@ interface HeapConfig {
   smallBlockCaches: boolean
 }
 
-const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'checks', 'validateEvery', 'quarantine', 'trackAllocations', 'smallBlockCaches'] as const
+const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'memory', 'offset', 'checks', 'validateEvery', 'quarantine', 'trackAllocations', 'smallBlockCaches'] as const
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   const pool = resolvePoolOptions(options)
@@ -73,6 +70,30 @@ function checksModeOption(value: unknown, name: string, checks: boolean, fallbac
   // Without checks mode the setting would do nothing: a mistake to report, not to ignore.
   if (!checks) throw new TypeError(`${name} applies to checks mode: pass checks: true with it`)
   return value
+}
+
+/**
+ * Where a heap goes: its memory, its control block (`base`), and its pool's bytes now and at most.
+ * In a memory of its own, right after the module's reserved bytes, `size` and `maxSize` counting the
+ * pool; in a region of the user's memory, `size` and `maxSize` counting all from `offset`.
+ */
+function heapPlacement(layout: WasmExports, config: HeapConfig): { memory: WebAssembly.Memory; base: number; poolBytes: number; limitBytes: number } {
+  const { region } = config
+  if (!region) {
+    const base = layout.region_start() >>> 0
+    const poolStart = layout.heap_pool_start_for(base, config.alignment) >>> 0
+    if (poolStart + config.maxSize > ADDRESS_LIMIT) throw new RangeError('maxSize leaves the wasm32 address space')
+    const memory = createMemory(poolStart + config.size, poolStart + config.maxSize, config.shared)
+    return { memory, base, poolBytes: config.size, limitBytes: config.maxSize }
+  }
+  const base = regionBase(region)
+  const poolStart = layout.heap_pool_start_for(base, config.alignment) >>> 0
+  const controlBytes = poolStart - region.offset
+  if (config.size < controlBytes + MIN_POOL_SIZE) {
+    throw new RangeError(`size must be at least ${controlBytes + MIN_POOL_SIZE} bytes at this offset and alignment: the heap's control block takes the region's first ${controlBytes}`)
+  }
+  coverRegion(region, region.offset + config.size)
+  return { memory: region.memory, base, poolBytes: config.size - controlBytes, limitBytes: config.maxSize - controlBytes }
 }
 
 /**
@@ -113,16 +134,12 @@ export class MemoryManager extends Allocator {
   }
 
   private static build(module: WebAssembly.Module, config: HeapConfig): MemoryManager {
-    const layout = probe(module, config.shared)
-    const base = layout.region_start() >>> 0
-    const poolStart = layout.heap_pool_start_for(base, config.alignment) >>> 0
-    if (poolStart + config.maxSize > ADDRESS_LIMIT) throw new RangeError('maxSize leaves the wasm32 address space')
-    const memory = createMemory(poolStart + config.size, poolStart + config.maxSize, config.shared)
+    const { memory, base, poolBytes, limitBytes } = heapPlacement(probe(module, config.shared), config)
     const wasm = instantiateOver(module, memory)
-    wasm.instance_set_sole_thread(1) // a new memory: no other thread has it until `handle` is read
+    wasm.instance_set_sole_thread(1) // a new allocator: no other thread has it until `handle` is read
     const flags = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
     const options = config.validateEvery * VALIDATE_EVERY_UNIT + flags
-    const status = wasm.heap_init(base, config.size, config.maxSize, config.alignment, POLICY_CODES[config.policy], options, config.quarantine)
+    const status = wasm.heap_init(base, poolBytes, limitBytes, config.alignment, POLICY_CODES[config.policy], options, config.quarantine)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
   }

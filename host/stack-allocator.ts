@@ -2,25 +2,42 @@
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
-import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE } from './allocator.js'
+import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, type PoolConfig } from './allocator.js'
+import { regionBase, coverRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import type { WasmExports } from './wasm-exports.js'
 import type { MapRegion } from './heap-map.js'
 
-interface StackConfig {
-  size: number
-  alignment: number
-  shared: boolean
-}
-
+type StackConfig = Omit<PoolConfig, 'maxSize'>
 
 function resolveOptions(options: StackAllocatorOptions = {}): StackConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-  checkOptionNames(options, ['size', 'alignment', 'shared'], 'StackAllocator (a stack does not grow: no maxSize)')
-  const { size, alignment, shared } = resolvePoolOptions({ ...options, maxSize: undefined })
-  return { size, alignment, shared }
+  checkOptionNames(options, ['size', 'alignment', 'shared', 'memory', 'offset'], 'StackAllocator (a stack does not grow: no maxSize)')
+  const { size, alignment, shared, region } = resolvePoolOptions({ ...options, maxSize: undefined })
+  return { size, alignment, shared, region }
+}
+
+/**
+ * Where a stack goes: its memory, its control block (`base`) and its pool's bytes. In a memory of
+ * its own, right after the module's reserved bytes, `size` counting the pool; in a region of the
+ * user's memory, `size` counting all from `offset`.
+ */
+function stackPlacement(module: WebAssembly.Module, config: StackConfig): { memory: WebAssembly.Memory; base: number; poolBytes: number } {
+  const { region } = config
+  if (!region) {
+    const base = probe(module, config.shared).region_start() >>> 0
+    const end = base + CONTROL_SIZE + config.size
+    return { memory: createMemory(end, end, config.shared), base, poolBytes: config.size }
+  }
+  const base = regionBase(region)
+  const controlBytes = base + CONTROL_SIZE - region.offset
+  if (config.size < controlBytes + MIN_POOL_SIZE) {
+    throw new RangeError(`size must be at least ${controlBytes + MIN_POOL_SIZE} bytes at this offset: the stack's control block takes the region's first ${controlBytes}`)
+  }
+  coverRegion(region, region.offset + config.size)
+  return { memory: region.memory, base, poolBytes: config.size - controlBytes }
 }
 
 
@@ -50,12 +67,10 @@ export class StackAllocator extends Allocator {
   }
 
   private static build(module: WebAssembly.Module, config: StackConfig): StackAllocator {
-    const base = probe(module, config.shared).region_start() >>> 0
-    const end = base + CONTROL_SIZE + config.size
-    const memory = createMemory(end, end, config.shared)
+    const { memory, base, poolBytes } = stackPlacement(module, config)
     const wasm = instantiateOver(module, memory)
-    wasm.instance_set_sole_thread(1) // a new memory: no other thread has it until `handle` is read
-    if (wasm.stack_init(base, config.size, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
+    wasm.instance_set_sole_thread(1) // a new allocator: no other thread has it until `handle` is read
+    if (wasm.stack_init(base, poolBytes, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new StackAllocator(wasm, memory, module, base, config.shared)
   }
 

@@ -106,6 +106,24 @@ describe('one heap, four worker threads', () => {
     expect(mm.memory.buffer.byteLength).toBeGreaterThanOrEqual(stats.poolSize)
   })
 
+  it('a heap in a region of a memory of yours: 3 workers grow it together, and it keeps to its region', async () => {
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 512, shared: true })
+    const outside = new Uint8Array(memory.buffer, 0, 100_000)
+    outside.fill(0x5a) // the bytes below the region: another module's, say
+    const mm = MemoryManager.createSync({ memory, offset: 100_000, size: 32 * 1024, maxSize: 16 * 1024 * 1024 })
+    const outcomes = await heapWorkers(mm.handle, { workers: 3, operations: 20_000, unlocked: false, maxLive: 300, timeoutMs: 100_000 })
+    for (const outcome of outcomes) {
+      expect(outcome.error).toBeUndefined()
+      expect(outcome.totals.corrupted).toBe(0)
+    }
+    mm.validate()
+    const stats = mm.stats()
+    expect(stats.poolSize).toBeGreaterThan(64 * 1024) // it grew
+    expect(stats.allocationCount).toBe(sum(outcomes, 'allocations'))
+    expect(100_000 + stats.poolSize).toBeLessThanOrEqual(100_000 + 16 * 1024 * 1024)
+    expect(outside.every((byte) => byte === 0x5a)).toBe(true)
+  })
+
   it('attach gives a second face over the same pool and the same statistics', async () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const other = await MemoryManager.attach(mm.handle)

@@ -1,0 +1,73 @@
+// An allocator inside a memory the user brings (the `memory` and `offset` options), so that the
+// blocks it hands out are addresses another WebAssembly module over that memory can use directly:
+// a buffer filled in JavaScript and passed to the module's functions as a pointer.
+//
+//    offset                                             offset + size        offset + maxSize
+//    │ gap │ control block │ pool (blocks) ...           │ (growth, heap only) │
+//          ▲ base: offset rounded up to 64
+//
+// Invariants:
+//   - the allocator reads and writes only [offset, offset + maxSize) of that memory (its module has
+//     no data segments and keeps every piece of state in the control block at `base`); the rest of
+//     the memory, and the region itself before creation, are the user's;
+//   - `size` counts the control block too (as TLSF's tlsf_create_with_pool takes its control
+//     structure out of the bytes it is given), so the region's end is exactly offset + size;
+//   - a region beyond the memory's current length is grown into at creation (memory.grow), and a
+//     heap grows the memory again as its pool grows, never past offset + maxSize;
+//   - the memory's sharedness picks the build (a module that imports a shared memory cannot link
+//     to an unshared one, nor the other way round), so `shared` may be left out.
+
+/** The control block's alignment inside a region (region_start's, assembly/index.ts). */
+export const CONTROL_ALIGNMENT = 64
+const WASM_PAGE = 65536
+
+export interface Region {
+  memory: WebAssembly.Memory
+  offset: number
+}
+
+/**
+ * The `memory` and `offset` options, checked (`offset` already is a byte count): a Region, or
+ * undefined when neither is given.
+ */
+export function resolveRegion(memory: unknown, offset: number | undefined): Region | undefined {
+  if (memory === undefined) {
+    if (offset !== undefined) throw new TypeError('offset applies to a memory you pass: give memory with it')
+    return undefined
+  }
+  if (!(memory instanceof WebAssembly.Memory)) throw new TypeError('memory must be a WebAssembly.Memory')
+  // No default: offset 0 would lay the allocator over the start of a memory that, brought by the
+  // user, most likely holds another module's data there.
+  if (offset === undefined) throw new TypeError('offset is required with memory: the first byte of the memory the allocator may use')
+  return { memory, offset }
+}
+
+/** Whether a memory is shared: its buffer is a SharedArrayBuffer. */
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
+}
+
+/** The `shared` option with a memory: it must say what the memory is, and may be left out. */
+export function regionShared(region: Region, shared: unknown): boolean {
+  const actual = isSharedMemory(region.memory)
+  if (shared !== undefined && shared !== actual) {
+    throw new TypeError(`shared: ${String(shared)} does not match the memory passed, which is ${actual ? '' : 'not '}shared`)
+  }
+  return actual
+}
+
+/** Where the control block of an allocator in `region` starts. */
+export function regionBase(region: Region): number {
+  return Math.ceil(region.offset / CONTROL_ALIGNMENT) * CONTROL_ALIGNMENT
+}
+
+/** Grows the region's memory, if need be, so that it reaches `end`; RangeError when it cannot. */
+export function coverRegion(region: Region, end: number): void {
+  const have = region.memory.buffer.byteLength
+  if (end <= have) return
+  try {
+    region.memory.grow(Math.ceil((end - have) / WASM_PAGE))
+  } catch {
+    throw new RangeError(`the memory passed cannot grow to hold the region (to byte ${end}; it has ${have} bytes and may not grow that far)`)
+  }
+}

@@ -1,0 +1,207 @@
+// Allocators inside a memory the user brings (`memory` and `offset`): they keep to their region,
+// another module over the same memory reads and writes their blocks, and bad regions are refused
+// before anything is written.
+import { describe, it, expect } from 'vitest'
+import asc from 'assemblyscript/asc'
+import { MemoryManager, StackAllocator, MemoryError } from '../../dist/index.js'
+import { seededRandom, randomInt, fillPattern, patternMismatch } from './helpers.js'
+
+const OUTSIDE = 0x5a
+
+/** A memory of `pages` whose every byte holds OUTSIDE, so that a write outside a region shows. */
+function markedMemory(descriptor: WebAssembly.MemoryDescriptor): WebAssembly.Memory {
+  const memory = new WebAssembly.Memory(descriptor)
+  new Uint8Array(memory.buffer).fill(OUTSIDE)
+  return memory
+}
+
+/** Offsets of bytes outside [start, end) that no longer hold OUTSIDE. */
+function changedOutside(memory: WebAssembly.Memory, start: number, end: number, upTo = memory.buffer.byteLength): number[] {
+  const bytes = new Uint8Array(memory.buffer)
+  const changed: number[] = []
+  for (let i = 0; i < upTo; i++) if ((i < start || i >= end) && bytes[i] !== OUTSIDE) changed.push(i)
+  return changed
+}
+
+/** Random malloc / realloc / free on `mm`, every live block filled with its own pattern and checked. */
+function churn(mm: MemoryManager, seed: number, operations: number, maxRequest: number): number[] {
+  const random = seededRandom(seed)
+  const live = new Map<number, { size: number; tag: number }>()
+  for (let step = 0; step < operations; step++) {
+    const pick = random()
+    if (live.size > 0 && pick < 0.4) {
+      const ptr = [...live.keys()][randomInt(random, 0, live.size - 1)]
+      expect(patternMismatch(mm.view(ptr, live.get(ptr)!.size), live.get(ptr)!.tag)).toBe(-1)
+      mm.free(ptr)
+      live.delete(ptr)
+    } else if (live.size > 0 && pick < 0.55) {
+      const ptr = [...live.keys()][randomInt(random, 0, live.size - 1)]
+      const size = randomInt(random, 1, maxRequest)
+      const moved = mm.realloc(ptr, size)
+      if (moved === 0) continue
+      const kept = Math.min(size, live.get(ptr)!.size)
+      expect(patternMismatch(mm.view(moved, kept), live.get(ptr)!.tag)).toBe(-1)
+      live.delete(ptr)
+      fillPattern(mm.view(moved, size), step)
+      live.set(moved, { size, tag: step })
+    } else {
+      const size = randomInt(random, 1, maxRequest)
+      const ptr = mm.malloc(size)
+      if (ptr === 0) continue
+      fillPattern(mm.view(ptr, size), step)
+      live.set(ptr, { size, tag: step })
+    }
+  }
+  return [...live.keys()]
+}
+
+describe('a heap in a memory of yours', () => {
+  it('keeps every block, and every write of its own, inside [offset, offset + size)', () => {
+    const memory = markedMemory({ initial: 8, maximum: 8 })
+    const offset = 65_536 + 12 // not a multiple of 64: the control block is placed after a gap
+    const size = 200_000
+    const mm = MemoryManager.createSync({ memory, offset, size })
+    expect(mm.memory).toBe(memory)
+    expect(mm.shared).toBe(false)
+    const live = churn(mm, 7, 4000, 3000)
+    for (const block of mm.blocks()) {
+      expect(block.ptr).toBeGreaterThanOrEqual(offset)
+      expect(block.ptr + block.size).toBeLessThanOrEqual(offset + size)
+    }
+    mm.validate()
+    expect(live.length).toBe(mm.stats().liveBlocks)
+    expect(mm.stats().poolSize).toBeLessThanOrEqual(size)
+    expect(mm.stats().poolSize).toBeGreaterThan(size - 2100) // the control block, about 2 KiB
+    expect(changedOutside(memory, offset, offset + size)).toEqual([])
+  })
+
+  it('grows the memory as its pool grows, never past offset + maxSize', () => {
+    const memory = markedMemory({ initial: 1, maximum: 64 })
+    const offset = 1024
+    const maxSize = 300_000
+    const mm = MemoryManager.createSync({ memory, offset, size: 4096, maxSize })
+    let live = 0
+    while (mm.malloc(10_000) !== 0) live++
+    expect(live).toBeGreaterThan(25) // the pool grew from 4 KiB almost to 300,000 bytes
+    expect(mm.stats().failedAllocations).toBe(1)
+    expect(memory.buffer.byteLength).toBeLessThanOrEqual(Math.ceil((offset + maxSize) / 65_536) * 65_536)
+    // Bytes the growth added were zero, not OUTSIDE; those below the region and past its end, up to
+    // the page the region ends in, are the memory's first page's and must be untouched.
+    expect(changedOutside(memory, offset, offset + maxSize, 65_536)).toEqual([])
+    const last = mm.blocks().at(-1)!
+    expect(last.ptr + last.size).toBeLessThanOrEqual(offset + maxSize)
+    mm.validate()
+  })
+
+  it('in checks mode, its junk fill and red zones stay in the region too', () => {
+    const memory = markedMemory({ initial: 4, maximum: 4 })
+    const mm = MemoryManager.createSync({ memory, offset: 70_000, size: 100_000, checks: true, quarantine: 20_000 })
+    churn(mm, 11, 800, 2000)
+    mm.validate()
+    expect(changedOutside(memory, 70_000, 170_000)).toEqual([])
+  })
+
+  it('shares its blocks with another module that imports the same memory', async () => {
+    const source = `
+      export function sum(ptr: usize, length: i32): u32 {
+        let total: u32 = 0
+        for (let i = 0; i < length; i++) total += load<u8>(ptr + i)
+        return total
+      }
+      export function fill(ptr: usize, length: i32, value: u8): void { memory.fill(ptr, value, length) }
+    `
+    const { error, binary, stderr } = await asc.compileString(source, { importMemory: true, runtime: 'stub', initialMemory: 1 })
+    expect(error, String(stderr)).toBeNull()
+    const memory = new WebAssembly.Memory({ initial: 1 })
+    const { instance } = await WebAssembly.instantiate(binary!, { env: { memory } })
+    const exports = instance.exports as { sum(ptr: number, length: number): number; fill(ptr: number, length: number, value: number): void }
+    // The module's own data sits at the bottom of its memory: the heap goes above it, and grows the
+    // memory it shares with the module.
+    const mm = await MemoryManager.create({ memory, offset: 16_384, size: 1 << 20 })
+    expect(memory.buffer.byteLength).toBeGreaterThanOrEqual(16_384 + (1 << 20))
+
+    const ptr = mm.malloc(1000)
+    mm.write(ptr, Array.from({ length: 1000 }, (_, i) => i & 0xff))
+    expect(exports.sum(ptr, 1000)).toBe(Array.from({ length: 1000 }, (_, i) => i & 0xff).reduce((a, b) => a + b, 0))
+    exports.fill(ptr, 1000, 7)
+    expect([...mm.read(ptr, 4), ...mm.read(ptr, 4, 996)]).toEqual([7, 7, 7, 7, 7, 7, 7, 7])
+    // The module wrote inside the block only: the heap is whole and the block is still the block.
+    mm.validate()
+    mm.free(ptr)
+    expect(mm.stats().liveBlocks).toBe(0)
+  })
+
+  it('links to a shared memory whose maximum is the whole 4 GiB, and attaches through its handle', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536, shared: true })
+    const mm = MemoryManager.createSync({ memory, offset: 4096, size: 60_000 })
+    expect(mm.shared).toBe(true)
+    const ptr = mm.malloc(100)
+    const other = MemoryManager.attachSync(mm.handle)
+    expect(other.usableSize(ptr)).toBeGreaterThanOrEqual(100)
+    other.free(ptr)
+    expect(mm.stats().liveBlocks).toBe(0)
+  })
+})
+
+describe('several allocators in one memory', () => {
+  it('two heaps and a stack side by side keep apart, and refuse each other\'s pointers', () => {
+    const memory = markedMemory({ initial: 4, maximum: 4 })
+    const left = MemoryManager.createSync({ memory, offset: 0, size: 80_000 })
+    const right = MemoryManager.createSync({ memory, offset: 80_000, size: 80_000, policy: 'best-fit' })
+    const stack = StackAllocator.createSync({ memory, offset: 160_000, size: 50_000 })
+    const inLeft = churn(left, 1, 1500, 2000)
+    const inRight = churn(right, 2, 1500, 2000)
+    const pushed = [stack.push(5000), stack.push(300)]
+    fillPattern(stack.view(pushed[0], 5000), 99)
+    left.validate()
+    right.validate()
+    expect(inLeft.every((ptr) => ptr >= 0 && ptr < 80_000)).toBe(true)
+    expect(inRight.every((ptr) => ptr >= 80_000 && ptr < 160_000)).toBe(true)
+    expect(pushed.every((ptr) => ptr >= 160_000 && ptr < 210_000)).toBe(true)
+    expect(changedOutside(memory, 0, 210_000)).toEqual([])
+
+    const before = right.stats()
+    const error = (() => { try { right.free(inLeft[0]) } catch (caught) { return caught } })()
+    expect(error).toBeInstanceOf(MemoryError)
+    expect((error as MemoryError).code).toBe('INVALID_POINTER')
+    expect(right.stats()).toEqual(before)
+    expect(left.usableSize(inLeft[0])).toBeGreaterThan(0) // still live in its own heap
+    stack.pop()
+    expect(patternMismatch(stack.view(pushed[0], 5000), 99)).toBe(-1)
+  })
+})
+
+describe('bad regions are refused before anything is written', () => {
+  const memory = () => markedMemory({ initial: 1, maximum: 2 })
+
+  it('memory needs an offset, an offset needs a memory, and memory must be a WebAssembly.Memory', () => {
+    expect(() => MemoryManager.createSync({ memory: memory() })).toThrow(/offset is required with memory/)
+    expect(() => MemoryManager.createSync({ offset: 64 })).toThrow(TypeError)
+    expect(() => StackAllocator.createSync({ offset: 64 })).toThrow(/offset applies to a memory you pass/)
+    expect(() => MemoryManager.createSync({ memory: new ArrayBuffer(65536) as never, offset: 0 })).toThrow(/must be a WebAssembly.Memory/)
+    expect(() => MemoryManager.createSync({ memory: memory(), offset: -8 })).toThrow(RangeError)
+    expect(() => MemoryManager.createSync({ memory: memory(), offset: 1.5 })).toThrow(RangeError)
+  })
+
+  it('shared must match the memory, when given', () => {
+    expect(() => MemoryManager.createSync({ memory: memory(), offset: 0, shared: true })).toThrow(/does not match the memory passed, which is not shared/)
+    const shared = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true })
+    expect(() => StackAllocator.createSync({ memory: shared, offset: 0, size: 4096, shared: false })).toThrow(TypeError)
+  })
+
+  it('a region too small for the control block names the size it needs', () => {
+    const mem = memory()
+    expect(() => MemoryManager.createSync({ memory: mem, offset: 0, size: 1000 })).toThrow(/size must be at least \d+ bytes/)
+    expect(() => StackAllocator.createSync({ memory: mem, offset: 0, size: 150 })).toThrow(/size must be at least 192 bytes/)
+    expect(changedOutside(mem, 0, 0)).toEqual([])
+  })
+
+  it('a region the memory cannot grow to hold is a RangeError, and the memory is left as it was', () => {
+    const mem = memory()
+    expect(() => MemoryManager.createSync({ memory: mem, offset: 100_000, size: 50_000 })).toThrow(/cannot grow to hold the region/)
+    expect(() => StackAllocator.createSync({ memory: mem, offset: 0, size: 200_000 })).toThrow(RangeError)
+    expect(mem.buffer.byteLength).toBe(65_536)
+    expect(changedOutside(mem, 0, 0)).toEqual([])
+    expect(() => MemoryManager.createSync({ memory: mem, offset: 0xffff_0000 - 1000, size: 4096 })).toThrow(/4 GiB/)
+  })
+})
