@@ -14,7 +14,7 @@ import {
 import { heapRealloc } from "./realloc";
 import {
   heapUsableSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
-  heapBlockContaining, heapFreeBlocks,
+  heapBlockContaining, heapFreeBlocks, heapHeldBlocks, heapHeldBytes,
 } from "./queries";
 import { settle } from "./repair";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
@@ -211,6 +211,8 @@ export function heap_free_bytes(heap: usize): u32 { return heapFreeBytes(heap); 
 export function heap_largest_free(heap: usize): u32 { return heapLargestFree(heap); }
 export function heap_pool_size(heap: usize): u32 { return heapPoolSize(heap); }
 export function heap_free_blocks(heap: usize): u32 { return heapFreeBlocks(heap); }
+export function heap_held_blocks(heap: usize): u32 { return heapHeldBlocks(heap); }
+export function heap_held_bytes(heap: usize): u32 { return heapHeldBytes(heap); }
 export function heap_fault_reason(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_REASON); }
 export function heap_block_containing(heap: usize, address: usize): usize { return heapBlockContaining(heap, address); }
 export function heap_fault_block(heap: usize): u32 { return load<u32>(heap + HEAP_FAULT_BLOCK); }

@@ -42,6 +42,20 @@ export function heapFreeBytes(heap: usize): u32 {
   return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + quarantinedBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
 }
 
+/**
+ * Free blocks held out of the pool, by the small-block caches or checks mode's quarantine (a heap
+ * uses one or the other): counted by heapFreeBlocks and heapFreeBytes too, but no request larger
+ * than their own sizes can use them until they go back (a failing request, trim()).
+ */
+export function heapHeldBlocks(heap: usize): u32 {
+  return cachedBlocks(heap) + quarantinedBlocks(heap);
+}
+
+/** Payload bytes of the held blocks (their sizes less their headers, as heapFreeBytes counts). */
+export function heapHeldBytes(heap: usize): u32 {
+  return cachedBytes(heap) + quarantinedBytes(heap) - heapHeldBlocks(heap) * HEADER_SIZE;
+}
+
 /** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */
 export function heapLargestFree(heap: usize): u32 {
   let largest = indexLargest(heap);

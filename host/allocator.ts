@@ -357,11 +357,16 @@ export abstract class Allocator {
   }
 
   /** The pool as it stands; called with the allocator locked. */
-  protected abstract poolFigures(): Pick<MemoryStats, 'poolSize' | 'freeBytes' | 'largestFreeBlock' | 'freeBlocks'>
+  protected abstract poolFigures(): Pick<MemoryStats, 'poolSize' | 'freeBytes' | 'largestFreeBlock' | 'freeBlocks' | 'heldBlocks' | 'heldBytes'>
+
+  /** Statistics that mean nothing for this kind of allocator, left out of its table. */
+  protected statsNotShown(): ReadonlyArray<keyof MemoryStats> {
+    return []
+  }
 
   /** The statistics as a human-readable table. */
   formatStats(): string {
-    return formatStatsTable(this.stats(), this.statsTitle())
+    return formatStatsTable(this.stats(), this.statsTitle(), this.statsNotShown())
   }
 
   /** Prints formatStats() (to console.log unless told otherwise). */

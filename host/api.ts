@@ -98,6 +98,15 @@ export interface MemoryStats {
   largestFreeBlock: number
   liveBlocks: number
   freeBlocks: number
+  /**
+   * Of the free blocks, those held out of the pool: parked in the small-block caches, or in checks
+   * mode's quarantine. They count in freeBlocks and freeBytes, but serve only requests of their own
+   * sizes until they go back, where they coalesce (before a request would fail, or on trim()).
+   * Always 0 for a stack.
+   */
+  heldBlocks: number
+  /** Payload bytes of the held blocks (as freeBytes counts them). */
+  heldBytes: number
 }
 
 /** One block of a heap walk, in address order. */

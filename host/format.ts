@@ -16,6 +16,8 @@ const ROWS: ReadonlyArray<[keyof MemoryStats, string, 'bytes' | 'count' | 'perce
   ['largestFreeBlock', 'Largest free block', 'bytes'],
   ['liveBlocks', 'Live blocks', 'count'],
   ['freeBlocks', 'Free blocks', 'count'],
+  ['heldBytes', 'Held free bytes', 'bytes'],
+  ['heldBlocks', 'Held free blocks', 'count'],
 ]
 
 function formatValue(value: number, unit: 'bytes' | 'count' | 'percent'): string {

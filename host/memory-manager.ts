@@ -374,6 +374,8 @@ export class MemoryManager extends Allocator {
       freeBytes: wasm.heap_free_bytes(this.base) >>> 0,
       largestFreeBlock: wasm.heap_largest_free(this.base) >>> 0,
       freeBlocks: wasm.heap_free_blocks(this.base) >>> 0,
+      heldBlocks: wasm.heap_held_blocks(this.base) >>> 0,
+      heldBytes: wasm.heap_held_bytes(this.base) >>> 0,
     }
   }
 

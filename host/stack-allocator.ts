@@ -1,7 +1,7 @@
 // StackAllocator: the linear allocator's face. The bump pointer, the LIFO bookkeeping and the
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
-import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle } from './api.js'
+import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle, type MemoryStats } from './api.js'
 import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, type PoolConfig } from './allocator.js'
 import { regionBase, coverRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
@@ -174,7 +174,13 @@ export class StackAllocator extends Allocator {
       freeBytes: free,
       largestFreeBlock: free,
       freeBlocks: free > 0 ? 1 : 0,
+      heldBlocks: 0,
+      heldBytes: 0,
     }
+  }
+
+  protected statsNotShown(): ReadonlyArray<keyof MemoryStats> {
+    return ['heldBytes', 'heldBlocks'] // a stack holds no freed blocks back
   }
 
   protected statsTitle(): string {

@@ -33,6 +33,8 @@ export interface WasmExports {
   heap_largest_free(heap: number): number
   heap_pool_size(heap: number): number
   heap_free_blocks(heap: number): number
+  heap_held_blocks(heap: number): number
+  heap_held_bytes(heap: number): number
   heap_fault_reason(heap: number): number
   heap_block_containing(heap: number, address: number): number
   heap_fault_block(heap: number): number

@@ -241,6 +241,19 @@ describe('checks mode: quarantine', () => {
     expect(keep).not.toBe(0)
   })
 
+  it('stats() says how much the quarantine holds: counted as free, and back in the pool after trim()', () => {
+    const mm = held(3 * 80)
+    const ptrs = Array.from({ length: 5 }, () => mm.malloc(64))
+    mm.malloc(8) // so that the last one freed does not merge with the free tail
+    for (const ptr of ptrs) mm.free(ptr)
+    const stats = mm.stats()
+    expect(stats).toMatchObject({ heldBlocks: 3, heldBytes: 3 * 72 }) // the three freed last, 80-byte blocks less headers
+    expect(stats.freeBlocks).toBe(3 + 2) // and the two that left, merged, and the tail
+    mm.trim()
+    expect(mm.stats()).toMatchObject({ heldBlocks: 0, heldBytes: 0, freeBlocks: 2 })
+    mm.validate()
+  })
+
   it('without a quarantine the freed block is handed straight back, and the same write lands in its new owner unseen (the control)', () => {
     const mm = held(0)
     mm.malloc(64)

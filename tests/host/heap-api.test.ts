@@ -415,9 +415,10 @@ describe('small-block caches', () => {
     const ptrs = Array.from({ length: 10 }, () => mm.malloc(64))
     const guard = mm.malloc(8) // so that the last of them is not next to the free tail (it would merge at once)
     ptrs.forEach((ptr) => mm.free(ptr))
-    expect(mm.stats().freeBlocks).toBe(11) // ten parked, and the tail
+    expect(mm.stats()).toMatchObject({ freeBlocks: 11, heldBlocks: 10, heldBytes: 10 * 64 }) // ten parked, and the tail
+    expect(mm.formatStats()).toMatch(/Held free bytes\s*\|\s*640 B/)
     mm.trim()
-    expect(mm.stats().freeBlocks).toBe(2) // the ten as one block, and the tail
+    expect(mm.stats()).toMatchObject({ freeBlocks: 2, heldBlocks: 0, heldBytes: 0 }) // the ten as one block, and the tail
     mm.free(guard)
     expect(mm.stats().freeBlocks).toBe(1)
     mm.validate()
