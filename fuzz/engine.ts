@@ -24,6 +24,11 @@ export interface FuzzConfig {
   unshared?: boolean
   /** checks mode's quarantine in bytes (freed blocks held out of use); ignored without checks. */
   quarantine?: number
+  /**
+   * The heap in a memory of the fuzzer's own from this byte on (the `memory` and `offset` options),
+   * the bytes below it marked: every audit checks they, and those past the region, are untouched.
+   */
+  region?: number
 }
 
 export interface FuzzResult {
@@ -42,7 +47,26 @@ export const ALL_CONFIGS: FuzzConfig[] = (['first-fit', 'best-fit'] as Policy[])
 export function configName(config: FuzzConfig): string {
   const alignment = (config.alignment ?? 8) !== 8 ? `+align${config.alignment}` : ''
   const quarantine = config.checks && config.quarantine ? `+quarantine${config.quarantine}` : ''
-  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}${alignment}${config.unshared ? '+unshared' : ''}${quarantine}`
+  const region = config.region !== undefined ? `+region${config.region}` : ''
+  return `${config.policy}${config.checks ? '+checks' : ''}${config.growth ? '+growth' : ''}${alignment}${config.unshared ? '+unshared' : ''}${quarantine}${region}`
+}
+
+/** The byte the bytes below a region hold (FuzzConfig.region). */
+const OUTSIDE_MARK = 0xa5
+
+/** A memory for a heap at `offset`, sized to grow into as the heap grows, marked below `offset`. */
+function regionMemory(offset: number, size: number, shared: boolean): WebAssembly.Memory {
+  const memory = new WebAssembly.Memory({ initial: Math.ceil((offset + size) / 65536), maximum: 65536, shared })
+  new Uint8Array(memory.buffer, 0, offset).fill(OUTSIDE_MARK)
+  return memory
+}
+
+/** The first byte outside [offset, end) a heap there changed, or -1: below, the mark; past, zero. */
+function changedOutside(memory: WebAssembly.Memory, offset: number, end: number): number {
+  const bytes = new Uint8Array(memory.buffer)
+  for (let i = 0; i < offset; i++) if (bytes[i] !== OUTSIDE_MARK) return i
+  for (let i = end; i < bytes.length; i++) if (bytes[i] !== 0) return i
+  return -1
 }
 
 class Mismatch extends Error {}
@@ -69,9 +93,14 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
     return kind < 0.7 ? int(0, 128) : kind < 0.95 ? int(129, 2048) : int(2049, 24_000)
   }
   const alignment = config.alignment ?? 8
+  const poolSize = 192 * 1024
+  const maxSize = config.growth ? 768 * 1024 : poolSize
+  const memory = config.region !== undefined ? regionMemory(config.region, poolSize, !config.unshared) : undefined
   const mm = MemoryManager.createSync({
-    size: 192 * 1024,
-    maxSize: config.growth ? 768 * 1024 : 192 * 1024,
+    size: poolSize,
+    maxSize,
+    memory,
+    offset: config.region,
     policy: config.policy,
     checks: config.checks,
     alignment,
@@ -181,6 +210,10 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
       check(block !== undefined && block.size === b.size && block.prot === b.protection, `blocks() entry ${b.ptr} does not match the model`)
     }
     check(mm.leaks().length === live.size, 'leaks() does not list every live block')
+    if (memory) {
+      const changed = changedOutside(memory, config.region!, config.region! + maxSize)
+      check(changed < 0, `byte ${changed}, outside the region [${config.region}, ${config.region! + maxSize}), was changed`)
+    }
   }
 
   try {

@@ -1,7 +1,8 @@
 // The model test: seeded streams of every public heap operation against a JS model of the live
 // blocks (fuzz/engine.ts): at least 100,000 operations for each policy, and a short run of every
 // fuzzer configuration (checks on and off, growth on and off), of two with a larger default
-// alignment over unshared memory, and of two with checks mode's quarantine.
+// alignment over unshared memory, of two with checks mode's quarantine, and of two in a region of a
+// memory passed in (the bytes outside it checked).
 import { describe, it, expect } from 'vitest'
 import { ALL_CONFIGS, configName, runStream, shortestFailingPrefix, type FuzzConfig } from '../../fuzz/engine.js'
 import type { MemoryManager } from '../../host/index.js'
@@ -35,6 +36,8 @@ describe('random operations against a model', () => {
     { policy: 'best-fit', checks: true, growth: true, alignment: 4096, unshared: true },
     { policy: 'first-fit', checks: true, growth: true, quarantine: 16_384 },
     { policy: 'best-fit', checks: true, growth: false, quarantine: 1 << 20 },
+    { policy: 'first-fit', checks: false, growth: true, region: 70_001 },
+    { policy: 'best-fit', checks: true, growth: true, alignment: 64, unshared: true, region: 1000 },
   ]
   for (const config of variants) {
     it(`fuzz, short run: ${configName(config)}`, () => {
