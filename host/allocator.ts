@@ -305,6 +305,34 @@ export abstract class Allocator {
     this.bytes().set(data, at)
   }
 
+  /**
+   * memmove: copies `length` bytes from `srcOffset` bytes into the block at `src` to `destOffset`
+   * bytes into the block at `dest` (needs Read on `src` and Write on `dest`; both ranges inside their
+   * blocks, else nothing is copied). The two may be one block and overlap: the bytes land as they
+   * were before the copy.
+   */
+  copy(dest: number, src: number, length: number, destOffset = 0, srcOffset = 0): void {
+    const from = this.checkedRange(src, srcOffset, length, NEED_READ)
+    const to = this.checkedRange(dest, destOffset, length, NEED_WRITE)
+    this.bytes().copyWithin(to, from, from + length) // copyWithin is memmove: overlap is safe
+  }
+
+  /**
+   * memset: sets `length` bytes from `offset` bytes into the block at `ptr` (to the block's end when
+   * `length` is left out) to `value`, a byte from 0 to 255 (needs Write; the range inside the block).
+   */
+  fill(ptr: number, value: number, length?: number, offset = 0): void {
+    if (typeof value !== 'number') throw new TypeError(`value must be a number, got ${typeof value}`)
+    if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`value must be a byte, an integer from 0 to 255, got ${value}`)
+    if (length === undefined) {
+      checkPointer(ptr)
+      this.assertAlive()
+      length = Math.max(0, this.accessibleBytes(ptr, NEED_WRITE) - checkSize(offset, 'offset'))
+    }
+    const at = this.checkedRange(ptr, offset, length, NEED_WRITE)
+    this.bytes().fill(value, at, at + length)
+  }
+
   /** The NUL-terminated UTF-8 string at the block's start (needs Read; the NUL must be inside). */
   readString(ptr: number): string {
     checkPointer(ptr)

@@ -44,6 +44,8 @@ describe('garbage input', () => {
         () => mm.write(anyPointer(), [1, 2, 3], anySize()),
         () => mm.readString(anyPointer()),
         () => mm.writeString(anyPointer(), 'garbage'),
+        () => mm.copy(anyPointer(), anyPointer(), anySize(), anySize(), anySize()),
+        () => mm.fill(anyPointer(), Math.floor(random() * 300) - 20, random() < 0.5 ? undefined : anySize(), anySize()),
         () => mm.view(anyPointer(), anySize()),
         () => mm.typedView('f64', anyPointer(), anySize()),
         () => { if (live.length) { const i = Math.floor(random() * live.length); const p = live[i]; if (mm.protection(p) & Protection.Write) { mm.free(p); live.splice(i, 1) } } },

@@ -226,6 +226,59 @@ describe('checked accessors', () => {
     expect(() => mm.readString(ptr)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }))
   })
 
+  it('copy is memmove: between blocks, and inside one block overlapping either way', () => {
+    const mm = MemoryManager.createSync({ size: 4 * KiB })
+    const a = mm.malloc(16)
+    const b = mm.malloc(16)
+    mm.write(a, [1, 2, 3, 4, 5, 6, 7, 8])
+    mm.copy(b, a, 4, 10, 2) // a[2..6) to b[10..14)
+    expect([...mm.read(b, 4, 10)]).toEqual([3, 4, 5, 6])
+    mm.copy(a, a, 6, 2) // forward over itself: a[0..6) to a[2..8)
+    expect([...mm.read(a, 8)]).toEqual([1, 2, 1, 2, 3, 4, 5, 6])
+    mm.copy(a, a, 6, 0, 2) // backward: a[2..8) to a[0..6)
+    expect([...mm.read(a, 8)]).toEqual([1, 2, 3, 4, 5, 6, 5, 6])
+    mm.copy(b, a, 0) // nothing
+    expect([...mm.read(b, 4, 10)]).toEqual([3, 4, 5, 6])
+  })
+
+  it('copy checks both ranges before a byte moves: bounds, Read on the source, Write on the destination', () => {
+    const mm = MemoryManager.createSync({ size: 4 * KiB })
+    const a = mm.malloc(16)
+    const b = mm.malloc(16)
+    mm.write(a, Array.from({ length: 16 }, (_, i) => i + 1))
+    const usable = mm.usableSize(b)
+    const before = [...mm.read(b, usable)]
+    expect(() => mm.copy(b, a, 16, usable - 8)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS', ptr: b }))
+    expect(() => mm.copy(b, a, 8, 0, mm.usableSize(a) - 4)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS', ptr: a }))
+    expect([...mm.read(b, usable)]).toEqual(before) // not one byte copied
+    mm.protect(b, 16, Protection.Read)
+    expect(() => mm.copy(b, a, 4)).toThrow(expect.objectContaining({ code: 'PROTECTION' }))
+    mm.protect(a, 16, Protection.Write)
+    mm.protect(b, 16, Protection.ReadWrite)
+    expect(() => mm.copy(b, a, 4)).toThrow(expect.objectContaining({ code: 'PROTECTION' }))
+    expect(() => mm.copy(b, a + 8, 4)).toThrow(expect.objectContaining({ code: 'INVALID_POINTER' }))
+    expect(() => mm.copy(b, a, -1)).toThrow(RangeError)
+  })
+
+  it('fill is memset: to the block\'s end by default, a byte value, Write needed', () => {
+    const mm = MemoryManager.createSync({ size: 4 * KiB })
+    const ptr = mm.malloc(24)
+    const usable = mm.usableSize(ptr)
+    mm.fill(ptr, 0xee)
+    expect(mm.read(ptr, usable).every((byte) => byte === 0xee)).toBe(true)
+    mm.fill(ptr, 1, 3, 2)
+    expect([...mm.read(ptr, 6)]).toEqual([0xee, 0xee, 1, 1, 1, 0xee])
+    mm.fill(ptr, 0, undefined, usable - 2)
+    expect([...mm.read(ptr, 3, usable - 3)]).toEqual([0xee, 0, 0])
+    expect(() => mm.fill(ptr, 0, usable + 1)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }))
+    expect(() => mm.fill(ptr, 0, undefined, usable + 1)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }))
+    for (const bad of [256, -1, 1.5, NaN]) expect(() => mm.fill(ptr, bad)).toThrow(RangeError)
+    expect(() => mm.fill(ptr, '0' as unknown as number)).toThrow(TypeError)
+    mm.protect(ptr, 24, Protection.Read)
+    expect(() => mm.fill(ptr, 0)).toThrow(expect.objectContaining({ code: 'PROTECTION' }))
+    expect(mm.read(ptr, 1)[0]).toBe(0xee) // nothing written
+  })
+
   it('view is a live window over the block', () => {
     const mm = MemoryManager.createSync({ size: 4 * KiB })
     const ptr = mm.malloc(8)
