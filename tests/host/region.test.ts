@@ -131,6 +131,62 @@ describe('a heap in a memory of yours', () => {
     expect(mm.stats().liveBlocks).toBe(0)
   })
 
+  it('lives in a region another allocator reserved for it, while that allocator grows the memory around it', async () => {
+    // A module with an allocator of its own (AssemblyScript's TLSF here, as a C module's malloc):
+    // it takes the memory's end as it grows, so the region comes from it, as the README says.
+    const source = `
+      export function reserve(size: usize): usize { return heap.alloc(size) }
+      export function allocFilled(size: usize, value: u8): usize { const p = heap.alloc(size); memory.fill(p, value, size); return p }
+      export function release(ptr: usize): void { heap.free(ptr) }
+      export function allFilled(ptr: usize, size: usize, value: u8): bool {
+        for (let i: usize = 0; i < size; i++) if (load<u8>(ptr + i) != value) return false
+        return true
+      }
+    `
+    const { error, binary, stderr } = await asc.compileString(source, { importMemory: true, runtime: 'minimal', initialMemory: 1 })
+    expect(error, String(stderr)).toBeNull()
+    const memory = new WebAssembly.Memory({ initial: 1 })
+    const abort = () => { throw new Error('the module aborted') }
+    const { instance } = await WebAssembly.instantiate(binary!, { env: { memory, abort } })
+    const theirs = instance.exports as { reserve(size: number): number; allocFilled(size: number, value: number): number; release(ptr: number): void; allFilled(ptr: number, size: number, value: number): number }
+
+    const size = 256 * 1024
+    const offset = theirs.reserve(size) >>> 0
+    const mm = MemoryManager.createSync({ memory, offset, size })
+    const random = seededRandom(5)
+    const their: Array<{ ptr: number; size: number; value: number }> = []
+    const ours = new Map<number, { size: number; tag: number }>()
+    for (let step = 0; step < 3000; step++) {
+      if (random() < 0.5) {
+        if (their.length > 40) {
+          const [gone] = their.splice(randomInt(random, 0, their.length - 1), 1)
+          expect(theirs.allFilled(gone.ptr, gone.size, gone.value)).toBe(1)
+          theirs.release(gone.ptr)
+        }
+        const block = { size: randomInt(random, 1, 20_000), value: step & 0xff, ptr: 0 }
+        block.ptr = theirs.allocFilled(block.size, block.value) >>> 0 // grows the memory now and then
+        expect(block.ptr + block.size <= offset || block.ptr >= offset + size).toBe(true)
+        their.push(block)
+      } else if (ours.size > 60) {
+        const ptr = [...ours.keys()][randomInt(random, 0, ours.size - 1)]
+        expect(patternMismatch(mm.view(ptr, ours.get(ptr)!.size), ours.get(ptr)!.tag)).toBe(-1)
+        mm.free(ptr)
+        ours.delete(ptr)
+      } else {
+        const bytes = randomInt(random, 1, 3000)
+        const ptr = mm.malloc(bytes)
+        if (ptr !== 0) {
+          fillPattern(mm.view(ptr, bytes), step)
+          ours.set(ptr, { size: bytes, tag: step })
+        }
+      }
+    }
+    expect(memory.buffer.byteLength).toBeGreaterThan(offset + size) // their heap grew past our region
+    for (const block of their) expect(theirs.allFilled(block.ptr, block.size, block.value)).toBe(1)
+    for (const [ptr, block] of ours) expect(patternMismatch(mm.view(ptr, block.size), block.tag)).toBe(-1)
+    mm.validate()
+  })
+
   it('links to a shared memory whose maximum is the whole 4 GiB, and attaches through its handle', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 65_536, shared: true })
     const mm = MemoryManager.createSync({ memory, offset: 4096, size: 60_000 })
