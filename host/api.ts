@@ -74,8 +74,8 @@ export interface StackAllocatorOptions {
   /**
    * A WebAssembly.Memory of your own to allocate in (one another module imports, say), instead of a
    * new one: the allocator uses the bytes from `offset` to `offset + size` (its control block
-   * included); the memory's sharedness decides
-   * `shared`. Needs `offset`. @defaultValue a new memory of the allocator's own
+   * included); the memory's sharedness decides `shared`. Needs `offset`.
+   * @defaultValue a new memory of the allocator's own
    */
   memory?: WebAssembly.Memory
   /** With `memory`: the first byte of it the allocator may use. */

@@ -43,7 +43,7 @@ export function resolveRegion(memory: unknown, offset: number | undefined): Regi
 }
 
 /** Whether a memory is shared: its buffer is a SharedArrayBuffer. */
-export function isSharedMemory(memory: WebAssembly.Memory): boolean {
+function isSharedMemory(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
 }
 
