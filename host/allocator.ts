@@ -155,6 +155,14 @@ function checkMapOptions(options: unknown, bounds: Record<string, number>): void
   }
 }
 
+/** The `lockTimeout` option: milliseconds above 0, Infinity (the default) for no timeout. */
+export function lockTimeoutOption(value: unknown): number {
+  if (value === undefined) return Infinity
+  if (typeof value !== 'number') throw new TypeError(`lockTimeout must be a number of milliseconds, got ${typeof value}`)
+  if (!(value > 0)) throw new RangeError(`lockTimeout must be above 0 milliseconds (Infinity: no timeout), got ${value}`)
+  return value
+}
+
 /** An optional boolean option: its value, or `fallback` when it is not given. */
 export function booleanOption(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback

@@ -57,9 +57,21 @@ export interface MemoryManagerOptions {
   smallBlockCaches?: boolean
   /** Record where each block was allocated (a stack trace) and its tag, for leaks(). @defaultValue false */
   trackAllocations?: boolean
+  /**
+   * Milliseconds one call may wait for the thread lock before it throws `LOCK_TIMEOUT`, having done
+   * nothing: a thread stopped inside a call (worker.terminate()) never releases the lock, and
+   * without a timeout every later call of every thread waits for ever. @defaultValue Infinity
+   */
+  lockTimeout?: number
 }
 
-export interface AttachOptions {
+/** What `StackAllocator.attach` takes: this face's own lock timeout. */
+export interface StackAttachOptions {
+  /** As for create, for the calls of this face (this thread). @defaultValue Infinity */
+  lockTimeout?: number
+}
+
+export interface AttachOptions extends StackAttachOptions {
   /** As for create: record allocation sites of the blocks this face allocates. @defaultValue false */
   trackAllocations?: boolean
 }
@@ -80,6 +92,12 @@ export interface StackAllocatorOptions {
   memory?: WebAssembly.Memory
   /** With `memory`: the first byte of it the allocator may use. */
   offset?: number
+  /**
+   * Milliseconds one call may wait for the thread lock before it throws `LOCK_TIMEOUT`, having done
+   * nothing: a thread stopped inside a call (worker.terminate()) never releases the lock, and
+   * without a timeout every later call of every thread waits for ever. @defaultValue Infinity
+   */
+  lockTimeout?: number
 }
 
 /** Statistics; byte figures are requested sizes, not block sizes. */

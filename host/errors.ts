@@ -11,6 +11,7 @@ export type MemoryErrorCode =
   | 'STACK_EMPTY'
   | 'DESTROYED'
   | 'OUT_OF_MEMORY'
+  | 'LOCK_TIMEOUT'
 
 /** Codes by the number the wasm module returns them as (`0 - n`). */
 const CODE_BY_NUMBER: readonly MemoryErrorCode[] = [
@@ -36,6 +37,7 @@ const DEFAULT_MESSAGES: Record<MemoryErrorCode, string> = {
   STACK_EMPTY: 'the stack is empty',
   DESTROYED: 'the allocator has been destroyed',
   OUT_OF_MEMORY: 'no room left in the pool for bookkeeping',
+  LOCK_TIMEOUT: "another thread held the allocator's lock for longer than lockTimeout",
 }
 
 export interface MemoryErrorDetails {

@@ -13,6 +13,7 @@ export {
   type ValidationReport,
   type AllocatorHandle,
   type AttachOptions,
+  type StackAttachOptions,
 } from './api.js'
 export type { TextMapOptions, SvgMapOptions } from './heap-map.js'
 export { StackAllocator } from './stack-allocator.js'

@@ -8,6 +8,7 @@
 import { instantiateSync } from '@assemblyscript/loader'
 import type { WasmExports } from './wasm-exports.js'
 import { guardExports } from './trap-guard.js'
+import { MemoryError } from './errors.js'
 
 const WASM_PAGE = 65536
 
@@ -105,9 +106,11 @@ const LOCK_STALL_MS = 5000
  * the wasm side spins, pausing between tries. A wait for a lock this very thread holds would never
  * end (no other thread can release it): that throws instead, before the call has changed anything
  * (the lock is its first step). `tries` counts the waits of one acquisition (0: its first), so a
- * wait that has lasted LOCK_STALL_MS is reported once, and the wait goes on.
+ * wait that has lasted LOCK_STALL_MS is reported once, and the wait goes on; one that has lasted
+ * `lockTimeout` ms (the allocator's option; Infinity by default) throws LOCK_TIMEOUT, again before
+ * the call has changed anything.
  */
-function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: number, tries: number) => boolean {
+function lockWaitFor(memory: WebAssembly.Memory, lockTimeout: number): (address: number, expected: number, tries: number) => boolean {
   let words: Int32Array | undefined
   let mayWait = true
   let waitingSince = 0
@@ -120,6 +123,8 @@ function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: nu
     if (tries === 0) {
       waitingSince = now
       reported = false
+    } else if (now - waitingSince >= lockTimeout) {
+      throw new MemoryError('LOCK_TIMEOUT', `waited ${Math.round(now - waitingSince)} ms for the lock of the allocator at ${address}, its lockTimeout: another thread holds it (one stopped inside a call never lets go); this call did nothing`)
     } else if (!reported && now - waitingSince >= LOCK_STALL_MS) {
       reported = true
       reportStall(address, now - waitingSince)
@@ -127,8 +132,10 @@ function lockWaitFor(memory: WebAssembly.Memory): (address: number, expected: nu
     if (!mayWait) return true
     const buffer = memory.buffer
     if (!words || words.buffer !== buffer) words = new Int32Array(buffer)
+    // Until the lock's release wakes this thread, or until the stall report or the timeout is due.
+    const due = Math.min(reported ? Infinity : waitingSince + LOCK_STALL_MS, waitingSince + lockTimeout) - now
     try {
-      Atomics.wait(words, address >>> 2, expected, reported ? undefined : LOCK_STALL_MS)
+      Atomics.wait(words, address >>> 2, expected, due === Infinity ? undefined : Math.max(0, due))
       return false
     } catch {
       mayWait = false
@@ -152,8 +159,8 @@ function reportStall(lockWord: number, waitedMs: number): void {
  * `(...args) => fn(...args)` closure for optional arguments, which this module does not have, and
  * the rest array and spread cost a third of a small malloc called from JavaScript.
  */
-export function instantiateOver(module: WebAssembly.Module, memory: WebAssembly.Memory): WasmExports {
-  const env = { memory, lockWait: lockWaitFor(memory) }
+export function instantiateOver(module: WebAssembly.Module, memory: WebAssembly.Memory, lockTimeout = Infinity): WasmExports {
+  const env = { memory, lockWait: lockWaitFor(memory, lockTimeout) }
   const { instance } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1])
   return guardExports<WasmExports>(instance.exports as Record<string, unknown>)
 }

@@ -8,7 +8,7 @@ import {
   type AllocatorHandle, type Policy, type AttachOptions,
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT, MIN_POOL_SIZE, type PoolConfig } from './allocator.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
 import { regionBase, coverRegion } from './region.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
@@ -39,9 +39,10 @@ interface HeapConfig extends PoolConfig {
   quarantine: number
   trackAllocations: boolean
   smallBlockCaches: boolean
+  lockTimeout: number
 }
 
-const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'memory', 'offset', 'checks', 'validateEvery', 'quarantine', 'trackAllocations', 'smallBlockCaches'] as const
+const HEAP_OPTIONS = ['size', 'maxSize', 'alignment', 'policy', 'shared', 'memory', 'offset', 'checks', 'validateEvery', 'quarantine', 'trackAllocations', 'smallBlockCaches', 'lockTimeout'] as const
 
 function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
   const pool = resolvePoolOptions(options)
@@ -57,6 +58,7 @@ function resolveOptions(options: MemoryManagerOptions = {}): HeapConfig {
     quarantine: checksModeOption(options.quarantine, 'quarantine', checks, 0, 0, MAX_QUARANTINE),
     trackAllocations: booleanOption(options.trackAllocations, 'trackAllocations', false),
     smallBlockCaches: booleanOption(options.smallBlockCaches, 'smallBlockCaches', true),
+    lockTimeout: lockTimeoutOption(options.lockTimeout),
   }
 }
 
@@ -124,18 +126,18 @@ export class MemoryManager extends Allocator {
 
   static attachSync(handle: AllocatorHandle, options: AttachOptions = {}): MemoryManager {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-    checkOptionNames(options, ['trackAllocations'], 'MemoryManager.attach')
+    checkOptionNames(options, ['trackAllocations', 'lockTimeout'], 'MemoryManager.attach')
     if (handle && (handle as Partial<AllocatorHandle>).kind === 'heap' && !handle.shared) {
       throw new RangeError('this heap lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }
     checkHandle(handle, 'heap', 'MemoryManager')
-    const wasm = instantiateOver(handle.module, handle.memory)
+    const wasm = instantiateOver(handle.module, handle.memory, lockTimeoutOption(options.lockTimeout))
     return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true, options.trackAllocations ?? false)
   }
 
   private static build(module: WebAssembly.Module, config: HeapConfig): MemoryManager {
     const { memory, base, poolBytes, limitBytes } = heapPlacement(probe(module, config.shared), config)
-    const wasm = instantiateOver(module, memory)
+    const wasm = instantiateOver(module, memory, config.lockTimeout)
     wasm.instance_set_sole_thread(1) // a new allocator: no other thread has it until `handle` is read
     const flags = (config.checks ? OPTION_CHECKS : 0) | (config.smallBlockCaches ? 0 : OPTION_NO_CACHES)
     const options = config.validateEvery * VALIDATE_EVERY_UNIT + flags

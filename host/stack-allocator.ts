@@ -1,8 +1,8 @@
 // StackAllocator: the linear allocator's face. The bump pointer, the LIFO bookkeeping and the
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
-import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type AllocatorHandle, type MemoryStats } from './api.js'
-import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, type PoolConfig } from './allocator.js'
+import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats } from './api.js'
+import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
 import { regionBase, coverRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
@@ -10,13 +10,13 @@ import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './
 import type { WasmExports } from './wasm-exports.js'
 import type { MapRegion } from './heap-map.js'
 
-type StackConfig = Omit<PoolConfig, 'maxSize'>
+type StackConfig = Omit<PoolConfig, 'maxSize'> & { lockTimeout: number }
 
 function resolveOptions(options: StackAllocatorOptions = {}): StackConfig {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-  checkOptionNames(options, ['size', 'alignment', 'shared', 'memory', 'offset'], 'StackAllocator (a stack does not grow: no maxSize)')
+  checkOptionNames(options, ['size', 'alignment', 'shared', 'memory', 'offset', 'lockTimeout'], 'StackAllocator (a stack does not grow: no maxSize)')
   const { size, alignment, shared, region } = resolvePoolOptions({ ...options, maxSize: undefined })
-  return { size, alignment, shared, region }
+  return { size, alignment, shared, region, lockTimeout: lockTimeoutOption(options.lockTimeout) }
 }
 
 /**
@@ -54,21 +54,23 @@ export class StackAllocator extends Allocator {
     return StackAllocator.build(moduleSync(config.shared), config)
   }
 
-  static async attach(handle: AllocatorHandle): Promise<StackAllocator> {
-    return StackAllocator.attachSync(handle)
+  static async attach(handle: AllocatorHandle, options: StackAttachOptions = {}): Promise<StackAllocator> {
+    return StackAllocator.attachSync(handle, options)
   }
 
-  static attachSync(handle: AllocatorHandle): StackAllocator {
+  static attachSync(handle: AllocatorHandle, options: StackAttachOptions = {}): StackAllocator {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    checkOptionNames(options, ['lockTimeout'], 'StackAllocator.attach')
     if (handle && (handle as Partial<AllocatorHandle>).kind === 'stack' && !handle.shared) {
       throw new RangeError('this stack lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }
     checkHandle(handle, 'stack', 'StackAllocator')
-    return new StackAllocator(instantiateOver(handle.module, handle.memory), handle.memory, handle.module, handle.base, true)
+    return new StackAllocator(instantiateOver(handle.module, handle.memory, lockTimeoutOption(options.lockTimeout)), handle.memory, handle.module, handle.base, true)
   }
 
   private static build(module: WebAssembly.Module, config: StackConfig): StackAllocator {
     const { memory, base, poolBytes } = stackPlacement(module, config)
-    const wasm = instantiateOver(module, memory)
+    const wasm = instantiateOver(module, memory, config.lockTimeout)
     wasm.instance_set_sole_thread(1) // a new allocator: no other thread has it until `handle` is read
     if (wasm.stack_init(base, poolBytes, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
     return new StackAllocator(wasm, memory, module, base, config.shared)

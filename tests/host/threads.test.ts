@@ -228,6 +228,50 @@ describe('the lock, when no other thread can reach the pool', () => {
     mm.validate()
   })
 
+  it('lockTimeout: a call that waits that long for the lock throws LOCK_TIMEOUT, having done nothing', async () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, lockTimeout: 250 })
+    const kept = mm.malloc(100)
+    const stack = StackAllocator.createSync({ size: 4096 })
+    const held = async (handle: AllocatorHandle, holdMs: number) => {
+      const worker = new Worker(new URL('./workers/lock-holder.worker.mjs', import.meta.url), { workerData: { handle, holdMs } })
+      const released = new Promise<void>((resolve) => worker.on('message', (message: string) => { if (message === 'released') resolve() }))
+      await new Promise<void>((resolve) => worker.on('message', (message: string) => { if (message === 'held') resolve() }))
+      return { worker, released }
+    }
+    const heapHolder = await held(mm.handle, 1500)
+    const before = performance.now()
+    expect(() => mm.malloc(64)).toThrow(expect.objectContaining({ code: 'LOCK_TIMEOUT' }))
+    const waited = performance.now() - before
+    expect(waited).toBeGreaterThanOrEqual(250)
+    expect(waited).toBeLessThan(1200) // it did not wait for the release
+    expect(() => mm.free(kept)).toThrow(expect.objectContaining({ code: 'LOCK_TIMEOUT' }))
+    expect(() => mm.stats()).toThrow(expect.objectContaining({ code: 'LOCK_TIMEOUT' }))
+    // A face attached with its own timeout; one without waits for the release, as before.
+    const other = MemoryManager.attachSync(mm.handle, { lockTimeout: 50 })
+    expect(() => other.malloc(8)).toThrow(expect.objectContaining({ code: 'LOCK_TIMEOUT' }))
+    const patient = MemoryManager.attachSync(mm.handle)
+    const late = patient.malloc(8) // waits for the holder's release, about a second
+    expect(late).not.toBe(0)
+    await heapHolder.released
+    await heapHolder.worker.terminate()
+    // Nothing the refused calls asked for happened: `kept` is live, `late` the one other block.
+    expect(mm.stats()).toMatchObject({ liveBlocks: 2, allocationCount: 2, freeCount: 0 })
+    expect(mm.usableSize(kept)).toBeGreaterThanOrEqual(100)
+    mm.validate()
+
+    const stackFace = StackAllocator.attachSync(stack.handle, { lockTimeout: 100 })
+    const stackHolder = await held(stack.handle, 800)
+    expect(() => stackFace.push(8)).toThrow(expect.objectContaining({ code: 'LOCK_TIMEOUT' }))
+    await stackHolder.released
+    await stackHolder.worker.terminate()
+    expect(stackFace.push(8)).not.toBe(0)
+    expect(stack.depth).toBe(1)
+
+    for (const bad of [0, -5, NaN]) expect(() => MemoryManager.createSync({ lockTimeout: bad })).toThrow(RangeError)
+    expect(() => StackAllocator.createSync({ lockTimeout: '100' as unknown as number })).toThrow(TypeError)
+    expect(() => StackAllocator.attachSync(stack.handle, { trackAllocations: true } as never)).toThrow(/unknown option/)
+  }, 20_000)
+
   it('a wait that lasts 5 s says so once on the console, naming the allocator, and goes on waiting', async () => {
     // What a worker terminated inside a call leaves: a lock nobody will release (here released
     // after 6 s, so that the wait can be seen to go on and end). A short wait says nothing.
