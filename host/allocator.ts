@@ -230,6 +230,11 @@ export abstract class Allocator {
     return this.bytesView
   }
 
+  /** True once the allocator was destroyed, in this thread or another. */
+  get destroyed(): boolean {
+    return this.destroyedHere || this.wasm.allocator_is_destroyed(this.base) !== 0
+  }
+
   protected assertAlive(): void {
     if (this.destroyedHere || this.wasm.allocator_is_destroyed(this.base) !== 0) {
       this.destroyedHere = true

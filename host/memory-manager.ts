@@ -9,7 +9,7 @@ import {
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
 import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
-import { regionBase, coverRegion } from './region.js'
+import { regionBase, coverRegion, refuseOverlap, claimRegion } from './region.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { trapped } from './trap-guard.js'
@@ -94,6 +94,7 @@ function heapPlacement(layout: WasmExports, config: HeapConfig): { memory: WebAs
   if (config.size < controlBytes + MIN_POOL_SIZE) {
     throw new RangeError(`size must be at least ${controlBytes + MIN_POOL_SIZE} bytes at this offset and alignment: the heap's control block takes the region's first ${controlBytes}`)
   }
+  refuseOverlap(region, region.offset + config.maxSize)
   coverRegion(region, region.offset + config.size)
   return { memory: region.memory, base, poolBytes: config.size - controlBytes, limitBytes: config.maxSize - controlBytes }
 }
@@ -143,7 +144,9 @@ export class MemoryManager extends Allocator {
     const options = config.validateEvery * VALIDATE_EVERY_UNIT + flags
     const status = wasm.heap_init(base, poolBytes, limitBytes, config.alignment, POLICY_CODES[config.policy], options, config.quarantine)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
-    return new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
+    const manager = new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
+    if (config.region) claimRegion(config.region, config.region.offset + config.maxSize, manager)
+    return manager
   }
 
   private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, trackAllocations: boolean) {

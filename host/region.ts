@@ -15,7 +15,9 @@
 //   - a region beyond the memory's current length is grown into at creation (memory.grow), and a
 //     heap grows the memory again as its pool grows, never past offset + maxSize;
 //   - the memory's sharedness picks the build (a module that imports a shared memory cannot link
-//     to an unshared one, nor the other way round), so `shared` may be left out.
+//     to an unshared one, nor the other way round), so `shared` may be left out;
+//   - a new allocator's region, up to offset + maxSize, overlaps no live allocator's that this
+//     thread created in the same memory (claims, below).
 
 /** The control block's alignment inside a region (region_start's, assembly/index.ts). */
 export const CONTROL_ALIGNMENT = 64
@@ -59,6 +61,46 @@ export function regionShared(region: Region, shared: unknown): boolean {
 /** Where the control block of an allocator in `region` starts. */
 export function regionBase(region: Region): number {
   return Math.ceil(region.offset / CONTROL_ALIGNMENT) * CONTROL_ALIGNMENT
+}
+
+/** What an allocator in a region is to its claim: something that lives there until destroyed. */
+interface RegionOwner {
+  readonly destroyed: boolean
+}
+
+interface Claim {
+  start: number
+  end: number
+  owner: WeakRef<RegionOwner>
+}
+
+/**
+ * The regions allocators were created in, by memory, in this thread. A region laid over a live
+ * allocator's would wipe it (its control block written anew: every block it handed out lost) and
+ * let both hand out the same bytes: a double creation at one offset, or offsets computed wrong.
+ * Allocators created in other threads are not seen; destroyed and collected ones no longer count.
+ */
+const claims = new WeakMap<WebAssembly.Memory, Claim[]>()
+
+function liveClaims(memory: WebAssembly.Memory): Claim[] {
+  return (claims.get(memory) ?? []).filter((claim) => {
+    const owner = claim.owner.deref()
+    return owner !== undefined && !owner.destroyed
+  })
+}
+
+/** RangeError when [offset, end) overlaps the region of a live allocator this thread created in the memory. */
+export function refuseOverlap(region: Region, end: number): void {
+  for (const claim of liveClaims(region.memory)) {
+    if (region.offset < claim.end && claim.start < end) {
+      throw new RangeError(`the region [${region.offset}, ${end}) overlaps [${claim.start}, ${claim.end}) of this memory, where a live allocator is: destroy() it first, or pick another offset`)
+    }
+  }
+}
+
+/** Notes that `owner` lives in [offset, end) of the region's memory (see refuseOverlap). */
+export function claimRegion(region: Region, end: number, owner: RegionOwner): void {
+  claims.set(region.memory, [...liveClaims(region.memory), { start: region.offset, end, owner: new WeakRef(owner) }])
 }
 
 /** Grows the region's memory, if need be, so that it reaches `end`; RangeError when it cannot. */

@@ -3,7 +3,7 @@
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats } from './api.js'
 import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
-import { regionBase, coverRegion } from './region.js'
+import { regionBase, coverRegion, refuseOverlap, claimRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
@@ -36,6 +36,7 @@ function stackPlacement(module: WebAssembly.Module, config: StackConfig): { memo
   if (config.size < controlBytes + MIN_POOL_SIZE) {
     throw new RangeError(`size must be at least ${controlBytes + MIN_POOL_SIZE} bytes at this offset: the stack's control block takes the region's first ${controlBytes}`)
   }
+  refuseOverlap(region, region.offset + config.size)
   coverRegion(region, region.offset + config.size)
   return { memory: region.memory, base, poolBytes: config.size - controlBytes }
 }
@@ -73,7 +74,9 @@ export class StackAllocator extends Allocator {
     const wasm = instantiateOver(module, memory, config.lockTimeout)
     wasm.instance_set_sole_thread(1) // a new allocator: no other thread has it until `handle` is read
     if (wasm.stack_init(base, poolBytes, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
-    return new StackAllocator(wasm, memory, module, base, config.shared)
+    const stack = new StackAllocator(wasm, memory, module, base, config.shared)
+    if (config.region) claimRegion(config.region, config.region.offset + config.size, stack)
+    return stack
   }
 
   private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {

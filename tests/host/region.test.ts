@@ -227,6 +227,31 @@ describe('several allocators in one memory', () => {
   })
 })
 
+describe('overlapping regions', () => {
+  it('a region over a live allocator\'s is refused, and that allocator keeps working; once destroyed, the bytes can be taken again', () => {
+    const memory = markedMemory({ initial: 4, maximum: 4 })
+    const first = MemoryManager.createSync({ memory, offset: 10_000, size: 50_000, maxSize: 80_000 })
+    const ptr = first.malloc(100)
+    fillPattern(first.view(ptr, 100), 3)
+    const before = new Uint8Array(memory.buffer).slice()
+    // The same offset twice (a second initialisation, say), inside it, across its start, into its room to grow.
+    for (const [offset, size] of [[10_000, 50_000], [20_000, 4096], [6000, 8000], [85_000, 4096]]) {
+      expect(() => MemoryManager.createSync({ memory, offset, size }), `at ${offset}`).toThrow(/overlaps \[10000, 90000\).*destroy\(\) it first/)
+      expect(() => StackAllocator.createSync({ memory, offset, size }), `stack at ${offset}`).toThrow(RangeError)
+    }
+    expect(new Uint8Array(memory.buffer)).toEqual(before) // nothing written by the refused ones
+    expect(patternMismatch(first.view(ptr, 100), 3)).toBe(-1)
+    first.validate()
+    const beside = StackAllocator.createSync({ memory, offset: 90_000, size: 10_000 }) // right after its room: fine
+    expect(() => MemoryManager.createSync({ memory, offset: 95_000, size: 4096 })).toThrow(/overlaps \[90000, 100000\)/)
+    first.destroy()
+    expect(first.destroyed).toBe(true)
+    const second = MemoryManager.createSync({ memory, offset: 10_000, size: 50_000 })
+    expect(second.malloc(100)).not.toBe(0)
+    expect(beside.destroyed).toBe(false)
+  })
+})
+
 describe('bad regions are refused before anything is written', () => {
   const memory = () => markedMemory({ initial: 1, maximum: 2 })
 
