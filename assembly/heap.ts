@@ -57,12 +57,16 @@ export function poolStartFor(heap: usize, alignment: u32): usize {
   return alignUp(heap + HEAP_CONTROL_SIZE + HEADER_SIZE, alignment) - HEADER_SIZE;
 }
 
-/** Makes sure linear memory reaches `end`; false when it cannot grow that far. */
+/**
+ * Makes sure linear memory reaches `end`; false when it cannot grow that far. Heaps in regions of
+ * one shared memory (host/region.ts) grow it under locks of their own: one that finds its growth
+ * refused at the memory's maximum looks again, as another's growth may have covered it meanwhile.
+ */
 function ensureMemory(end: u64): bool {
   const have = <u64>memory.size() * PAGE_SIZE;
   if (end <= have) return true;
   const pages = <i32>((end - have + PAGE_SIZE - 1) / PAGE_SIZE);
-  return memory.grow(pages) >= 0;
+  return memory.grow(pages) >= 0 || <u64>memory.size() * PAGE_SIZE >= end;
 }
 
 /**

@@ -110,6 +110,9 @@ export function coverRegion(region: Region, end: number): void {
   try {
     region.memory.grow(Math.ceil((end - have) / WASM_PAGE))
   } catch {
+    // Another thread may have grown a shared memory far enough meanwhile (its pages were counted
+    // from the same length), and a growth refused at the maximum is then no failure.
+    if (region.memory.buffer.byteLength >= end) return
     throw new RangeError(`the memory passed cannot grow to hold the region (to byte ${end}; it has ${have} bytes and may not grow that far)`)
   }
 }

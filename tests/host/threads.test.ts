@@ -124,6 +124,33 @@ describe('one heap, four worker threads', () => {
     expect(outside.every((byte) => byte === 0x5a)).toBe(true)
   })
 
+  it('a heap per worker, each in its region of one shared memory: pointers mean the same bytes in every thread, and each heap frees only its own', async () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 3 * 64, shared: true })
+    const regionBytes = 4 << 20
+    const outcomes = await Promise.all(Array.from({ length: 3 }, (_, worker) =>
+      runWorker('heap-stress.worker.mjs', { region: { memory, offset: worker * regionBytes, size: regionBytes }, seed: 500 + worker, operations: 20_000, worker, unlocked: false, maxLive: 200 }, 100_000),
+    )) as Array<Outcome & { kept: Array<{ ptr: number; size: number; byte0: number; byteLast: number }>; handle: AllocatorHandle }>
+    const bytes = new Uint8Array(memory.buffer)
+    const heaps = outcomes.map((outcome) => {
+      expect(outcome.error).toBeUndefined()
+      expect(outcome.totals.corrupted).toBe(0)
+      return MemoryManager.attachSync(outcome.handle)
+    })
+    for (const [worker, outcome] of outcomes.entries()) {
+      const heap = heaps[worker]
+      expect(outcome.kept.length).toBeGreaterThan(0)
+      for (const { ptr, size, byte0, byteLast } of outcome.kept) {
+        expect(ptr >= worker * regionBytes && ptr + size <= (worker + 1) * regionBytes).toBe(true)
+        if (size > 0) expect([bytes[ptr], bytes[ptr + size - 1]]).toEqual([byte0, byteLast]) // written there, read here
+        const other = heaps[(worker + 1) % 3]
+        expect(() => other.free(ptr)).toThrow(expect.objectContaining({ code: 'INVALID_POINTER' })) // not its block
+        heap.free(ptr) // its own heap, attached here, frees it
+      }
+      heap.validate()
+      expect(heap.stats()).toMatchObject({ liveBlocks: 0, allocationCount: outcome.totals.allocations })
+    }
+  })
+
   it('attach gives a second face over the same pool and the same statistics', async () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const other = await MemoryManager.attach(mm.handle)

@@ -5,8 +5,10 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { MemoryManager } from '../../../dist/index.js'
 import { instantiateOver } from '../../../dist/load.js'
 
-const { handle, seed, operations, worker, unlocked, maxLive } = workerData
-const mm = await MemoryManager.attach(handle)
+const { handle, region, seed, operations, worker, unlocked, maxLive } = workerData
+// Given a region of a shared memory, a heap of this worker's own there: it leaves its last blocks
+// live and posts them with its handle, for the main thread to read and free them.
+const mm = region ? MemoryManager.createSync(region) : await MemoryManager.attach(handle)
 const raw = unlocked ? instantiateOver(handle.module, handle.memory) : undefined
 
 let state = seed >>> 0
@@ -17,7 +19,7 @@ const random = () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296
 }
 const byteOf = (tag, i) => (tag * 131 + i * 7 + worker * 53) & 0xff
-const bytes = () => new Uint8Array(handle.memory.buffer)
+const bytes = () => new Uint8Array(mm.memory.buffer)
 
 const malloc = (size) => (raw ? raw.unlocked_heap_malloc(handle.base, size) >>> 0 : mm.malloc(size))
 const realloc = (ptr, size) => (raw ? raw.unlocked_heap_realloc(handle.base, ptr, size) >>> 0 : mm.realloc(ptr, size))
@@ -95,11 +97,16 @@ try {
       }
     }
   }
-  for (const [ptr, block] of live) {
-    release(ptr, block)
-    free(ptr)
+  if (region) {
+    const kept = [...live].map(([ptr, block]) => ({ ptr, size: block.size, byte0: byteOf(block.tag, 0), byteLast: byteOf(block.tag, block.size - 1) }))
+    parentPort.postMessage({ ok: true, totals, kept, handle: mm.handle })
+  } else {
+    for (const [ptr, block] of live) {
+      release(ptr, block)
+      free(ptr)
+    }
+    parentPort.postMessage({ ok: true, totals })
   }
-  parentPort.postMessage({ ok: true, totals })
 } catch (error) {
   parentPort.postMessage({ ok: false, error: String(error), totals })
 }
