@@ -59,14 +59,20 @@ export function poolStartFor(heap: usize, alignment: u32): usize {
 
 /**
  * Makes sure linear memory reaches `end`; false when it cannot grow that far. Heaps in regions of
- * one shared memory (host/region.ts) grow it under locks of their own: one that finds its growth
- * refused at the memory's maximum looks again, as another's growth may have covered it meanwhile.
+ * one shared memory (host/region.ts) grow it under locks of their own, each counting the pages it
+ * asks for from the size it saw: two at once ask for too much, and one may be refused at the
+ * memory's maximum although what it needs is there, or nearly. A refusal while the memory grew
+ * meanwhile is asked again, for what is still missing; only one that saw no growth is final.
  */
 function ensureMemory(end: u64): bool {
-  const have = <u64>memory.size() * PAGE_SIZE;
-  if (end <= have) return true;
-  const pages = <i32>((end - have + PAGE_SIZE - 1) / PAGE_SIZE);
-  return memory.grow(pages) >= 0 || <u64>memory.size() * PAGE_SIZE >= end;
+  let have = <u64>memory.size() * PAGE_SIZE;
+  while (end > have) {
+    if (memory.grow(<i32>((end - have + PAGE_SIZE - 1) / PAGE_SIZE)) >= 0) return true;
+    const now = <u64>memory.size() * PAGE_SIZE;
+    if (now == have) return false;
+    have = now;
+  }
+  return true;
 }
 
 /**

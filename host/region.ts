@@ -103,16 +103,24 @@ export function claimRegion(region: Region, end: number, owner: RegionOwner): vo
   claims.set(region.memory, [...liveClaims(region.memory), { start: region.offset, end, owner: new WeakRef(owner) }])
 }
 
-/** Grows the region's memory, if need be, so that it reaches `end`; RangeError when it cannot. */
+/**
+ * Grows the region's memory, if need be, so that it reaches `end`; RangeError when it cannot. Threads
+ * that make heaps in one shared memory at once each count the pages they ask for from the length they
+ * saw, so one may be refused at the maximum while another's growth covered it, or nearly: a refusal
+ * while the memory grew meanwhile is asked again, for what is still missing (as assembly/heap.ts
+ * ensureMemory does).
+ */
 export function coverRegion(region: Region, end: number): void {
-  const have = region.memory.buffer.byteLength
-  if (end <= have) return
-  try {
-    region.memory.grow(Math.ceil((end - have) / WASM_PAGE))
-  } catch {
-    // Another thread may have grown a shared memory far enough meanwhile (its pages were counted
-    // from the same length), and a growth refused at the maximum is then no failure.
-    if (region.memory.buffer.byteLength >= end) return
-    throw new RangeError(`the memory passed cannot grow to hold the region (to byte ${end}; it has ${have} bytes and may not grow that far)`)
+  for (;;) {
+    const have = region.memory.buffer.byteLength
+    if (end <= have) return
+    try {
+      region.memory.grow(Math.ceil((end - have) / WASM_PAGE))
+      return
+    } catch {
+      if (region.memory.buffer.byteLength === have) {
+        throw new RangeError(`the memory passed cannot grow to hold the region (to byte ${end}; it has ${have} bytes and may not grow that far)`)
+      }
+    }
   }
 }

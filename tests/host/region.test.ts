@@ -4,6 +4,7 @@
 import { describe, it, expect } from 'vitest'
 import asc from 'assemblyscript/asc'
 import { MemoryManager, StackAllocator, MemoryError } from '../../dist/index.js'
+import { coverRegion } from '../../dist/region.js'
 import { seededRandom, randomInt, fillPattern, patternMismatch } from './helpers.js'
 
 const OUTSIDE = 0x5a
@@ -275,6 +276,33 @@ describe('bad regions are refused before anything is written', () => {
     expect(() => MemoryManager.createSync({ memory: mem, offset: 0, size: 1000 })).toThrow(/size must be at least \d+ bytes/)
     expect(() => StackAllocator.createSync({ memory: mem, offset: 0, size: 150 })).toThrow(/size must be at least 192 bytes/)
     expect(changedOutside(mem, 0, 0)).toEqual([])
+  })
+
+  it('a growth refused while another thread grew the memory is asked again, for what is still missing', () => {
+    // Threads making heaps in one shared memory at once each count pages from the length they saw:
+    // here the other thread's growth lands between this one's look and its ask, which the maximum
+    // then refuses. A fake memory stands in for the two threads.
+    const page = 65_536
+    let length = page
+    const asked: number[] = []
+    const memory = {
+      get buffer() { return { byteLength: length } },
+      grow(pages: number) {
+        asked.push(pages)
+        if (asked.length === 1) {
+          length += 2 * page // the other thread, meanwhile
+          throw new RangeError('WebAssembly.Memory.grow(): Maximum memory size exceeded')
+        }
+        length += pages * page
+        return 0
+      },
+    } as unknown as WebAssembly.Memory
+    coverRegion({ memory, offset: 0 }, 4 * page)
+    expect(asked).toEqual([3, 1]) // then only the page still missing
+    expect(length).toBe(4 * page)
+    // A refusal with no growth meanwhile is final.
+    const stuck = { buffer: { byteLength: page }, grow() { throw new RangeError('no') } } as unknown as WebAssembly.Memory
+    expect(() => coverRegion({ memory: stuck, offset: 0 }, 2 * page)).toThrow(/cannot grow to hold the region/)
   })
 
   it('a region the memory cannot grow to hold is a RangeError, and the memory is left as it was', () => {
