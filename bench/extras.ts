@@ -3,7 +3,7 @@
 
 import { Worker } from 'node:worker_threads'
 import { Bench } from 'tinybench'
-import { MemoryManager, StackAllocator, Protection } from '../host/index.js'
+import { MemoryManager, StackAllocator, Protection, HeapGroup, type HeapGroupHandle } from '../host/index.js'
 import { instantiateOver } from '../host/load.js'
 import { readFileSync } from 'node:fs'
 import { MALLOC, type Workload } from './workloads.js'
@@ -92,28 +92,25 @@ export async function threadRows(quick: boolean): Promise<Row[]> {
     if (workers === 1) single = opsPerSecond
     rows.push({ workload: 'M ops/s', peer: `${workers} worker(s) on one heap`, mode: 'JS → API', median: opsPerSecond / 1e6, min: samples[0] / 1e6, max: samples[samples.length - 1] / 1e6, note: `${(opsPerSecond / single).toFixed(2)}x one thread; ${operationsEach.toLocaleString('en-US')} malloc/free each` })
   }
-  // The other way to use threads: a heap per worker, each in a region of one shared memory, so
-  // every pointer means the same bytes in every thread while no operation waits for another's lock.
+  // The other way to use threads: a HeapGroup, a heap per worker in one shared memory, so every
+  // pointer means the same bytes in every thread while no operation waits for another's lock.
   for (const workers of [2, 4]) {
     const samples: number[] = []
     for (let round = 0; round < (quick ? 1 : 3); round++) {
-      const memory = new WebAssembly.Memory({ initial: 1, maximum: (workers * REGION_BYTES) / 65536 + 1, shared: true })
-      samples.push(await runWorkers(undefined, workers, operationsEach, (id) => ({ memory, offset: id * REGION_BYTES, size: REGION_BYTES })))
+      const group = HeapGroup.createSync({ heaps: workers, size: 4 << 20 })
+      samples.push(await runWorkers(undefined, workers, operationsEach, group.handle))
     }
     samples.sort((a, b) => a - b)
     const opsPerSecond = samples[Math.floor(samples.length / 2)]
-    rows.push({ workload: 'M ops/s', peer: `${workers} workers, a heap each in one shared memory`, mode: 'JS → API', median: opsPerSecond / 1e6, min: samples[0] / 1e6, max: samples[samples.length - 1] / 1e6, note: `${(opsPerSecond / single).toFixed(2)}x one thread on one heap` })
+    rows.push({ workload: 'M ops/s', peer: `${workers} workers, a heap each (HeapGroup)`, mode: 'JS → API', median: opsPerSecond / 1e6, min: samples[0] / 1e6, max: samples[samples.length - 1] / 1e6, note: `${(opsPerSecond / single).toFixed(2)}x one thread on one heap` })
   }
   return rows
 }
 
-/** Each worker's region when the workers have a heap each (bench/thread-worker.mjs). */
-const REGION_BYTES = 4 << 20
-
-/** M malloc/free a second of `count` workers on `mm`, or each on a heap of its own in `regionOf(id)`. */
-function runWorkers(mm: MemoryManager | undefined, count: number, operations: number, regionOf?: (id: number) => { memory: WebAssembly.Memory; offset: number; size: number }): Promise<number> {
+/** M malloc/free a second of `count` workers on `mm`, or each on its heap of `group`. */
+function runWorkers(mm: MemoryManager | undefined, count: number, operations: number, group?: HeapGroupHandle): Promise<number> {
   return new Promise((resolve, reject) => {
-    const workers = Array.from({ length: count }, (_, id) => new Worker(new URL('./thread-worker.mjs', import.meta.url), { workerData: { handle: mm?.handle, region: regionOf?.(id), operations, seed: id + 1 } }))
+    const workers = Array.from({ length: count }, (_, id) => new Worker(new URL('./thread-worker.mjs', import.meta.url), { workerData: { handle: mm?.handle, group, index: id, operations, seed: id + 1 } }))
     let ready = 0
     let finished = 0
     let startedAt = 0

@@ -1,11 +1,11 @@
-// A benchmark worker: attaches to the heap it is handed (or, given a region of a shared memory,
-// makes a heap of its own there), waits for the start signal, then runs `operations` malloc/free
-// operations on small blocks (about 64 live), through the public API.
+// A benchmark worker: attaches to the heap it is handed (or to a heap group, taking heap `index`
+// of it), waits for the start signal, then runs `operations` malloc/free operations on small
+// blocks (about 64 live), through the public API.
 import { parentPort, workerData } from 'node:worker_threads'
-import { MemoryManager } from '../dist/index.js'
+import { MemoryManager, HeapGroup } from '../dist/index.js'
 
-const { handle, region, operations, seed } = workerData
-const mm = region ? MemoryManager.createSync(region) : MemoryManager.attachSync(handle)
+const { handle, group, index, operations, seed } = workerData
+const mm = group ? HeapGroup.attachSync(group).heap(index) : MemoryManager.attachSync(handle)
 const live = new Uint32Array(64)
 let state = seed
 parentPort.once('message', () => {

@@ -17,4 +17,5 @@ export {
 } from './api.js'
 export type { TextMapOptions, SvgMapOptions } from './heap-map.js'
 export { StackAllocator } from './stack-allocator.js'
+export { HeapGroup, type HeapGroupOptions, type HeapGroupHandle } from './heap-group.js'
 export type { NumericType, TypedArrayOf, AnyTypedArray } from './typed.js'
