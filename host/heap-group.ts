@@ -140,8 +140,10 @@ export class HeapGroup {
 
   /** Frees `ptr` in the heap that owns it, whichever thread made it; free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
+    if (ptr === 0) return
+    // A view goes by its offset to the heap whose region holds it, which refuses a view over
+    // another buffer (MemoryManager.free); one at offset 0 is no free(0).
     const address = isTypedArray(ptr) ? ptr.byteOffset : ptr
-    if (address === 0) return
     const owner = this.ownerOf(address)
     if (!owner) throw new MemoryError('INVALID_POINTER', `${address} is in no heap of this group`, { ptr: address })
     owner.free(ptr)

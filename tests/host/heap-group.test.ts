@@ -36,6 +36,7 @@ describe('HeapGroup', () => {
     expect((error as MemoryError).code).toBe('INVALID_POINTER')
     expect(group.stats()).toEqual(before)
     group.free(0) // nothing, as free(0)
+    expect(() => group.free(new Float64Array(4))).toThrow(expect.objectContaining({ code: 'INVALID_POINTER' })) // a view of no heap's, at offset 0
     const view = group.heap(0).mallocAs('f64', 4)!
     group.free(view) // a typed view goes to its owner too
     expect(group.heap(0).stats().liveBlocks).toBe(0)
