@@ -253,6 +253,55 @@ describe('overlapping regions', () => {
   })
 })
 
+describe('random regions', () => {
+  it('200 heaps and stacks at random offsets, sizes and alignments: each is made inside its region, writing nothing outside it, or refused with a clear error, writing nothing', () => {
+    const random = seededRandom(2026)
+    const page = 65_536
+    const memory = markedMemory({ initial: 4, maximum: 16 })
+    const live: Array<{ allocator: MemoryManager | StackAllocator; start: number; end: number }> = []
+    let made = 0
+    let refused = 0
+    for (let round = 0; round < 200; round++) {
+      const offset = random() < 0.1 ? [0, 1, 7, 16 * page - 100][randomInt(random, 0, 3)] : randomInt(random, 0, 14 * page)
+      const size = random() < 0.1 ? [0, 63, 200, 2100][randomInt(random, 0, 3)] : randomInt(random, 64, page)
+      const maxSize = random() < 0.5 ? size : size + randomInt(random, 0, page)
+      const alignment = 2 ** randomInt(random, 3, 12)
+      const stack = random() < 0.3
+      const before = new Uint8Array(memory.buffer).slice()
+      let region: { start: number; end: number } | undefined
+      try {
+        const allocator = stack
+          ? StackAllocator.createSync({ memory, offset, size, alignment })
+          : MemoryManager.createSync({ memory, offset, size, maxSize, alignment, policy: random() < 0.5 ? 'first-fit' : 'best-fit' })
+        region = { start: offset, end: offset + size }
+        live.push({ allocator, start: offset, end: offset + (stack ? size : maxSize) })
+        made++
+      } catch (error) {
+        expect(error instanceof RangeError || error instanceof TypeError, String(error)).toBe(true)
+        refused++
+      }
+      const after = new Uint8Array(memory.buffer)
+      for (let i = 0; i < before.length; i++) {
+        if (after[i] !== before[i] && !(region && i >= region.start && i < region.end)) {
+          expect.fail(`round ${round}: byte ${i} changed outside ${region ? `the new region [${region.start}, ${region.end})` : 'any region (the creation was refused)'}`)
+        }
+      }
+      // Use every live allocator a little: its blocks lie inside its region.
+      for (const { allocator, start, end } of live) {
+        const ptr = allocator instanceof StackAllocator ? allocator.push(randomInt(random, 1, 200)) : allocator.malloc(randomInt(random, 1, 3000))
+        if (ptr !== 0) {
+          expect(ptr >= start && ptr < end).toBe(true)
+          allocator.fill(ptr, 0x33, 1)
+        }
+      }
+      if (live.length > 0 && random() < 0.3) live.splice(randomInt(random, 0, live.length - 1), 1)[0].allocator.destroy()
+    }
+    expect(made).toBeGreaterThan(20)
+    expect(refused).toBeGreaterThan(20)
+    for (const { allocator } of live) if (allocator instanceof MemoryManager) allocator.validate()
+  })
+})
+
 describe('bad regions are refused before anything is written', () => {
   const memory = () => markedMemory({ initial: 1, maximum: 2 })
 
