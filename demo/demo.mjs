@@ -1,5 +1,5 @@
 // npm start: the seed's usage example, through the package as a user imports it; then the stack
-// allocator, and checks mode finding two bugs. (tests/host/readme.test.ts runs it.)
+// allocator, a heap in another module's memory, and checks mode finding two bugs. (tests/host/readme.test.ts runs it.)
 import { MemoryManager, StackAllocator, Protection } from 'wasm-memory-manager'
 
 // Initialize a heap (a 64 KiB pool, small enough for its map to show every block).
@@ -47,6 +47,28 @@ console.log(stack.formatMap({ rows: 2 }))
 stack.reset(frame)
 console.log(`after reset(mark): depth ${stack.depth}, used ${stack.used}`)
 stack.destroy()
+
+// A heap in a memory another WebAssembly module uses: the module reads a block by its pointer.
+// The module, 94 bytes, is this text compiled (wat2wasm):
+//   (module
+//     (import "env" "memory" (memory 1))
+//     (func (export "sum") (param $p i32) (param $n i32) (result i32)
+//       (local $s i32)
+//       (block (loop
+//         (br_if 1 (i32.eqz (local.get $n)))
+//         (local.set $s (i32.add (local.get $s) (i32.load8_u (local.get $p))))
+//         (local.set $p (i32.add (local.get $p) (i32.const 1)))
+//         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+//         (br 0)))
+//       (local.get $s)))
+const sumModule = Uint8Array.from(atob('AGFzbQEAAAABBwFgAn9/AX8CDwEDZW52Bm1lbW9yeQIAAQMCAQAHBwEDc3VtAAAKLQErAQF/AkADQCABRQ0BIAIgAC0AAGohAiAAQQFqIQAgAUEBayEBDAALCyACCw=='), (c) => c.charCodeAt(0))
+const theirMemory = new WebAssembly.Memory({ initial: 1 })
+const { instance } = await WebAssembly.instantiate(sumModule, { env: { memory: theirMemory } })
+const inTheirs = await MemoryManager.create({ memory: theirMemory, offset: 1024, size: 32 * 1024 })
+const numbers = inTheirs.malloc(4)
+inTheirs.write(numbers, [10, 20, 30, 40])
+console.log(`\na heap in another module's memory: the module's sum(${numbers}, 4) = ${instance.exports.sum(numbers, 4)}`)
+inTheirs.destroy()
 
 // Checks mode finds your bugs: a write one byte past a block, and a write through a dangling
 // pointer (the quarantine keeps the freed block out of use until its junk is checked).

@@ -86,6 +86,7 @@ describe('the README examples', () => {
     expect(out).toMatch(/left live on purpose[\s\S]*\[texture\]/)
     expect(out).toMatch(/after freeing everything: 0 live blocks/)
     expect(out).toMatch(/after reset\(mark\): depth 0, used 0/)
+    expect(out).toMatch(/a heap in another module's memory: the module's sum\(\d+, 4\) = 100/)
     expect(out).toMatch(/an off-by-one: CORRUPTION: .*red zone/)
     expect(out).toMatch(/a write after free: CORRUPTION: .*written after the free/)
   })
