@@ -17,7 +17,7 @@
 import type { AllocatorHandle, MemoryManagerOptions, AttachOptions, MemoryStats, ValidationReport } from './api.js'
 import { MemoryManager } from './memory-manager.js'
 import { MemoryError } from './errors.js'
-import { checkPointer, checkSize, checkOptionNames } from './allocator.js'
+import { checkPointer, checkSize, checkOptionNames, ADDRESS_LIMIT } from './allocator.js'
 import { CONTROL_ALIGNMENT } from './region.js'
 import { loadModule, sharedMemoryAvailable } from './load.js'
 import { isTypedArray, type AnyTypedArray } from './typed.js'
@@ -56,10 +56,10 @@ export class HeapGroup {
   /** As create, synchronously: Node and workers, or a page after `loadMemoryManager()`. */
   static createSync(options: HeapGroupOptions): HeapGroup {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
-    const { heaps: count, memory: given, offset: givenOffset, size: givenSize, maxSize: givenMaxSize, shared: _shared, ...heapOptions } = options as HeapGroupOptions & { shared?: unknown }
+    const { heaps: count, memory: given, offset: givenOffset, size: givenSize, maxSize: givenMaxSize, shared, ...heapOptions } = options as HeapGroupOptions & { shared?: unknown }
     if (typeof count !== 'number') throw new TypeError(`heaps must be a number, got ${typeof count}`)
     if (!Number.isInteger(count) || count < 1 || count > MAX_HEAPS) throw new RangeError(`heaps must be an integer from 1 to ${MAX_HEAPS}, got ${count}`)
-    if ((options as { shared?: unknown }).shared === false) throw new TypeError('a heap group lives in shared memory: shared: false cannot be')
+    if (shared === false) throw new TypeError('a heap group lives in shared memory: shared: false cannot be')
     if (given !== undefined && !(given instanceof WebAssembly.Memory && typeof SharedArrayBuffer !== 'undefined' && given.buffer instanceof SharedArrayBuffer)) {
       throw new TypeError('a heap group needs a shared WebAssembly.Memory, for its threads to share')
     }
@@ -69,10 +69,11 @@ export class HeapGroup {
     const size = checkSize(givenSize ?? 1024 * 1024, 'size')
     const maxSize = checkSize(givenMaxSize ?? size, 'maxSize')
     const stride = Math.ceil(maxSize / CONTROL_ALIGNMENT) * CONTROL_ALIGNMENT
-    const offset = given === undefined ? 0 : checkSize(givenOffset, 'offset')
     if (given === undefined && givenOffset !== undefined) throw new TypeError('offset applies to a memory you pass: give memory with it')
+    if (given !== undefined && givenOffset === undefined) throw new TypeError('offset is required with memory: the first byte of the memory the group may use')
+    const offset = given === undefined ? 0 : checkSize(givenOffset, 'offset')
     const end = offset + count * stride
-    if (end > 0xffff_0000) throw new RangeError(`${count} heaps of ${stride.toLocaleString('en-US')} bytes leave the wasm32 address space`)
+    if (end > ADDRESS_LIMIT) throw new RangeError(`${count} heaps of ${stride.toLocaleString('en-US')} bytes leave the wasm32 address space`)
     const memory = given ?? new WebAssembly.Memory({ initial: 1, maximum: Math.ceil(end / WASM_PAGE), shared: true })
     const heaps: MemoryManager[] = []
     const regions: Array<{ start: number; end: number }> = []
