@@ -144,10 +144,29 @@ export class HeapGroup {
     if (ptr === 0) return
     // A view goes by its offset to the heap whose region holds it, which refuses a view over
     // another buffer (MemoryManager.free); one at offset 0 is no free(0).
-    const address = isTypedArray(ptr) ? ptr.byteOffset : ptr
-    const owner = this.ownerOf(address)
-    if (!owner) throw new MemoryError('INVALID_POINTER', `${address} is in no heap of this group`, { ptr: address })
-    owner.free(ptr)
+    this.owner(isTypedArray(ptr) ? ptr.byteOffset : ptr).free(ptr)
+  }
+
+  /**
+   * Resizes `ptr` in the heap that owns it (MemoryManager.realloc there: it may move within that
+   * heap), whichever thread made it. `realloc(0, n)` is a TypeError: a group has no heap of its own
+   * to allocate from (call `heap(i).malloc(n)`).
+   */
+  realloc(ptr: number, size: number): number {
+    if (ptr === 0) throw new TypeError('realloc(0, size) on a heap group: no heap to allocate from; call heap(i).malloc(size)')
+    return this.owner(ptr).realloc(ptr, size)
+  }
+
+  /** Usable bytes of the block at `ptr`, asked of the heap that owns it. */
+  usableSize(ptr: number): number {
+    return this.owner(ptr).usableSize(ptr)
+  }
+
+  /** The heap that owns `ptr`; INVALID_POINTER when none does. */
+  private owner(ptr: number): MemoryManager {
+    const owner = this.ownerOf(ptr)
+    if (!owner) throw new MemoryError('INVALID_POINTER', `${ptr} is in no heap of this group`, { ptr })
+    return owner
   }
 
   /** Each heap's statistics, heap i at [i]. */

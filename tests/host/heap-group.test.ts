@@ -36,6 +36,12 @@ describe('HeapGroup', () => {
     expect((error as MemoryError).code).toBe('INVALID_POINTER')
     expect(group.stats()).toEqual(before)
     group.free(0) // nothing, as free(0)
+    const grown = other.realloc(group.heap(1).malloc(8), 5000) // resized in its own heap, from any face
+    expect(group.ownerOf(grown)).toBe(group.heap(1))
+    expect(other.usableSize(grown)).toBeGreaterThanOrEqual(5000)
+    group.free(grown)
+    expect(() => group.realloc(0, 8)).toThrow(TypeError)
+    expect(() => group.usableSize(2 * 32 * 1024 + 100)).toThrow(expect.objectContaining({ code: 'INVALID_POINTER' }))
     expect(() => group.free(new Float64Array(4))).toThrow(expect.objectContaining({ code: 'INVALID_POINTER' })) // a view of no heap's, at offset 0
     const view = group.heap(0).mallocAs('f64', 4)!
     group.free(view) // a typed view goes to its owner too
