@@ -4,7 +4,7 @@
 // day-old debug .wasm that nothing loads was packed beside the two the host does load.
 import { describe, it, expect } from 'vitest'
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { posix } from 'node:path'
 
 const root = new URL('../../', import.meta.url)
@@ -34,12 +34,34 @@ function referencesOf(file: string): string[] {
     /(?:^|[\s;}])import\s*['"](\.{1,2}\/[^'"]+)['"]/g, // import './y.js'
     /import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g, // import('./y.js')
     /new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g, // new URL('../build/x.wasm', import.meta.url)
+    /require\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g, // require('./commonjs.cjs')
   ]
   for (const pattern of patterns) {
     for (const match of text.matchAll(pattern)) found.push(posix.join(posix.dirname(file), match[1]))
   }
   return found
 }
+
+describe('CommonJS', () => {
+  it("require() works by the package's name, for both entries, sharing one copy of the classes (Node 20 cannot require an ES module)", () => {
+    const dir = new URL('build/commonjs-check/', root)
+    mkdirSync(dir, { recursive: true })
+    const file = new URL('app.cjs', dir)
+    writeFileSync(file, [
+      "const { MemoryManager, HeapGroup, MemoryError } = require('wasm-memory-manager')",
+      "const { memory_manager_init, memory_manager_malloc } = require('wasm-memory-manager/compat')",
+      'const mm = MemoryManager.createSync({ size: 65536 })',
+      'const ptr = mm.malloc(16)',
+      "mm.writeString(ptr, 'from require')",
+      'const manager = memory_manager_init(65536)',
+      'let code = ""',
+      'try { mm.free(ptr + 4) } catch (error) { code = error instanceof MemoryError ? error.code : String(error) }',
+      'console.log(JSON.stringify({ text: mm.readString(ptr), sameClass: manager instanceof MemoryManager, compatMalloc: memory_manager_malloc(manager, 8) > 0, group: HeapGroup.createSync({ heaps: 2, size: 8192 }).heaps.length, code }))',
+    ].join('\n'))
+    const out = execFileSync(process.execPath, [file.pathname], { cwd: root, encoding: 'utf8' })
+    expect(JSON.parse(out)).toEqual({ text: 'from require', sameClass: true, compatMalloc: true, group: 2, code: 'INVALID_POINTER' })
+  })
+})
 
 describe('the published package', () => {
   const packed = packedFiles()
@@ -62,7 +84,7 @@ describe('the published package', () => {
       expect(packed.has(file), `${file} (needed)`).toBe(true)
       for (const reference of referencesOf(file)) {
         if (file.endsWith('.d.ts')) pending.push(reference.replace(/\.js$/, '.d.ts'))
-        else if (reference.endsWith('.js')) pending.push(reference)
+        else if (/\.c?js$/.test(reference)) pending.push(reference)
         else expect(packed.has(reference), `${reference} (loaded by ${file})`).toBe(true)
       }
     }
@@ -70,7 +92,7 @@ describe('the published package', () => {
   }
 
   it('holds every file the entry points import or load, following the imports through, and nothing else', () => {
-    const modules = reachedFrom(entryPoints.filter((path) => path.endsWith('.js') && !path.endsWith('.d.ts')))
+    const modules = reachedFrom(entryPoints.filter((path) => /\.c?js$/.test(path)))
     const types = reachedFrom(entryPoints.filter((path) => path.endsWith('.d.ts')))
     // The browser entry points import the shared chunk and the Node ones load both .wasm builds.
     expect([...modules].some((file) => /^dist\/shared\.browser-[\w-]+\.js$/.test(file))).toBe(true)
@@ -84,7 +106,7 @@ describe('the published package', () => {
       if (file === 'package.json' || file === 'README.md' || file.endsWith('.wasm')) continue
       if (file.endsWith('.d.ts')) expect(types.has(file) || modules.has(file.replace(/\.d\.ts$/, '.js')), `${file} is packed but nothing imports it or its module`).toBe(true)
       else {
-        const module = file.replace(/\.js\.map$/, '.js')
+        const module = file.replace(/\.(c?js)\.map$/, '.$1')
         expect(modules.has(module) || types.has(module.replace(/\.js$/, '.d.ts')), `${file} is packed but nothing imports ${module}`).toBe(true)
       }
     }
