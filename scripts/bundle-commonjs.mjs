@@ -4,9 +4,11 @@
 // one copy of the classes and of the module state (a heap made through compat is a MemoryManager of
 // the main entry). `import.meta.url`, which locates the .wasm, has no CommonJS form: the bundle
 // gets this file's URL from __filename instead (both lie in dist/, so '../build/x.wasm' resolves
-// the same).
+// the same). TypeScript reads a .d.ts by the package's type ("module"), and will not let a CommonJS
+// file import one: the declarations are copied to dist/cjs/, whose own package.json says
+// "commonjs", for the require condition's types.
 import { build } from 'esbuild'
-import { writeFileSync } from 'node:fs'
+import { writeFileSync, mkdirSync, readdirSync, copyFileSync } from 'node:fs'
 
 const dist = new URL('../dist/', import.meta.url)
 
@@ -29,3 +31,8 @@ await build({
 
 writeFileSync(new URL('index.cjs', dist), "'use strict'\n// CommonJS entry (see scripts/bundle-commonjs.mjs): the package's exports but compat's.\nconst { compat, ...api } = require('./commonjs.cjs')\nmodule.exports = api\n")
 writeFileSync(new URL('compat.cjs', dist), "'use strict'\n// CommonJS entry of wasm-memory-manager/compat (see scripts/bundle-commonjs.mjs).\nmodule.exports = require('./commonjs.cjs').compat\n")
+
+const cjsTypes = new URL('cjs/', dist)
+mkdirSync(cjsTypes, { recursive: true })
+writeFileSync(new URL('package.json', cjsTypes), '{ "type": "commonjs" }\n')
+for (const file of readdirSync(dist)) if (file.endsWith('.d.ts')) copyFileSync(new URL(file, dist), new URL(file, cjsTypes))

@@ -8,11 +8,15 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs'
 import { posix } from 'node:path'
 
 const root = new URL('../../', import.meta.url)
+type Conditions = string | { [condition: string]: Conditions }
 const manifest = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as {
   main: string
   types: string
-  exports: Record<string, string | Record<string, string>>
+  exports: Record<string, Conditions>
 }
+
+/** Every file an exports target names, through nested conditions ({ require: { types, default } }). */
+const targetsOf = (target: Conditions): string[] => (typeof target === 'string' ? [target] : Object.values(target).flatMap(targetsOf))
 
 /** The files `npm pack` would put in the tarball, as package-relative paths. */
 function packedFiles(): Set<string> {
@@ -63,9 +67,34 @@ describe('CommonJS', () => {
   })
 })
 
+describe('TypeScript', () => {
+  it('a CommonJS file (.cts) and an ES module (.mts) both type-check against the package, by its name', () => {
+    const dir = new URL('build/typescript-check/', root)
+    mkdirSync(dir, { recursive: true })
+    const program = [
+      "import { MemoryManager, HeapGroup, type MemoryStats, type HeapGroupHandle } from 'wasm-memory-manager'",
+      "import { memory_manager_init, memory_manager_malloc } from 'wasm-memory-manager/compat'",
+      'const stats: MemoryStats = MemoryManager.createSync({ size: 65536 }).stats()',
+      'const handle: HeapGroupHandle = HeapGroup.createSync({ heaps: 2 }).handle',
+      'const ptr: number = memory_manager_malloc(memory_manager_init(65536), 8)',
+      'export const seen = [stats.poolSize, handle.kind, ptr]',
+    ].join('\n')
+    writeFileSync(new URL('app.cts', dir), program)
+    writeFileSync(new URL('app.mts', dir), program)
+    writeFileSync(new URL('tsconfig.json', dir), JSON.stringify({
+      compilerOptions: { module: 'node16', moduleResolution: 'node16', strict: true, noEmit: true, types: [], lib: ['ES2022', 'DOM'] },
+      files: ['app.cts', 'app.mts'],
+    }))
+    const tsc = new URL('node_modules/typescript/bin/tsc', root).pathname
+    // Throws, with tsc's messages, when either file does not type-check (a .cts importing the ES
+    // module's declarations was error TS1479 before the require condition had types of its own).
+    execFileSync(process.execPath, [tsc, '-p', new URL('tsconfig.json', dir).pathname], { cwd: root, encoding: 'utf8' })
+  }, 60_000)
+})
+
 describe('the published package', () => {
   const packed = packedFiles()
-  const entryPoints = [manifest.main, manifest.types, ...Object.values(manifest.exports).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)))]
+  const entryPoints = [manifest.main, manifest.types, ...Object.values(manifest.exports).flatMap(targetsOf)]
     .map(normal)
     .filter((path) => path !== 'package.json')
 
@@ -104,7 +133,15 @@ describe('the published package', () => {
     // of a module that is.
     for (const file of packed) {
       if (file === 'package.json' || file === 'README.md' || file.endsWith('.wasm')) continue
-      if (file.endsWith('.d.ts')) expect(types.has(file) || modules.has(file.replace(/\.d\.ts$/, '.js')), `${file} is packed but nothing imports it or its module`).toBe(true)
+      // The type marker of the CommonJS declarations' folder (scripts/bundle-commonjs.mjs): needed
+      // where declarations beside it are.
+      if (file.endsWith('/package.json')) {
+        expect([...types].some((declaration) => posix.dirname(declaration) === posix.dirname(file)), `${file} marks a folder no declarations are reached in`).toBe(true)
+        continue
+      }
+      // dist/cjs/ holds a copy of dist/'s declarations, for CommonJS: each packed as its twin would be.
+      const declaration = file.replace(/^dist\/cjs\//, 'dist/')
+      if (file.endsWith('.d.ts')) expect(types.has(file) || types.has(declaration) || modules.has(declaration.replace(/\.d\.ts$/, '.js')), `${file} is packed but nothing imports it or its module`).toBe(true)
       else {
         const module = file.replace(/\.(c?js)\.map$/, '.$1')
         expect(modules.has(module) || types.has(module.replace(/\.js$/, '.d.ts')), `${file} is packed but nothing imports ${module}`).toBe(true)
