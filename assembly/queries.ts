@@ -30,16 +30,16 @@ export function heapFreeBlocks(heap: usize): u32 {
   return freeBlocksWith(heap, topBlock(heap));
 }
 
-/** The index's and caches' blocks, and the top when there is one (`top`, or 0). */
+/** The index's and the held blocks, and the top when there is one (`top`, or 0). */
 function freeBlocksWith(heap: usize, top: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS) + cachedBlocks(heap) + quarantinedBlocks(heap) + (top != 0 ? 1 : 0);
+  return load<u32>(heap + HEAP_FREE_BLOCKS) + heapHeldBlocks(heap) + (top != 0 ? 1 : 0);
 }
 
-/** Free bytes usable by payloads: the free (and cached) blocks' sizes less their headers. */
+/** Free bytes usable by payloads: the free (and held) blocks' sizes less their headers. */
 export function heapFreeBytes(heap: usize): u32 {
   const top = topBlock(heap);
   const topBytes = top != 0 ? blockSize(top) : 0;
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + cachedBytes(heap) + quarantinedBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + heldBlockBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
 }
 
 /**
@@ -51,9 +51,15 @@ export function heapHeldBlocks(heap: usize): u32 {
   return cachedBlocks(heap) + quarantinedBlocks(heap);
 }
 
+/** The held blocks' sizes, headers included. */
+// @ts-ignore: decorator
+@inline function heldBlockBytes(heap: usize): u32 {
+  return cachedBytes(heap) + quarantinedBytes(heap);
+}
+
 /** Payload bytes of the held blocks (their sizes less their headers, as heapFreeBytes counts). */
 export function heapHeldBytes(heap: usize): u32 {
-  return cachedBytes(heap) + quarantinedBytes(heap) - heapHeldBlocks(heap) * HEADER_SIZE;
+  return heldBlockBytes(heap) - heapHeldBlocks(heap) * HEADER_SIZE;
 }
 
 /** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */

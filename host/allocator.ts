@@ -291,22 +291,28 @@ export abstract class Allocator {
   /** Usable bytes of the block at `ptr` when an access needing `need` is allowed; throws otherwise. */
   protected abstract accessibleBytes(ptr: number, need: number): number
 
-  private checkedRange(ptr: number, offset: number, length: number, need: number): number {
+  /**
+   * The span [start, end) of `length` bytes from `offset` bytes into the block at `ptr` (to the
+   * block's end when `length` is undefined), when the access needing `need` is allowed and the span
+   * stays inside the block; throws otherwise.
+   */
+  private checkedRange(ptr: number, offset: number, length: number | undefined, need: number): [start: number, end: number] {
     checkPointer(ptr)
     checkSize(offset, 'offset')
-    checkSize(length, 'length')
+    if (length !== undefined) checkSize(length, 'length')
     this.assertAlive()
     const usable = this.accessibleBytes(ptr, need)
-    if (offset + length > usable) {
-      throw new MemoryError('OUT_OF_BOUNDS', `bytes ${offset}..${offset + length} leave the block of ${usable} bytes`, { ptr })
+    const bytes = length ?? Math.max(0, usable - offset)
+    if (offset + bytes > usable) {
+      throw new MemoryError('OUT_OF_BOUNDS', `bytes ${offset}..${offset + bytes} leave the block of ${usable} bytes`, { ptr })
     }
-    return ptr + offset
+    return [ptr + offset, ptr + offset + bytes]
   }
 
   /** A copy of `length` bytes starting `offset` bytes into the block at `ptr` (needs Read). */
   read(ptr: number, length: number, offset = 0): Uint8Array {
-    const at = this.checkedRange(ptr, offset, length, NEED_READ)
-    return this.bytes().slice(at, at + length)
+    const [start, end] = this.checkedRange(ptr, offset, length, NEED_READ)
+    return this.bytes().slice(start, end)
   }
 
   /** Writes `data` starting `offset` bytes into the block at `ptr` (needs Write). */
@@ -314,8 +320,8 @@ export abstract class Allocator {
     if (data === null || typeof data !== 'object' || typeof data.length !== 'number') {
       throw new TypeError('data must be a Uint8Array or an array-like of numbers')
     }
-    const at = this.checkedRange(ptr, offset, data.length, NEED_WRITE)
-    this.bytes().set(data, at)
+    const [start] = this.checkedRange(ptr, offset, data.length, NEED_WRITE)
+    this.bytes().set(data, start)
   }
 
   /**
@@ -325,9 +331,9 @@ export abstract class Allocator {
    * were before the copy.
    */
   copy(dest: number, src: number, length: number, destOffset = 0, srcOffset = 0): void {
-    const from = this.checkedRange(src, srcOffset, length, NEED_READ)
-    const to = this.checkedRange(dest, destOffset, length, NEED_WRITE)
-    this.bytes().copyWithin(to, from, from + length) // copyWithin is memmove: overlap is safe
+    const [from, fromEnd] = this.checkedRange(src, srcOffset, length, NEED_READ)
+    const [to] = this.checkedRange(dest, destOffset, length, NEED_WRITE)
+    this.bytes().copyWithin(to, from, fromEnd) // copyWithin is memmove: overlap is safe
   }
 
   /**
@@ -337,13 +343,8 @@ export abstract class Allocator {
   fill(ptr: number, value: number, length?: number, offset = 0): void {
     if (typeof value !== 'number') throw new TypeError(`value must be a number, got ${typeof value}`)
     if (!Number.isInteger(value) || value < 0 || value > 255) throw new RangeError(`value must be a byte, an integer from 0 to 255, got ${value}`)
-    if (length === undefined) {
-      checkPointer(ptr)
-      this.assertAlive()
-      length = Math.max(0, this.accessibleBytes(ptr, NEED_WRITE) - checkSize(offset, 'offset'))
-    }
-    const at = this.checkedRange(ptr, offset, length, NEED_WRITE)
-    this.bytes().fill(value, at, at + length)
+    const [start, end] = this.checkedRange(ptr, offset, length, NEED_WRITE)
+    this.bytes().fill(value, start, end)
   }
 
   /** The NUL-terminated UTF-8 string at the block's start (needs Read; the NUL must be inside). */
@@ -361,7 +362,7 @@ export abstract class Allocator {
   writeString(ptr: number, text: string): void {
     if (typeof text !== 'string') throw new TypeError('text must be a string')
     const encoded = textEncoder.encode(text)
-    const at = this.checkedRange(ptr, 0, encoded.length + 1, NEED_WRITE)
+    const [at] = this.checkedRange(ptr, 0, encoded.length + 1, NEED_WRITE)
     const bytes = this.bytes()
     bytes.set(encoded, at)
     bytes[at + encoded.length] = 0

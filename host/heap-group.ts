@@ -18,7 +18,7 @@ import type { AllocatorHandle, MemoryManagerOptions, AttachOptions, MemoryStats,
 import { MemoryManager } from './memory-manager.js'
 import { MemoryError } from './errors.js'
 import { checkPointer, checkSize, checkOptionNames, ADDRESS_LIMIT } from './allocator.js'
-import { CONTROL_ALIGNMENT } from './region.js'
+import { CONTROL_ALIGNMENT, resolveRegion, isSharedMemory } from './region.js'
 import { loadModule, sharedMemoryAvailable } from './load.js'
 import { isTypedArray, type AnyTypedArray } from './typed.js'
 
@@ -60,21 +60,19 @@ export class HeapGroup {
     if (typeof count !== 'number') throw new TypeError(`heaps must be a number, got ${typeof count}`)
     if (!Number.isInteger(count) || count < 1 || count > MAX_HEAPS) throw new RangeError(`heaps must be an integer from 1 to ${MAX_HEAPS}, got ${count}`)
     if (shared === false) throw new TypeError('a heap group lives in shared memory: shared: false cannot be')
-    if (given !== undefined && !(given instanceof WebAssembly.Memory && typeof SharedArrayBuffer !== 'undefined' && given.buffer instanceof SharedArrayBuffer)) {
-      throw new TypeError('a heap group needs a shared WebAssembly.Memory, for its threads to share')
-    }
-    if (given === undefined && !sharedMemoryAvailable()) {
+    // The memory and offset checked as for one heap (a memory without an offset, an offset without a memory).
+    const region = resolveRegion(given, givenOffset === undefined ? undefined : checkSize(givenOffset, 'offset'))
+    if (region && !isSharedMemory(region.memory)) throw new TypeError('a heap group needs a shared WebAssembly.Memory, for its threads to share')
+    if (!region && !sharedMemoryAvailable()) {
       throw new RangeError('shared memory is not available here (SharedArrayBuffer needs a cross-origin isolated page)')
     }
     const size = checkSize(givenSize ?? 1024 * 1024, 'size')
     const maxSize = checkSize(givenMaxSize ?? size, 'maxSize')
     const stride = Math.ceil(maxSize / CONTROL_ALIGNMENT) * CONTROL_ALIGNMENT
-    if (given === undefined && givenOffset !== undefined) throw new TypeError('offset applies to a memory you pass: give memory with it')
-    if (given !== undefined && givenOffset === undefined) throw new TypeError('offset is required with memory: the first byte of the memory the group may use')
-    const offset = given === undefined ? 0 : checkSize(givenOffset, 'offset')
+    const offset = region?.offset ?? 0
     const end = offset + count * stride
     if (end > ADDRESS_LIMIT) throw new RangeError(`${count} heaps of ${stride.toLocaleString('en-US')} bytes leave the wasm32 address space`)
-    const memory = given ?? new WebAssembly.Memory({ initial: 1, maximum: Math.ceil(end / WASM_PAGE), shared: true })
+    const memory = region?.memory ?? new WebAssembly.Memory({ initial: 1, maximum: Math.ceil(end / WASM_PAGE), shared: true })
     const heaps: MemoryManager[] = []
     const regions: Array<{ start: number; end: number }> = []
     try {

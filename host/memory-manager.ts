@@ -9,7 +9,7 @@ import {
 } from './api.js'
 import { MemoryError, type MemoryErrorCode } from './errors.js'
 import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, booleanOption, checkHandle, checkOptionNames, ADDRESS_LIMIT, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
-import { regionBase, coverRegion, refuseOverlap, claimRegion } from './region.js'
+import { regionBase, takeRegion, claimRegion } from './region.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
 import { describeFault } from './faults.js'
 import { trapped } from './trap-guard.js'
@@ -90,12 +90,7 @@ function heapPlacement(layout: WasmExports, config: HeapConfig): { memory: WebAs
   }
   const base = regionBase(region)
   const poolStart = layout.heap_pool_start_for(base, config.alignment) >>> 0
-  const controlBytes = poolStart - region.offset
-  if (config.size < controlBytes + MIN_POOL_SIZE) {
-    throw new RangeError(`size must be at least ${controlBytes + MIN_POOL_SIZE} bytes at this offset and alignment: the heap's control block takes the region's first ${controlBytes}`)
-  }
-  refuseOverlap(region, region.offset + config.maxSize)
-  coverRegion(region, region.offset + config.size)
+  const controlBytes = takeRegion(region, 'heap', config.size, poolStart, MIN_POOL_SIZE, region.offset + config.maxSize)
   return { memory: region.memory, base, poolBytes: config.size - controlBytes, limitBytes: config.maxSize - controlBytes }
 }
 

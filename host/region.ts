@@ -45,7 +45,7 @@ export function resolveRegion(memory: unknown, offset: number | undefined): Regi
 }
 
 /** Whether a memory is shared: its buffer is a SharedArrayBuffer. */
-function isSharedMemory(memory: WebAssembly.Memory): boolean {
+export function isSharedMemory(memory: WebAssembly.Memory): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer
 }
 
@@ -61,6 +61,22 @@ export function regionShared(region: Region, shared: unknown): boolean {
 /** Where the control block of an allocator in `region` starts. */
 export function regionBase(region: Region): number {
   return Math.ceil(region.offset / CONTROL_ALIGNMENT) * CONTROL_ALIGNMENT
+}
+
+/**
+ * Readies `region` for an allocator of `size` bytes whose control block ends at `poolStart`: the
+ * size must hold that block and `minPool` bytes of pool (RangeError naming the least size), the
+ * region up to `claimEnd` must overlap no live allocator's (refuseOverlap), and the memory is grown
+ * to hold it (coverRegion). The bytes the control block takes from the region's start.
+ */
+export function takeRegion(region: Region, kind: 'heap' | 'stack', size: number, poolStart: number, minPool: number, claimEnd: number): number {
+  const controlBytes = poolStart - region.offset
+  if (size < controlBytes + minPool) {
+    throw new RangeError(`size must be at least ${controlBytes + minPool} bytes here: the ${kind}'s control block takes the region's first ${controlBytes}`)
+  }
+  refuseOverlap(region, claimEnd)
+  coverRegion(region, region.offset + size)
+  return controlBytes
 }
 
 /** What an allocator in a region is to its claim: something that lives there until destroyed. */
@@ -90,7 +106,7 @@ function liveClaims(memory: WebAssembly.Memory): Claim[] {
 }
 
 /** RangeError when [offset, end) overlaps the region of a live allocator this thread created in the memory. */
-export function refuseOverlap(region: Region, end: number): void {
+function refuseOverlap(region: Region, end: number): void {
   for (const claim of liveClaims(region.memory)) {
     if (region.offset < claim.end && claim.start < end) {
       throw new RangeError(`the region [${region.offset}, ${end}) overlaps [${claim.start}, ${claim.end}) of this memory, where a live allocator is: destroy() it first, or pick another offset`)

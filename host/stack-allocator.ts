@@ -3,7 +3,7 @@
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats } from './api.js'
 import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
-import { regionBase, coverRegion, refuseOverlap, claimRegion } from './region.js'
+import { regionBase, takeRegion, claimRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
 import { instantiateOver, loadModule, moduleSync, probe, createMemory } from './load.js'
@@ -32,12 +32,7 @@ function stackPlacement(module: WebAssembly.Module, config: StackConfig): { memo
     return { memory: createMemory(end, end, config.shared), base, poolBytes: config.size }
   }
   const base = regionBase(region)
-  const controlBytes = base + CONTROL_SIZE - region.offset
-  if (config.size < controlBytes + MIN_POOL_SIZE) {
-    throw new RangeError(`size must be at least ${controlBytes + MIN_POOL_SIZE} bytes at this offset: the stack's control block takes the region's first ${controlBytes}`)
-  }
-  refuseOverlap(region, region.offset + config.size)
-  coverRegion(region, region.offset + config.size)
+  const controlBytes = takeRegion(region, 'stack', config.size, base + CONTROL_SIZE, MIN_POOL_SIZE, region.offset + config.size)
   return { memory: region.memory, base, poolBytes: config.size - controlBytes }
 }
 
