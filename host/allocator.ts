@@ -183,23 +183,37 @@ export function isPowerOfTwo(value: number): boolean {
   return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0
 }
 
+const FACE_DISPOSED = 'this attached face was disposed (the allocator goes on for the faces that other threads hold)'
+
+/** `wasm` with every function throwing DESTROYED: what a disposed face calls. */
+function refusingExports(wasm: WasmExports): WasmExports {
+  const refuse = () => {
+    throw new MemoryError('DESTROYED', FACE_DISPOSED)
+  }
+  return Object.fromEntries(Object.entries(wasm).map(([name, value]) => [name, typeof value === 'function' ? refuse : value])) as WasmExports
+}
+
 export abstract class Allocator {
   /** The wasm exports of this thread's instance. */
-  protected readonly wasm: WasmExports
+  protected wasm: WasmExports
   /** Address of the allocator's control block in the memory. */
   protected readonly base: number
   readonly memory: WebAssembly.Memory
   private readonly module: WebAssembly.Module
   private readonly isShared: boolean
   private destroyedHere = false
+  /** Made by attach(): disposing it lets go of this face only (see Symbol.dispose). */
+  private readonly attachedFace: boolean
+  private faceDisposed = false
   private bytesView: Uint8Array
 
-  protected constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {
+  protected constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, attached: boolean) {
     this.wasm = wasm
     this.memory = memory
     this.module = module
     this.base = base
     this.isShared = shared
+    this.attachedFace = attached
     this.bytesView = new Uint8Array(memory.buffer)
   }
 
@@ -238,7 +252,7 @@ export abstract class Allocator {
   protected assertAlive(): void {
     if (this.destroyedHere || this.wasm.allocator_is_destroyed(this.base) !== 0) {
       this.destroyedHere = true
-      throw new MemoryError('DESTROYED')
+      throw new MemoryError('DESTROYED', this.faceDisposed ? FACE_DISPOSED : undefined)
     }
   }
 
@@ -248,6 +262,23 @@ export abstract class Allocator {
     this.refuseWhileLocked('destroy')
     this.wasm.allocator_destroy(this.base)
     this.destroyedHere = true
+  }
+
+  /**
+   * For `using` (TypeScript 5.2+; natively in Node 24 and Chromium 134): the face that created the
+   * allocator destroys it at the end of the scope, as destroy() does, for every thread; a face made
+   * by attach() lets go of itself only (its later calls throw DESTROYED), so that a worker's scope
+   * does not end the pool under the others. Nothing when already destroyed, so that a destroy()
+   * inside the scope is no error at its end.
+   */
+  [Symbol.dispose](): void {
+    if (this.destroyed) return
+    if (!this.attachedFace) return this.destroy()
+    this.refuseWhileLocked('dispose')
+    this.faceDisposed = this.destroyedHere = true
+    // The module knows the allocator, not the face: the calls that go straight to it (malloc,
+    // free, push, pop) are refused by exports that throw instead.
+    this.wasm = refusingExports(this.wasm)
   }
 
   /** True while this thread holds the allocator's lock (see locked): calls must not take it again. */

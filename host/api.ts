@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 // Options, public types and their defaults. The implementation lives in memory-manager.ts and
 // stack-allocator.ts; this file is what a user reads to know what they can pass and get back.
 
@@ -14,6 +15,12 @@ export enum Protection {
 }
 
 export type Policy = 'first-fit' | 'best-fit'
+
+/** StackAllocator.frame(): disposing it frees what was pushed after it (see frame()). */
+export interface StackFrame extends Disposable {
+  /** The top when the frame was made: what mark() returned. */
+  readonly marker: number
+}
 
 export interface MemoryManagerOptions {
   /** Bytes of pool at start. @defaultValue 1 MiB */

@@ -181,4 +181,12 @@ export class HeapGroup {
   destroy(): void {
     for (const heap of this.heaps) if (!heap.destroyed) heap.destroy()
   }
+
+  /**
+   * For `using`: the group made by create() is destroyed, for every thread; a group made by
+   * attach() lets go of its faces only (each heap's Symbol.dispose), the heaps going on for the others.
+   */
+  [Symbol.dispose](): void {
+    for (const heap of this.heaps) heap[Symbol.dispose]()
+  }
 }

@@ -14,6 +14,7 @@ export {
   type AllocatorHandle,
   type AttachOptions,
   type StackAttachOptions,
+  type StackFrame,
 } from './api.js'
 export type { TextMapOptions, SvgMapOptions } from './heap-map.js'
 export { StackAllocator } from './stack-allocator.js'

@@ -128,7 +128,7 @@ export class MemoryManager extends Allocator {
     }
     checkHandle(handle, 'heap', 'MemoryManager')
     const wasm = instantiateOver(handle.module, handle.memory, lockTimeoutOption(options.lockTimeout))
-    return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true, options.trackAllocations ?? false)
+    return new MemoryManager(wasm, handle.memory, handle.module, handle.base, true, true, options.trackAllocations ?? false)
   }
 
   private static build(module: WebAssembly.Module, config: HeapConfig): MemoryManager {
@@ -139,13 +139,13 @@ export class MemoryManager extends Allocator {
     const options = config.validateEvery * VALIDATE_EVERY_UNIT + flags
     const status = wasm.heap_init(base, poolBytes, limitBytes, config.alignment, POLICY_CODES[config.policy], options, config.quarantine)
     if (status !== 0) throw new RangeError('the pool could not be laid out in memory')
-    const manager = new MemoryManager(wasm, memory, module, base, config.shared, config.trackAllocations)
+    const manager = new MemoryManager(wasm, memory, module, base, config.shared, false, config.trackAllocations)
     if (config.region) claimRegion(config.region, config.region.offset + config.maxSize, manager)
     return manager
   }
 
-  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, trackAllocations: boolean) {
-    super(wasm, memory, module, base, shared)
+  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, attached: boolean, trackAllocations: boolean) {
+    super(wasm, memory, module, base, shared, attached)
     if (trackAllocations) this.origins = new Map()
   }
 

@@ -1,7 +1,7 @@
 // StackAllocator: the linear allocator's face. The bump pointer, the LIFO bookkeeping and the
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
-import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats } from './api.js'
+import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats, type StackFrame } from './api.js'
 import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
 import { regionBase, takeRegion, claimRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
@@ -61,7 +61,7 @@ export class StackAllocator extends Allocator {
       throw new RangeError('this stack lives in unshared memory (no SharedArrayBuffer here): another thread cannot attach to it')
     }
     checkHandle(handle, 'stack', 'StackAllocator')
-    return new StackAllocator(instantiateOver(handle.module, handle.memory, lockTimeoutOption(options.lockTimeout)), handle.memory, handle.module, handle.base, true)
+    return new StackAllocator(instantiateOver(handle.module, handle.memory, lockTimeoutOption(options.lockTimeout)), handle.memory, handle.module, handle.base, true, true)
   }
 
   private static build(module: WebAssembly.Module, config: StackConfig): StackAllocator {
@@ -69,13 +69,13 @@ export class StackAllocator extends Allocator {
     const wasm = instantiateOver(module, memory, config.lockTimeout)
     wasm.instance_set_sole_thread(1) // a new allocator: no other thread has it until `handle` is read
     if (wasm.stack_init(base, poolBytes, config.alignment) !== 0) throw new RangeError('the pool could not be laid out in memory')
-    const stack = new StackAllocator(wasm, memory, module, base, config.shared)
+    const stack = new StackAllocator(wasm, memory, module, base, config.shared, false)
     if (config.region) claimRegion(config.region, config.region.offset + config.size, stack)
     return stack
   }
 
-  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean) {
-    super(wasm, memory, module, base, shared)
+  private constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, attached: boolean) {
+    super(wasm, memory, module, base, shared, attached)
   }
 
   /**
@@ -139,6 +139,52 @@ export class StackAllocator extends Allocator {
       throw new MemoryError('STACK_ORDER', `not a marker: ${marker} is not the stack's top nor a top it had (above the top, below the pool, or inside a block)`)
     }
     this.result(result)
+  }
+
+  /**
+   * A frame over the current top: disposing it (`using frame = st.frame()`, or
+   * `frame[Symbol.dispose]()`) frees everything pushed after it, as reset(frame.marker) does, but
+   * is nothing where nothing is left to free (the top already at or below the marker: the blocks
+   * popped or the stack cleared inside the frame, or the stack destroyed). Frames nest: `using`
+   * disposes them in reverse order.
+   */
+  frame(): StackFrame {
+    const marker = this.mark()
+    return { marker, [Symbol.dispose]: () => this.unwindTo(marker) }
+  }
+
+  /**
+   * Runs `steps` in a frame (see frame()): what it pushes is freed when it returns or throws, and
+   * its result is returned. `steps` must be synchronous (an `async` function is a TypeError: its
+   * blocks would be freed at its first await). When the unwinding fails after `steps` threw (the
+   * stack changed under the frame), the unwinding's error is thrown with the first as its `cause`.
+   */
+  scope<T>(steps: () => T): T {
+    if (typeof steps !== 'function') throw new TypeError(`scope takes a function, got ${typeof steps}`)
+    if (isAsyncFunction(steps)) throw new TypeError('scope takes a synchronous function: its blocks would be freed at its first await')
+    const marker = this.mark()
+    let result: T
+    try {
+      result = steps()
+    } catch (error) {
+      try {
+        this.unwindTo(marker)
+      } catch (unwinding) {
+        if (unwinding instanceof Error && unwinding.cause === undefined) unwinding.cause = error
+        throw unwinding
+      }
+      throw error
+    }
+    this.unwindTo(marker)
+    return result
+  }
+
+  /** Frees what was pushed after `marker`, in one locked step; nothing when the top is not above it. */
+  private unwindTo(marker: number): void {
+    if (this.destroyed) return
+    this.locked(() => {
+      if (this.mark() > marker) this.reset(marker)
+    })
   }
 
   /** Frees everything. */

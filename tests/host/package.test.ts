@@ -68,16 +68,19 @@ describe('CommonJS', () => {
 })
 
 describe('TypeScript', () => {
-  it('a CommonJS file (.cts) and an ES module (.mts) both type-check against the package, by its name', () => {
+  it('a CommonJS file (.cts) and an ES module (.mts) both type-check against the package, by its name, `using` included', () => {
     const dir = new URL('build/typescript-check/', root)
     mkdirSync(dir, { recursive: true })
     const program = [
-      "import { MemoryManager, HeapGroup, type MemoryStats, type HeapGroupHandle } from 'wasm-memory-manager'",
+      "import { MemoryManager, HeapGroup, StackAllocator, type MemoryStats, type HeapGroupHandle, type StackFrame } from 'wasm-memory-manager'",
       "import { memory_manager_init, memory_manager_malloc } from 'wasm-memory-manager/compat'",
       'const stats: MemoryStats = MemoryManager.createSync({ size: 65536 }).stats()',
       'const handle: HeapGroupHandle = HeapGroup.createSync({ heaps: 2 }).handle',
       'const ptr: number = memory_manager_malloc(memory_manager_init(65536), 8)',
-      'export const seen = [stats.poolSize, handle.kind, ptr]',
+      // `using` type-checks for a program whose lib does not name esnext.disposable: the package's
+      // declarations bring it.
+      'function scoped(): number { using st = StackAllocator.createSync({ size: 4096 }); using frame: StackFrame = st.frame(); return frame.marker + st.push(8) }',
+      'export const seen = [stats.poolSize, handle.kind, ptr, scoped()]',
     ].join('\n')
     writeFileSync(new URL('app.cts', dir), program)
     writeFileSync(new URL('app.mts', dir), program)
