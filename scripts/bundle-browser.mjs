@@ -13,6 +13,11 @@ await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
+  // Minified for the page that loads it as it is (a bundler minifies again anyway): 24.1 -> 15.6 KB
+  // gzipped with the loader. Names kept, so that classes and functions read as themselves in
+  // stack traces and a `constructor.name`; the source map gives the rest.
+  minify: true,
+  keepNames: true,
   chunkNames: 'shared.browser-[hash]',
   sourcemap: true,
   logLevel: 'warning',

@@ -34,7 +34,7 @@ function referencesOf(file: string): string[] {
   const text = readFileSync(new URL(file, root), 'utf8')
   const found: string[] = []
   const patterns = [
-    /(?:^|[\s;}])(?:import|export)\s[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]/g, // import x from './y.js', export { x } from './y.js'
+    /(?:^|[\s;}])(?:import|export)(?:\s|(?={))[^'"`;]*?from\s*['"](\.{1,2}\/[^'"]+)['"]/g, // import x from './y.js', export { x } from './y.js', import{x}from"./y.js" (minified)
     /(?:^|[\s;}])import\s*['"](\.{1,2}\/[^'"]+)['"]/g, // import './y.js'
     /import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g, // import('./y.js')
     /new URL\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*,\s*import\.meta\.url\s*\)/g, // new URL('../build/x.wasm', import.meta.url)
