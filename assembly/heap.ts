@@ -102,11 +102,17 @@ export function heapInit(heap: usize, poolBytes: u32, limitBytes: u32, alignment
 
   const sentinel = <usize>end - HEADER_SIZE;
   store<u32>(heap + HEAP_SENTINEL, <u32>sentinel);
-  writeFreeHeader(start, <u32>(sentinel - start)); // the top: the whole pool
-  writeSentinel(sentinel, PREV_FREE);
-  if (checksOn(heap)) junkFill(junkStart(start, <u32>(sentinel - start), sentinel), junkEnd(start, <u32>(sentinel - start)));
+  layPool(heap, start, sentinel);
   store<u32>(heap + CONTROL_STATE, HEAP_READY);
   return 0;
+}
+
+/** The pool from `start` to the sentinel as one free block, the top (junk-filled in checks mode). */
+export function layPool(heap: usize, start: usize, sentinel: usize): void {
+  const size = <u32>(sentinel - start);
+  writeFreeHeader(start, size);
+  writeSentinel(sentinel, PREV_FREE);
+  if (checksOn(heap)) junkFill(junkStart(start, size, sentinel), junkEnd(start, size));
 }
 
 // @ts-ignore: decorator

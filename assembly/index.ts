@@ -12,6 +12,7 @@ import {
   heapInit, heapMalloc, heapCalloc, heapAllocate, heapFree, poolStartFor, allocateInline, freeInline,
 } from "./heap";
 import { heapRealloc } from "./realloc";
+import { heapClear } from "./clear";
 import {
   heapUsableSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
   heapBlockContaining, heapFreeBlocks, heapHeldBlocks, heapHeldBytes,
@@ -162,6 +163,12 @@ export function heap_trim(heap: usize): u32 {
   cacheFlush(heap);
   const flushed = quarantineFlush(heap);
   return leave(heap, flushed == WRITTEN_AFTER_FREE ? errorResult(ERR_CORRUPTION) : 0);
+}
+
+/** Frees every block at once (clear.ts); PROTECTION while a block lacks Write, nothing changed. */
+export function heap_clear(heap: usize): u32 {
+  enter(heap);
+  return leave(heap, heapClear(heap));
 }
 
 export function heap_validate(heap: usize): u32 {

@@ -55,6 +55,22 @@ function tableOf(heap: usize): usize {
   return table;
 }
 
+/**
+ * A live block without Write (whose free would be refused), or 0 when there is none: O(1) when the
+ * table is sound and counts no entry (it holds one exactly for each such block), a walk of the heap
+ * otherwise (to name the block; or when a stray write left the table unsound, so that a damaged
+ * table does not let such a block go).
+ */
+export function someBlockUnwritable(heap: usize): usize {
+  if (load<u32>(heap + HEAP_FINGERPRINTS) == 0) return 0;
+  const table = tableOf(heap);
+  if (table != 0 && load<u32>(table, 4) == 0) return 0;
+  for (let block = heapFirstBlock(heap); block != 0; block = heapNextBlock(heap, block)) {
+    if (isLive(block) && (protectionOf(block) & PROT_WRITE) == 0) return block;
+  }
+  return 0;
+}
+
 /** True for the block that holds the fingerprint table itself. */
 // @ts-ignore: decorator
 @inline export function isInternalBlock(heap: usize, block: usize): bool {

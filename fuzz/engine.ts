@@ -3,9 +3,9 @@
 //
 // What the model pins down, at every step: the pointers returned (aligned, never one that is live),
 // what each call returns or throws (including the errors it should throw: double frees, interior
-// pointers, protection refusals), the contents of every live block (its own byte pattern; a block
-// handed out twice or overlapping another breaks a pattern), contents kept through realloc, calloc
-// zeroed, protection bits, and the statistics. Every `validateEvery` operations: validate(), every
+// pointers, protection refusals, a clear() refused while a block is unwritable), the contents of
+// every live block (its own byte pattern; a block handed out twice or overlapping another breaks a
+// pattern), contents kept through realloc, calloc zeroed, protection bits, and the statistics. Every `validateEvery` operations: validate(), every
 // pattern, blocks() and leaks() against the model.
 //
 // A stream is a pure function of (config, seed): a failure at operation N replays exactly, and
@@ -309,6 +309,28 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
         const actual = mm.stats()
         check(actual.currentUsage === stats.currentUsage, 'currentUsage differs from the model')
         check(actual.fragmentation >= 0 && actual.fragmentation <= 100, 'fragmentation out of range')
+      } else if (op < 0.998) {
+        name = 'clear'
+        const unwritable = [...live].filter(([, block]) => (block.prot & Protection.Write) === 0)
+        if (unwritable.length > 0) {
+          let refused: unknown
+          try {
+            mm.clear()
+          } catch (error) {
+            refused = error
+          }
+          check(refused instanceof MemoryError && refused.code === 'PROTECTION', `clear() with ${unwritable.length} unwritable blocks: expected PROTECTION, got ${String(refused)}`)
+          const named = (refused as MemoryError).ptr
+          check(unwritable.some(([ptr]) => ptr === named), `clear()'s PROTECTION names ${named}, not an unwritable block`)
+          check(mm.stats().liveBlocks === live.size, 'a refused clear() freed blocks')
+          for (const [ptr, block] of unwritable) makeWritable(ptr, block)
+        }
+        const poolSize = mm.stats().poolSize
+        mm.clear()
+        for (const [ptr, block] of [...live]) forget(ptr, block)
+        const after = mm.stats()
+        check(after.liveBlocks === 0 && after.freeBlocks === 1 && after.largestFreeBlock === after.freeBytes, 'clear() did not leave the pool one free block')
+        check(after.poolSize === poolSize, `clear() changed the pool's size from ${poolSize} to ${after.poolSize}`)
       } else {
         name = 'resetStats'
         mm.resetStats()

@@ -225,6 +225,18 @@ export class MemoryManager extends Allocator {
     this.result(this.wasm.heap_trim(this.base))
   }
 
+  /**
+   * Frees every block at once, as an arena is reset: the pool (at the size it has grown to) is one
+   * free block again, and the statistics count each live block freed. O(1), but in checks mode
+   * (the whole heap is validated first, and a fault found is thrown before anything changes). A
+   * block without Write is a PROTECTION error naming it, as its free would be, and nothing is freed.
+   * Every pointer into the heap, in every thread, is dangling afterwards.
+   */
+  clear(): void {
+    this.result(this.wasm.heap_clear(this.base))
+    this.origins?.clear()
+  }
+
   /** Bytes usable at `ptr` (at least the requested size). */
   usableSize(ptr: number): number {
     checkPointer(ptr)
@@ -337,9 +349,10 @@ export class MemoryManager extends Allocator {
   protected errorFor(code: MemoryErrorCode, ptr?: number): MemoryError {
     const wasm = this.wasm
     // A PROTECTION refusal is recorded by the call that made it (the write it found, or the access
-    // it refused), so the record names this call's block.
+    // it refused), so the record names this call's block: the one at `ptr`, or, for a call without
+    // one (clear), the block it found.
     const reason = code === 'PROTECTION' ? wasm.heap_fault_reason(this.base) : 0
-    if (code === 'CORRUPTION' || ((reason === FAULT_FINGERPRINT || reason === FAULT_ACCESS) && wasm.heap_fault_block(this.base) + 8 === ptr)) {
+    if (code === 'CORRUPTION' || ((reason === FAULT_FINGERPRINT || reason === FAULT_ACCESS) && (ptr === undefined || wasm.heap_fault_block(this.base) + 8 === ptr))) {
       const error = describeFault(wasm.heap_fault_reason(this.base), wasm.heap_fault_block(this.base) >>> 0, wasm.heap_fault_found(this.base) >>> 0, wasm.heap_fault_expected(this.base) >>> 0, ptr)
       return error
     }

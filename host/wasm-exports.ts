@@ -18,6 +18,7 @@ export interface WasmExports {
   heap_access(heap: number, ptr: number, required: number): number
   heap_validate(heap: number): number
   heap_trim(heap: number): number
+  heap_clear(heap: number): number
 
   allocator_reset_stats(base: number): number
   allocator_destroy(base: number): void

@@ -1,0 +1,42 @@
+// clear: every block of a heap freed at once, as an arena is reset (mimalloc's mi_heap_destroy, a
+// game's per-frame heap). The pool, at the size it has grown to, is laid out anew as one free
+// block, as heapInit laid it out; the caches, the quarantine and the free index forget the blocks
+// they held; the statistics count every live block freed (currentUsage 0, liveBlocks 0).
+//
+// O(1) but in checks mode, which validates the whole heap first (a fault found is reported before
+// its evidence is wiped) and junk-fills the pool after, and but for a walk when the fingerprint
+// table is damaged (protect.ts someBlockUnwritable). A block without Write makes the whole call a
+// PROTECTION refusal naming it (recorded as FAULT_ACCESS), as its free would be, and nothing changes. The caller holds the lock.
+
+import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FINGERPRINTS, CONTROL_STATS } from "./control";
+import { isReady, layPool, validationResult } from "./heap";
+import { checksOn } from "./checks";
+import { heapValidate } from "./validate";
+import { someBlockUnwritable } from "./protect";
+import { cacheForget } from "./caches";
+import { quarantineForget } from "./quarantine";
+import { indexClear } from "./freeindex";
+import { statsOnFreeAll } from "./stats";
+import { ERR_DESTROYED, ERR_PROTECTION, errorResult } from "./errors";
+import { FAULT_ACCESS, recordFault } from "./faults";
+import { PROT_WRITE, protectionOf } from "./block";
+
+export function heapClear(heap: usize): u32 {
+  if (!isReady(heap)) return errorResult(ERR_DESTROYED);
+  if (checksOn(heap)) {
+    const fault = validationResult(heapValidate(heap, false));
+    if (fault != 0) return fault;
+  }
+  const unwritable = someBlockUnwritable(heap);
+  if (unwritable != 0) {
+    recordFault(heap, FAULT_ACCESS, unwritable, protectionOf(unwritable), PROT_WRITE);
+    return errorResult(ERR_PROTECTION);
+  }
+  statsOnFreeAll(heap + CONTROL_STATS);
+  cacheForget(heap);
+  quarantineForget(heap);
+  indexClear(heap);
+  store<u32>(heap + HEAP_FINGERPRINTS, 0); // its internal block is gone with the others
+  layPool(heap, <usize>load<u32>(heap + HEAP_POOL_START), <usize>load<u32>(heap + HEAP_SENTINEL));
+  return 0;
+}
