@@ -63,6 +63,12 @@ act('protect', () => {
   heap.protect(ptr, 0, next)
   return `protect(${ptr}, ${Protection[next]})`
 })
+act('clear', () => {
+  const count = heap.stats().liveBlocks
+  heap.clear() // refused, with the block named, while one is read-only
+  live.length = 0
+  return `clear(): ${count} blocks freed at once`
+})
 act('push', () => {
   const size = randomSize()
   const ptr = stack.push(size)

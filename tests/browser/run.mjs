@@ -85,6 +85,11 @@ try {
     record('demo: a click allocates', before !== after && liveAfter >= 1, `live blocks after clicks: ${liveAfter}`)
     const log = await page.textContent('#log')
     record('demo: the page says what happened', /protect\(|malloc\(/.test(log), `log: ${log}`)
+    // The protect click made one block read-only: clear is refused, naming it, and frees nothing.
+    await page.click('#clear')
+    const refusal = await page.textContent('#log')
+    const liveAfterRefusal = Number(/Live blocks\s*\|\s*([\d,]+)/.exec(await page.textContent('#heap-stats'))?.[1].replace(/,/g, ''))
+    record('demo: clear is refused while a block is read-only, and frees nothing', /clear: PROTECTION: block \d+/.test(refusal) && liveAfterRefusal === liveAfter, `log: ${refusal}; live ${liveAfterRefusal}`)
     const shot = await page.screenshot({ fullPage: true })
     mkdirSync(join(root, 'build'), { recursive: true })
     writeFileSync(join(root, 'build/demo-screenshot.png'), shot)
