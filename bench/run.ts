@@ -12,7 +12,7 @@ import { cpus, totalmem } from 'node:os'
 import { Bench } from 'tinybench'
 import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, type Workload } from './workloads.js'
 import { oursThroughApi, oursInWasm, tlsf, dlmalloc, thingMalloc, glibcAvailable, runGlibc, cannotRun, type Driver, type Mode } from './peers.js'
-import { stackRows, fingerprintRows, threadRows } from './extras.js'
+import { stackRows, clearRows, fingerprintRows, threadRows } from './extras.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }, quick: { type: 'boolean', default: false } } })
 const runs = values.quick ? 3 : Math.max(5, Number(values.runs))
@@ -262,7 +262,7 @@ console.log('\nchecks mode:')
 const checks = await checksRows(values.quick)
 for (const row of checks) console.log(`  ${row.workload}: ${row.peer} = ${fmt(row.median, 2)}x (${row.note})`)
 console.log('\nstack, fingerprints, threads:')
-const extras = [...(await scalingRows(values.quick)), ...(await stackRows(workloads.find((w) => w.name === 'lifo')!, runs)), ...(await fingerprintRows(runs)), ...(await threadRows(values.quick))]
+const extras = [...(await scalingRows(values.quick)), ...(await stackRows(workloads.find((w) => w.name === 'lifo')!, runs)), ...(await clearRows(runs)), ...(await fingerprintRows(runs)), ...(await threadRows(values.quick))]
 for (const row of extras) console.log(`  ${row.peer} (${row.mode}): ${fmt(row.median, 2)} ${row.workload} ${row.note ?? ''}`)
 const wasmBytes = statSync(new URL('../build/wasm-memory-manager.wasm', import.meta.url)).size
 console.log(`\nrelease .wasm: ${wasmBytes} bytes`)
