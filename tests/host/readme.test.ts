@@ -91,6 +91,14 @@ describe('the README examples', () => {
     expect(out).toMatch(/a write after free: CORRUPTION: .*written after the free/)
   })
 
+  it("every link to a section (#anchor) names a heading, as GitHub makes its anchor", () => {
+    const anchorOf = (heading: string) => heading.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')
+    const anchors = new Set(readme.split('\n').filter((line) => /^#{1,4} /.test(line)).map((line) => anchorOf(line.replace(/^#+ /, ''))))
+    const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((match) => match[1])
+    expect(links.length).toBeGreaterThanOrEqual(10)
+    expect(links.filter((link) => !anchors.has(link))).toEqual([])
+  })
+
   it('a stated value that does not hold fails the example', () => {
     const wrong = runnable({ line: 0, code: 'const m = await MemoryManager.create()\nconst p = m.malloc(8)\nm.isProtected(p, Protection.Read)   // true' })
     mkdirSync(outDir, { recursive: true })
