@@ -3,9 +3,9 @@
 // block, as heapInit laid it out; the caches, the quarantine and the free index forget the blocks
 // they held; the statistics count every live block freed (currentUsage 0, liveBlocks 0).
 //
-// O(1) but in checks mode, which validates the whole heap first (a fault found is reported before
-// its evidence is wiped) and junk-fills the pool after, and but for a walk when the fingerprint
-// table is damaged (protect.ts someBlockUnwritable). A block without Write makes the whole call a
+// One pass over the block headers (each marked free, so that a pointer kept from before is refused
+// as after a free: see below), far less than a free of each block; in checks mode the whole heap is
+// validated first (a fault found is reported before its evidence is wiped) and junk-filled after. A block without Write makes the whole call a
 // PROTECTION refusal naming it (recorded as FAULT_ACCESS), as its free would be, and nothing changes. The caller holds the lock.
 
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FINGERPRINTS, CONTROL_STATS } from "./control";
@@ -15,11 +15,13 @@ import { heapValidate } from "./validate";
 import { someBlockUnwritable } from "./protect";
 import { cacheForget } from "./caches";
 import { quarantineForget } from "./quarantine";
+import { pendingForget } from "./pending";
 import { indexClear } from "./freeindex";
 import { statsOnFreeAll } from "./stats";
 import { ERR_DESTROYED, ERR_PROTECTION, errorResult } from "./errors";
 import { FAULT_ACCESS, recordFault } from "./faults";
-import { PROT_WRITE, protectionOf } from "./block";
+import { PROT_WRITE, USED, protectionOf, clearFlag } from "./block";
+import { heapFirstBlock, heapNextBlock } from "./queries";
 
 export function heapClear(heap: usize): u32 {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
@@ -35,8 +37,13 @@ export function heapClear(heap: usize): u32 {
   statsOnFreeAll(heap + CONTROL_STATS);
   cacheForget(heap);
   quarantineForget(heap);
+  pendingForget(heap);
   indexClear(heap);
   store<u32>(heap + HEAP_FINGERPRINTS, 0); // its internal block is gone with the others
+  // Every old header reads as free, as a free leaves it, so that a pointer kept from before the
+  // clear is refused (DOUBLE_FREE, INVALID_POINTER) rather than taken for a live block: one pass
+  // over the headers, the whole cost of a clear. (checks mode's junk lays over them all anyway.)
+  for (let block = heapFirstBlock(heap); block != 0; block = heapNextBlock(heap, block)) clearFlag(block, USED);
   layPool(heap, <usize>load<u32>(heap + HEAP_POOL_START), <usize>load<u32>(heap + HEAP_SENTINEL));
   return 0;
 }

@@ -28,6 +28,7 @@
 //                                    on its way down, for its way back up (freeindex.ts onPath)
 //    heap + 1936 quarantine          checks mode's held freed blocks: see quarantine.ts (20 bytes)
 //    heap + 1956 u32 freesToValidation  checks mode: frees left until the next whole-heap validation (checks.ts)
+//    heap + 1960 pending free blocks  freed blocks not yet in the free index: see pending.ts (16 bytes)
 //    heap + HEAP_CONTROL_SIZE  pool: blocks up to the sentinel, first payload aligned to `alignment`
 
 export const CONTROL_LOCK: usize = 0;
@@ -70,8 +71,9 @@ export const HEAP_PATH: usize = HEAP_CACHES + HEAP_CACHES_SIZE;
 export const HEAP_PATH_ENTRIES: i32 = 196;
 export const HEAP_QUARANTINE: usize = HEAP_PATH + (<usize>HEAP_PATH_ENTRIES << 2);
 export const HEAP_FREES_TO_VALIDATION: usize = HEAP_QUARANTINE + 20;
-/** The heap's control block is the common part, its own fields, the caches, the path and checks mode's quarantine and countdown. */
-export const HEAP_CONTROL_SIZE: usize = HEAP_FREES_TO_VALIDATION + 4;
+export const HEAP_PENDING: usize = HEAP_FREES_TO_VALIDATION + 4;
+/** The heap's control block is the common part, its own fields, the caches, the path, checks mode's quarantine and countdown, and the pending list. */
+export const HEAP_CONTROL_SIZE: usize = HEAP_PENDING + 16;
 
 /** Highest address a pool may end at: keeps every address and size below the error results. */
 export const ADDRESS_LIMIT: u64 = 0xffff_0000;

@@ -42,6 +42,7 @@ import {
 import { heapValidate } from "./validate";
 import { quarantineInit, quarantineOn, quarantineHold, quarantineFlush, quarantinedBlocks, NOT_HELD, WRITTEN_AFTER_FREE, DAMAGED } from "./quarantine";
 import { heapPoolSize } from "./queries";
+import { isPending, pendingPush, pendingUnlink, pendingResize, pendingMayFit, pendingFold } from "./pending";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
 } from "./faults";
@@ -253,7 +254,8 @@ function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u
 export function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
   const size = blockSize(free);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  if (free + size != sentinel && !nodeHolds(heap, free)) return false;
+  // (A pending block's links are checked where the list is followed: pending.ts.)
+  if (free + size != sentinel && !isPending(free) && !nodeHolds(heap, free)) return false;
   const junkFrom = junkStart(free, size, sentinel);
   const junkTo = junkEnd(free, size);
   return junkIntact(heap, free, from > junkFrom ? from : junkFrom, to < junkTo ? to : junkTo);
@@ -288,6 +290,8 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   // and in the walk). When none fits the walk stopped at the root's figure; with the top, that is
   // the first look, and the looks go on from the second.
   let attempt = 0;
+  // A pending block that may fit goes into the index first, so that the policy sees every free block.
+  if (pendingMayFit(heap, need)) pendingFold(heap);
   if (oneWalk && !checksOn(heap)) {
     if (!indexEmpty(heap)) {
       const taken = indexTakeLowest(heap, need);
@@ -316,6 +320,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
       if (cachedBlocks(heap) == 0 && quarantinedBlocks(heap) == 0) continue;
       cacheFlush(heap);
       if (quarantineFlush(heap) == WRITTEN_AFTER_FREE) return errorResult(ERR_CORRUPTION);
+      if (pendingMayFit(heap, need)) pendingFold(heap); // what went back and coalesced
       if (indexDamaged()) return 0; // reported as CORRUPTION once the call is over, and repaired
     }
     if (attempt == 2 && (!mayGrow || !growFor(heap, need, alignment))) return 0;
@@ -382,7 +387,13 @@ function refuseBlock(heap: usize, free: usize): usize {
   return errorResult(ERR_CORRUPTION);
 }
 
-/** Returns a used block to the free index, merging it with free neighbours; no statistics. */
+/** A free block (not the top) leaves the index or the pending list, whichever holds it; its header must still hold its size. */
+export function leaveFreeSet(heap: usize, block: usize): void {
+  if (isPending(block)) pendingUnlink(heap, block);
+  else indexRemove(heap, block);
+}
+
+/** Returns a used block to the free blocks, merging it with free neighbours; no statistics. */
 export function releaseBlock(heap: usize, block: usize): void {
   let start = block;
   let size = blockSize(block);
@@ -403,20 +414,26 @@ export function releaseBlock(heap: usize, block: usize): void {
     size += blockSize(start);
     junkFrom = block - FOOTER_SIZE_BYTES;
   }
-  // The index mostly changes in place: the merged block keeps the left neighbour's place, or takes
-  // the right neighbour's; only a block with no free neighbour is a new entry. A merged block that
-  // ends at the sentinel is the top, out of the index (a free right neighbour was the top already).
+  // The merged block keeps the left neighbour's place, in the index or the pending list, or takes
+  // the right neighbour's; a block with no free neighbour is a new entry, pending (pending.ts: O(1),
+  // as is every merge with a pending block). A merged block that ends at the sentinel is the top,
+  // in neither (a free right neighbour was the top already).
   if (start + size == <usize>load<u32>(heap + HEAP_SENTINEL)) {
-    if (prevFree) indexRemove(heap, start);
+    if (prevFree) leaveFreeSet(heap, start);
     writeFreeHeader(start, size);
   } else if (prevFree) {
-    if (nextFree) indexRemove(heap, next);
-    indexResize(heap, start, size);
-  } else if (nextFree) {
+    if (nextFree) leaveFreeSet(heap, next);
+    if (isPending(start)) pendingResize(heap, start, size);
+    else indexResize(heap, start, size);
+  } else if (nextFree && !isPending(next)) {
     indexReplace(heap, next, start, size);
   } else {
+    if (nextFree) pendingUnlink(heap, next);
     writeFreeHeader(start, size);
-    indexInsert(heap, start);
+    // checks mode indexes it at once: its node, checked at every hand-out (nodeHolds), is then the
+    // index's, and a write after free into it is found; a fold would write over such a write.
+    if (checksOn(heap)) indexInsert(heap, start);
+    else pendingPush(heap, start);
   }
   if (checksOn(heap)) {
     // After the index work (which reads the neighbours' links), and around the live node and footer.

@@ -5,6 +5,7 @@
 import { HEADER_SIZE, MIN_BLOCK_SIZE, blockSize, nextBlock, requestedBytes, usableBytes } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES } from "./control";
 import { indexLargest } from "./freeindex";
+import { pendingBlocks, pendingBytes, largestPending } from "./pending";
 import { checkLiveBlock } from "./pointers";
 import { cachedBlocks, cachedBytes, largestCached } from "./caches";
 import { quarantinedBlocks, quarantinedBytes, largestHeld } from "./quarantine";
@@ -30,16 +31,16 @@ export function heapFreeBlocks(heap: usize): u32 {
   return freeBlocksWith(heap, topBlock(heap));
 }
 
-/** The index's and the held blocks, and the top when there is one (`top`, or 0). */
+/** The index's, the pending and the held blocks, and the top when there is one (`top`, or 0). */
 function freeBlocksWith(heap: usize, top: usize): u32 {
-  return load<u32>(heap + HEAP_FREE_BLOCKS) + heapHeldBlocks(heap) + (top != 0 ? 1 : 0);
+  return load<u32>(heap + HEAP_FREE_BLOCKS) + pendingBlocks(heap) + heapHeldBlocks(heap) + (top != 0 ? 1 : 0);
 }
 
 /** Free bytes usable by payloads: the free (and held) blocks' sizes less their headers. */
 export function heapFreeBytes(heap: usize): u32 {
   const top = topBlock(heap);
   const topBytes = top != 0 ? blockSize(top) : 0;
-  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + heldBlockBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
+  return load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + pendingBytes(heap) + heldBlockBytes(heap) + topBytes - freeBlocksWith(heap, top) * HEADER_SIZE;
 }
 
 /**
@@ -64,7 +65,7 @@ export function heapHeldBytes(heap: usize): u32 {
 
 /** Payload bytes of the largest free (or cached) block; 0 when nothing is free. */
 export function heapLargestFree(heap: usize): u32 {
-  let largest = indexLargest(heap);
+  let largest = max(indexLargest(heap), largestPending(heap));
   const cached = max(largestCached(heap), largestHeld(heap));
   if (cached > largest) largest = cached;
   const top = topBlock(heap);

@@ -11,13 +11,14 @@
 
 import { HEADER_SIZE, MIN_BLOCK_SIZE, GRANULE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
 import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
-import { indexRemove, indexReplace, indexDamaged } from "./freeindex";
+import { indexReplace, indexDamaged } from "./freeindex";
+import { isPending, pendingUnlink, pendingPush } from "./pending";
 import { checkReleasable, releasableAtOnce, nextHeaderHolds, neighboursHold } from "./pointers";
 import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
 import { quarantineOn, quarantineHold, NOT_HELD } from "./quarantine";
 import { statsOnAllocate, statsOnFree, statsOnFailure } from "./stats";
 import { ERR_CORRUPTION, errorResult, isErrorResult } from "./errors";
-import { heapMalloc, heapFree, allocateBlock, releaseBlock, needFor, handOutIntact, growFor } from "./heap";
+import { heapMalloc, heapFree, allocateBlock, releaseBlock, leaveFreeSet, needFor, handOutIntact, growFor } from "./heap";
 import { settle } from "./repair";
 
 /** Shrinks a used block to `need` bytes, freeing the tail when it can hold a block. */
@@ -48,9 +49,14 @@ function growInPlace(heap: usize, block: usize, need: u32): i32 {
   let grownTo = need;
   if (total - need >= MIN_BLOCK_SIZE) {
     if (nextIsTop) writeFreeHeader(block + need, total - need);
-    else indexReplace(heap, next, block + need, total - need);
+    else if (!isPending(next)) indexReplace(heap, next, block + need, total - need);
+    else {
+      pendingUnlink(heap, next);
+      writeFreeHeader(block + need, total - need);
+      pendingPush(heap, block + need);
+    }
   } else {
-    if (!nextIsTop) indexRemove(heap, next);
+    if (!nextIsTop) leaveFreeSet(heap, next);
     clearFlag(end, PREV_FREE);
     grownTo = total;
   }

@@ -9,6 +9,7 @@ import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { indexClear, indexInsert, indexDamaged, indexNodeFaultRecorded } from "./freeindex";
 import { cacheForget } from "./caches";
 import { quarantineForget } from "./quarantine";
+import { pendingForget } from "./pending";
 import { checksOn, junkFill, junkStart, junkEnd } from "./checks";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
@@ -21,6 +22,7 @@ export function heapRebuildIndex(heap: usize): void {
   indexClear(heap);
   cacheForget(heap); // cached and held blocks are folded back below, with every other free run
   quarantineForget(heap);
+  pendingForget(heap); // pending blocks are free runs like any other: folded back below
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block: usize = load<u32>(heap + HEAP_POOL_START);
   let run: usize = 0; // start of the run of free (or cached) blocks being merged

@@ -20,6 +20,7 @@ import {
 import { checksOn, canaryIntact, junkIntact, junkStart, junkEnd } from "./checks";
 import { quarantineCheck, quarantinedBlocks, quarantinedBytes, heldJunkIntact } from "./quarantine";
 import { indexCheck } from "./freeindex";
+import { pendingCheck, pendingBlocks, pendingBytes } from "./pending";
 import { cacheCheck } from "./caches";
 import { STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, statRead } from "./stats";
 import { isReady } from "./heap";
@@ -94,10 +95,17 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
     freeBlocks--;
     freeBytes -= lastFreeSize;
   }
+  // With the pending list (pending.ts): the two hold every such block between them.
+  const pendingSeen = pendingCheck(heap);
+  if (pendingSeen >= 0) {
+    const result = fault(heap, FAULT_INDEX_LINK, 0, pendingSeen, pendingBlocks(heap));
+    heapRebuildIndex(heap);
+    return result;
+  }
   const indexed = indexCheck(heap);
-  if (indexed < 0 || <u32>indexed != freeBlocks) {
+  if (indexed < 0 || <u32>indexed + pendingBlocks(heap) != freeBlocks) {
     const reason = indexed < 0 ? FAULT_INDEX_LINK : FAULT_INDEX_COUNT;
-    const result = fault(heap, reason, 0, indexed < 0 ? 0 : indexed, freeBlocks);
+    const result = fault(heap, reason, 0, indexed < 0 ? 0 : indexed + pendingBlocks(heap), freeBlocks);
     heapRebuildIndex(heap);
     return result;
   }
@@ -117,9 +125,9 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   }
 
   // The counters must agree with what the walk counted.
-  const countedFree = load<u32>(heap + HEAP_FREE_BLOCKS);
+  const countedFree = load<u32>(heap + HEAP_FREE_BLOCKS) + pendingBlocks(heap);
   if (countedFree != freeBlocks) return fault(heap, FAULT_INDEX_COUNT, 0, countedFree, freeBlocks);
-  const countedBytes = load<u32>(heap + HEAP_FREE_BLOCK_BYTES);
+  const countedBytes = load<u32>(heap + HEAP_FREE_BLOCK_BYTES) + pendingBytes(heap);
   if (countedBytes != freeBytes) return fault(heap, FAULT_FREE_BYTES, 0, countedBytes, freeBytes);
   const countedLive = statRead(heap + CONTROL_STATS, STAT_LIVE_BLOCKS);
   if (countedLive != liveBlocks) return fault(heap, FAULT_LIVE_BLOCKS, 0, countedLive, liveBlocks);

@@ -6,6 +6,7 @@ import { indexFind, payloadFitting } from "../../assembly/freeindex";
 import { heapValidate } from "../../assembly/validate";
 import { blockSize, isUsed, blockSizeFor } from "../../assembly/block";
 import { POLICY_FIRST_FIT, POLICY_BEST_FIT } from "../../assembly/control";
+import { pendingFold } from "../../assembly/pending";
 import { freshHeap } from "./fixture";
 
 let seed: u32 = 12345;
@@ -14,7 +15,7 @@ function nextRandom(): u32 {
   return seed >>> 8;
 }
 
-/** A heap of 3,000 blocks of mixed sizes with a random half freed (caches off: all in the index). */
+/** A heap of 3,000 blocks of mixed sizes with a random half freed (caches off: all pending, then in the index). */
 function fragmented(policy: u32): usize {
   const heap = freshHeap(4 << 20, policy);
   const ptrs = new StaticArray<usize>(3000);
@@ -40,6 +41,7 @@ function expected(heap: usize, need: u32, alignment: u32, bestFit: bool): usize 
 describe("placement policies against brute force", () => {
   it("first-fit finds the lowest-addressed fitting block, at alignment 8 and above", () => {
     const heap = fragmented(POLICY_FIRST_FIT);
+    pendingFold(heap); // the index itself under test: the freed blocks in it, as a request would fold them
     for (let request: u32 = 0; request < 6000; request += 37) {
       const need = blockSizeFor(request);
       expect<usize>(indexFind(heap, need, 8)).toBe(expected(heap, need, 8, false));
@@ -49,6 +51,7 @@ describe("placement policies against brute force", () => {
 
   it("best-fit finds the smallest fitting block, lowest address among equals", () => {
     const heap = fragmented(POLICY_BEST_FIT);
+    pendingFold(heap);
     for (let request: u32 = 0; request < 6000; request += 37) {
       const need = blockSizeFor(request);
       expect<usize>(indexFind(heap, need, 8)).toBe(expected(heap, need, 8, true));
