@@ -25,7 +25,7 @@
 // agree with the lists, and every block so marked is in its list.
 
 import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, sizeInWord, magicMismatch, clearFlag } from "./block";
-import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
+import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, OPTION_CACHES_PAUSED, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { markIndexDamaged } from "./freeindex";
 import { releaseBlock } from "./heap";
 import { neighboursHold } from "./pointers";
@@ -54,7 +54,7 @@ const SPILL: u32 = 24;
 
 // @ts-ignore: decorator
 @inline export function cachesOn(heap: usize): bool {
-  return (load<u32>(heap + HEAP_OPTIONS) & (OPTION_CHECKS | OPTION_NO_CACHES)) == 0;
+  return (load<u32>(heap + HEAP_OPTIONS) & (OPTION_CHECKS | OPTION_NO_CACHES | OPTION_CACHES_PAUSED)) == 0;
 }
 
 // @ts-ignore: decorator

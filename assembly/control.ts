@@ -61,6 +61,12 @@ export const POLICY_BEST_FIT: u32 = 1;
 export const OPTION_CHECKS: u32 = 1;
 /** Small-block caches off: every request is placed by the policy (caches.ts). */
 export const OPTION_NO_CACHES: u32 = 2;
+/**
+ * Not an option: set while a burst of frees is under way (more than PENDING_BURST pending blocks,
+ * pending.ts), so that the caches neither park nor serve blocks until the next fold clears it. In
+ * this word because every malloc and free reads it already (caches.ts cachesOn).
+ */
+export const OPTION_CACHES_PAUSED: u32 = 4;
 /** The options word above its flags: checks mode validates the whole heap on every n-th free (checks.ts). */
 export const OPTION_VALIDATE_EVERY_SHIFT: u32 = 8;
 

@@ -42,7 +42,7 @@ import {
 import { heapValidate } from "./validate";
 import { quarantineInit, quarantineOn, quarantineHold, quarantineFlush, quarantinedBlocks, NOT_HELD, WRITTEN_AFTER_FREE, DAMAGED } from "./quarantine";
 import { heapPoolSize } from "./queries";
-import { isPending, pendingPush, pendingUnlink, pendingResize, pendingMayFit, pendingFold } from "./pending";
+import { isPending, pendingPush, pendingUnlink, pendingResize, pendingMayFit, pendingFold, inBurst } from "./pending";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
 } from "./faults";
@@ -291,7 +291,12 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
   // the first look, and the looks go on from the second.
   let attempt = 0;
   // A pending block that may fit goes into the index first, so that the policy sees every free block.
-  if (pendingMayFit(heap, need)) pendingFold(heap);
+  if (pendingMayFit(heap, need)) {
+    // After a burst of frees (a structure torn down: see pending.ts) the blocks the caches parked
+    // before it began split the runs the others merged into: they go back too, and merge, first.
+    if (inBurst(heap) && cachedBlocks(heap) != 0) cacheFlush(heap);
+    pendingFold(heap);
+  }
   if (oneWalk && !checksOn(heap)) {
     if (!indexEmpty(heap)) {
       const taken = indexTakeLowest(heap, need);

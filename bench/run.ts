@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { writeFileSync, statSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { Bench } from 'tinybench'
-import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, type Workload } from './workloads.js'
+import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, drain, type Workload } from './workloads.js'
 import { oursThroughApi, oursInWasm, tlsf, dlmalloc, thingMalloc, glibcAvailable, runGlibc, cannotRun, type Driver, type Mode } from './peers.js'
 import { stackRows, clearRows, fingerprintRows, threadRows } from './extras.js'
 
@@ -87,7 +87,7 @@ function interleaved(drivers: Driver[], workload: Workload): (Spread & { reserve
 }
 
 function quickWorkloads(): Workload[] {
-  return [smallChurn(1, 20_000), mixedSizes(2, 10_000), reallocGrowShrink(3, 10_000), lifo(4, 20)]
+  return [smallChurn(1, 20_000), mixedSizes(2, 10_000), reallocGrowShrink(3, 10_000), lifo(4, 20), drain(5, 3)]
 }
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits)

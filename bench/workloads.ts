@@ -119,6 +119,25 @@ export function lifo(seed = 4, rounds = 200): Workload {
   return t.build('lifo', `1,000 blocks of 8..512 B pushed then popped, ${rounds} rounds`, depth)
 }
 
+/**
+ * (5) Drain: 10,000 blocks of 8..256 bytes allocated, then all freed in a shuffled order (objects
+ * that die in no order a stack would keep: a structure torn down); `rounds` times.
+ */
+export function drain(seed = 5, rounds = 30, live = 10_000): Workload {
+  const random = seeded(seed)
+  const t = new TraceBuilder()
+  const order = Array.from({ length: live }, (_, i) => i)
+  for (let round = 0; round < rounds; round++) {
+    for (let slot = 0; slot < live; slot++) t.malloc(slot, 8 + Math.floor(random() * 249))
+    for (let i = live - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1))
+      ;[order[i], order[j]] = [order[j], order[i]]
+    }
+    for (const slot of order) t.free(slot)
+  }
+  return t.build('drain', `${live.toLocaleString('en-US')} blocks of 8..256 B allocated, then freed in a shuffled order, ${rounds} rounds`, live)
+}
+
 export function allWorkloads(): Workload[] {
-  return [smallChurn(), mixedSizes(), reallocGrowShrink(), lifo()]
+  return [smallChurn(), mixedSizes(), reallocGrowShrink(), lifo(), drain()]
 }

@@ -5,8 +5,9 @@
 // what each call returns or throws (including the errors it should throw: double frees, interior
 // pointers, protection refusals, a clear() refused while a block is unwritable), the contents of
 // every live block (its own byte pattern; a block handed out twice or overlapping another breaks a
-// pattern), contents kept through realloc, calloc zeroed, protection bits, and the statistics. Every `validateEvery` operations: validate(), every
-// pattern, blocks() and leaks() against the model.
+// pattern), contents kept through realloc, calloc zeroed, protection bits, and the statistics; now
+// and then most blocks are freed in a burst, in no order. Every `validateEvery` operations:
+// validate(), every pattern, blocks() and leaks() against the model.
 //
 // A stream is a pure function of (config, seed): a failure at operation N replays exactly, and
 // shortestFailingPrefix() finds the first operation after which anything can be seen wrong.
@@ -321,6 +322,15 @@ export function runStream(config: FuzzConfig, seed: number, operations: number, 
         const actual = mm.stats()
         check(actual.currentUsage === stats.currentUsage, 'currentUsage differs from the model')
         check(actual.fragmentation >= 0 && actual.fragmentation <= 100, 'fragmentation out of range')
+      } else if (op < 0.9965) {
+        // A burst of frees in no order (a structure torn down): pending blocks past the caches' pause.
+        name = 'teardown'
+        const victims = [...live].filter(() => random() < 0.8)
+        for (const [ptr, block] of victims) {
+          makeWritable(ptr, block)
+          mm.free(ptr)
+          forget(ptr, block)
+        }
       } else if (op < 0.998) {
         name = 'clear'
         const unwritable = [...live].filter(([, block]) => (block.prot & Protection.Write) === 0)

@@ -227,9 +227,10 @@ export class MemoryManager extends Allocator {
 
   /**
    * Frees every block at once, as an arena is reset: the pool (at the size it has grown to) is one
-   * free block again, and the statistics count each live block freed. O(1), but in checks mode
-   * (the whole heap is validated first, and a fault found is thrown before anything changes). A
-   * block without Write is a PROTECTION error naming it, as its free would be, and nothing is freed.
+   * free block again, and the statistics count each live block freed. One pass over the block
+   * headers, each marked free (a pointer kept from before is refused as after a free); checks mode
+   * validates the whole heap first, and a fault found is thrown before anything changes. A block
+   * without Write is a PROTECTION error naming it, as its free would be, and nothing is freed.
    * Every pointer into the heap, in every thread, is dangling afterwards.
    */
   clear(): void {

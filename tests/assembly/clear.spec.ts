@@ -10,7 +10,7 @@ import {
   HEAP_CONTROL_SIZE, HEAP_FINGERPRINTS, HEAP_FREE_ROOT, HEAP_FAULT_BLOCK, CONTROL_STATS, POLICY_FIRST_FIT, OPTION_CHECKS,
 } from "../../assembly/control";
 import { statRead, STAT_LIVE_BLOCKS, STAT_CURRENT_USAGE, STAT_FREE_COUNT, STAT_ALLOCATION_COUNT } from "../../assembly/stats";
-import { ERR_PROTECTION, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
+import { ERR_PROTECTION, ERR_CORRUPTION, ERR_DOUBLE_FREE, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
 function heapWith(options: u32, quarantineBytes: u32 = 0, limit: u32 = 65536): usize {
@@ -46,6 +46,20 @@ describe("clear", () => {
     expect<u64>(statRead(stats, STAT_FREE_COUNT)).toBeGreaterThanOrEqual(<u64>live);
     expect<usize>(heapMalloc(heap, 100)).toBe(first, "first-fit starts again at the pool's start");
     expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("leaves every old header reading as free: a pointer kept from before is refused, as after a free", () => {
+    const heap = freshHeap(65536, POLICY_FIRST_FIT, 8, 0, 0);
+    heapMalloc(heap, 100); // its header becomes the free block's: the one below is the test
+    const kept = heapMalloc(heap, 100);
+    const parked = heapMalloc(heap, 40);
+    heapMalloc(heap, 8);
+    heapFree(heap, parked); // into a small-block cache
+    expect<u32>(heapClear(heap)).toBe(0);
+    expect<u32>(heapFree(heap, kept)).toBe(errorResult(ERR_DOUBLE_FREE), "its header, inside the free block now, reads as free");
+    expect<u32>(heapFree(heap, parked)).toBe(errorResult(ERR_DOUBLE_FREE));
+    expect<u32>(heapValidate(heap)).toBe(0);
+    expect<u32>(heapFreeBlocks(heap)).toBe(1);
   });
 
   it("forgets the blocks the small-block caches held", () => {

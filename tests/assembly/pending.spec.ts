@@ -3,9 +3,10 @@ import { heapFreeBlocks, heapFreeBytes, heapLargestFree } from "../../assembly/q
 import { heapValidate } from "../../assembly/validate";
 import { settle } from "../../assembly/repair";
 import { indexCheck } from "../../assembly/freeindex";
-import { isPending, pendingBlocks, pendingBytes, pendingFold } from "../../assembly/pending";
+import { isPending, pendingBlocks, pendingBytes, pendingFold, inBurst } from "../../assembly/pending";
+import { cachedBlocks } from "../../assembly/caches";
 import { HEADER_SIZE, blockSize } from "../../assembly/block";
-import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_PENDING } from "../../assembly/control";
+import { HEAP_FREE_ROOT, HEAP_FREE_BLOCKS, HEAP_PENDING, POLICY_FIRST_FIT } from "../../assembly/control";
 import { ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { freshHeap } from "./fixture";
 
@@ -69,6 +70,26 @@ describe("pending free blocks", () => {
     expect<u32>(load<u32>(heap + HEAP_FREE_ROOT)).toBe(0);
     expect<u32>(heapFreeBlocks(heap)).toBe(1);
     expect<u32>(heapLargestFree(heap)).toBe(heapFreeBytes(heap));
+    expect<u32>(heapValidate(heap)).toBe(0);
+  });
+
+  it("a burst of frees pauses the small-block caches; the request after it flushes them, and the heap is one block again", () => {
+    const heap = freshHeap(1 << 20, POLICY_FIRST_FIT, 8, 0, 0); // caches on
+    const ptrs = new StaticArray<usize>(600);
+    for (let i = 0; i < 600; i++) ptrs[i] = heapMalloc(heap, 40);
+    for (let i = 0; i < 600; i += 2) heapFree(heap, ptrs[i]); // every other one: a new free block each
+    expect<u32>(cachedBlocks(heap)).toBeGreaterThan(0, "parked until the burst began");
+    expect<u32>(cachedBlocks(heap)).toBeLessThan(300);
+    expect<bool>(inBurst(heap)).toBe(true);
+    const parked = cachedBlocks(heap);
+    for (let i = 1; i < 600; i += 2) heapFree(heap, ptrs[i]); // the rest: each merges, nothing parks
+    expect<u32>(cachedBlocks(heap)).toBe(parked, "paused");
+    const again = heapMalloc(heap, 40); // served by the policy: a fold, after the caches went back
+    expect<bool>(inBurst(heap)).toBe(false);
+    expect<u32>(cachedBlocks(heap)).toBe(0);
+    expect<usize>(again).toBe(ptrs[0], "the pool's first block: everything had merged");
+    heapFree(heap, again);
+    expect<u32>(heapFreeBlocks(heap)).toBe(1);
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 

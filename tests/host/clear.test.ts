@@ -35,7 +35,10 @@ describe('MemoryManager.clear', () => {
     expect(before.liveBlocks).toBe(live.length + 1)
     expect(mm.validate().liveBlocks).toBe(0)
     expect(mm.blocks()).toEqual([{ ptr: first, size: after.freeBytes, free: true, protection: Protection.None }])
-    expect(() => mm.free(live[0])).toThrow(MemoryError) // dangling now
+    // Every pointer from before is dangling, and refused as after a free: nothing changes.
+    for (const ptr of live) expect(() => mm.free(ptr)).toThrow(MemoryError)
+    expect(mm.stats()).toEqual(after)
+    expect(mm.validate().blocks).toBe(1)
     expect(mm.malloc(64)).toBe(first) // first-fit starts again at the pool's start
   })
 
