@@ -42,7 +42,7 @@ import {
 import { heapValidate } from "./validate";
 import { quarantineInit, quarantineOn, quarantineHold, quarantineFlush, quarantinedBlocks, NOT_HELD, WRITTEN_AFTER_FREE, DAMAGED } from "./quarantine";
 import { heapPoolSize } from "./queries";
-import { isPending, pendingPush, pendingUnlink, pendingResize, pendingMayFit, pendingFold, inBurst } from "./pending";
+import { isPending, pendingPush, pendingUnlink, pendingReplace, pendingResize, pendingMayFit, pendingFold, inBurst } from "./pending";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
 } from "./faults";
@@ -430,10 +430,10 @@ export function releaseBlock(heap: usize, block: usize): void {
     if (nextFree) leaveFreeSet(heap, next);
     if (isPending(start)) pendingResize(heap, start, size);
     else indexResize(heap, start, size);
-  } else if (nextFree && !isPending(next)) {
-    indexReplace(heap, next, start, size);
+  } else if (nextFree) {
+    if (isPending(next)) pendingReplace(heap, next, start, size);
+    else indexReplace(heap, next, start, size);
   } else {
-    if (nextFree) pendingUnlink(heap, next);
     writeFreeHeader(start, size);
     // checks mode indexes it at once: its node, checked at every hand-out (nodeHolds), is then the
     // index's, and a write after free into it is found; a fold would write over such a write.

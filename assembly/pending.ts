@@ -131,6 +131,13 @@ export function pendingResize(heap: usize, block: usize, size: u32): void {
   if (size > field(heap, BOUND)) setField(heap, BOUND, size);
 }
 
+/** A free block of `size` bytes at `block` takes the pending block `old`'s place (a merge, a block grown into it). */
+export function pendingReplace(heap: usize, old: usize, block: usize, size: u32): void {
+  pendingUnlink(heap, old);
+  writeFreeHeader(block, size);
+  pendingPush(heap, block);
+}
+
 /** Every pending block goes into the free index; the list is empty after. */
 export function pendingFold(heap: usize): void {
   let block: usize = field(heap, HEAD);

@@ -12,7 +12,7 @@
 import { HEADER_SIZE, MIN_BLOCK_SIZE, GRANULE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
 import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
 import { indexReplace, indexDamaged } from "./freeindex";
-import { isPending, pendingUnlink, pendingPush } from "./pending";
+import { isPending, pendingReplace } from "./pending";
 import { checkReleasable, releasableAtOnce, nextHeaderHolds, neighboursHold } from "./pointers";
 import { checksOn, writeCanary, FREE_BLOCK_PREFIX } from "./checks";
 import { quarantineOn, quarantineHold, NOT_HELD } from "./quarantine";
@@ -49,12 +49,8 @@ function growInPlace(heap: usize, block: usize, need: u32): i32 {
   let grownTo = need;
   if (total - need >= MIN_BLOCK_SIZE) {
     if (nextIsTop) writeFreeHeader(block + need, total - need);
-    else if (!isPending(next)) indexReplace(heap, next, block + need, total - need);
-    else {
-      pendingUnlink(heap, next);
-      writeFreeHeader(block + need, total - need);
-      pendingPush(heap, block + need);
-    }
+    else if (isPending(next)) pendingReplace(heap, next, block + need, total - need);
+    else indexReplace(heap, next, block + need, total - need);
   } else {
     if (!nextIsTop) leaveFreeSet(heap, next);
     clearFlag(end, PREV_FREE);
