@@ -5,8 +5,10 @@
 //
 // One pass over the block headers (each marked free, so that a pointer kept from before is refused
 // as after a free: see below), far less than a free of each block; in checks mode the whole heap is
-// validated first (a fault found is reported before its evidence is wiped) and junk-filled after. A block without Write makes the whole call a
-// PROTECTION refusal naming it (recorded as FAULT_ACCESS), as its free would be, and nothing changes. The caller holds the lock.
+// validated first, the junk of free blocks too (a fault found is reported before the clear wipes
+// its evidence), and junk-filled after. A block without Write makes the whole call a PROTECTION
+// refusal naming it (recorded as FAULT_ACCESS), as its free would be, and nothing changes. The
+// caller holds the lock.
 
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FINGERPRINTS, CONTROL_STATS } from "./control";
 import { isReady, layPool, validationResult } from "./heap";
@@ -26,7 +28,7 @@ import { heapFirstBlock, heapNextBlock } from "./queries";
 export function heapClear(heap: usize): u32 {
   if (!isReady(heap)) return errorResult(ERR_DESTROYED);
   if (checksOn(heap)) {
-    const fault = validationResult(heapValidate(heap, false));
+    const fault = validationResult(heapValidate(heap));
     if (fault != 0) return fault;
   }
   const unwritable = someBlockUnwritable(heap);

@@ -84,6 +84,23 @@ describe('MemoryManager.clear', () => {
     expect(mm.stats().liveBlocks).toBe(liveBlocks)
   })
 
+  it('in checks mode reports a write after free in a free block before it wipes it', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, checks: true })
+    const freed = mm.malloc(200)
+    mm.malloc(8)
+    mm.free(freed)
+    new Uint8Array(mm.memory.buffer)[freed + 100] ^= 0xff // through a pointer kept after the free
+    let refused: unknown
+    try {
+      mm.clear()
+    } catch (error) {
+      refused = error
+    }
+    expect((refused as MemoryError).code).toBe('CORRUPTION')
+    expect((refused as MemoryError).message).toMatch(/after the free/)
+    expect(mm.stats().liveBlocks).toBe(1)
+  })
+
   it('in checks mode empties the quarantine and leaves junk that later allocations find intact', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024, checks: true, quarantine: 16384 })
     fill(mm, 40)
