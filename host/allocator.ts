@@ -11,6 +11,8 @@ import { sharedMemoryAvailable, noteLockHeld } from './load.js'
 import { readStatsRecord, fragmentationPercent } from './stats.js'
 import { trapped } from './trap-guard.js'
 import { resolveRegion, regionShared, type Region } from './region.js'
+import { TypedViews } from './views.js'
+import { typedConstructor, constructorOf, type NumericType, type TypedArrayOf, type AnyTypedArray } from './typed.js'
 
 /** The lock word's offset in a control block (assembly/control.ts CONTROL_LOCK). */
 const CONTROL_LOCK = 0
@@ -206,6 +208,8 @@ export abstract class Allocator {
   private readonly attachedFace: boolean
   private faceDisposed = false
   private bytesView: Uint8Array
+  /** The typed views handed out (typedView, mallocAs, pushAs): their blocks, their memory. */
+  protected readonly views: TypedViews
 
   protected constructor(wasm: WasmExports, memory: WebAssembly.Memory, module: WebAssembly.Module, base: number, shared: boolean, attached: boolean) {
     this.wasm = wasm
@@ -215,6 +219,7 @@ export abstract class Allocator {
     this.isShared = shared
     this.attachedFace = attached
     this.bytesView = new Uint8Array(memory.buffer)
+    this.views = new TypedViews(memory, shared)
   }
 
   protected abstract readonly kind: AllocatorHandle['kind']
@@ -410,6 +415,28 @@ export abstract class Allocator {
     const size = length === undefined ? usable : checkSize(length, 'length')
     if (size > usable) throw new MemoryError('OUT_OF_BOUNDS', `${size} bytes leave the block of ${usable} bytes`, { ptr })
     return new Uint8Array(this.memory.buffer, ptr, size)
+  }
+
+  /** A typed view of `count` elements of `type` at the block `ptr` (all of its usable bytes by default). */
+  typedView<T extends NumericType>(type: T, ptr: number, count?: number): TypedArrayOf<T> {
+    const constructor = typedConstructor(type)
+    checkPointer(ptr)
+    this.assertAlive()
+    const usable = this.accessibleBytes(ptr, 0)
+    const length = count === undefined ? Math.floor(usable / constructor.BYTES_PER_ELEMENT) : checkSize(count, 'count')
+    if (length * constructor.BYTES_PER_ELEMENT > usable) throw new MemoryError('OUT_OF_BOUNDS', `${length} elements leave the block of ${usable} bytes`, { ptr })
+    return this.views.make<TypedArrayOf<T>>(constructor, ptr, length)
+  }
+
+  /**
+   * The same view over the memory as it is now: needed only for an unshared memory after it grew
+   * (growth detaches its old ArrayBuffer); over shared memory it returns an equal view.
+   */
+  refreshView<T extends AnyTypedArray>(view: T): T {
+    const constructor = constructorOf(view)
+    this.assertAlive() // (it reads no block: without this, a destroyed allocator still handed out views)
+    const where = this.views.blockOf(view)
+    return this.views.make<T>(constructor, where.ptr, where.length)
   }
 
   // ─── Statistics ─────────────────────────────────────────────────────────────────────────────

@@ -94,11 +94,6 @@ function heapPlacement(layout: WasmExports, config: HeapConfig): { memory: WebAs
   return { memory: region.memory, base, poolBytes: config.size - controlBytes, limitBytes: config.maxSize - controlBytes }
 }
 
-/**
- * The memory behind each buffer a view was made over (by any manager in this thread), so that a view
- * of one manager's block passed to another is told apart (see blockOfView). Weak: it keeps nothing alive.
- */
-const bufferMemories = new WeakMap<ArrayBufferLike, WebAssembly.Memory>()
 
 export class MemoryManager extends Allocator {
   protected readonly kind = 'heap' as const
@@ -203,7 +198,7 @@ export class MemoryManager extends Allocator {
   /** Frees the block at `ptr` (or under a typed view from mallocAs/callocAs); free(0) does nothing. */
   free(ptr: number | AnyTypedArray): void {
     if (typeof ptr !== 'number' || !(ptr >= 0 && ptr <= 0xffff_ffff && ptr % 1 === 0)) {
-      if (isTypedArray(ptr)) ptr = this.blockOfView(ptr).ptr
+      if (isTypedArray(ptr)) ptr = this.views.blockOf(ptr).ptr
       checkPointer(ptr)
     }
     let result: number
@@ -246,78 +241,27 @@ export class MemoryManager extends Allocator {
 
   // ─── Typed views ────────────────────────────────────────────────────────────────────────────
 
-  /** Where each view handed out lives: a detached view (unshared memory, after growth) forgets it. */
-  private readonly viewBlocks = new WeakMap<AnyTypedArray, { ptr: number; length: number }>()
-
-  private makeView<T extends AnyTypedArray>(constructor: ReturnType<typeof typedConstructor>, ptr: number, length: number): T {
-    const buffer = this.memory.buffer
-    bufferMemories.set(buffer, this.memory)
-    const view = new constructor(buffer, ptr, length) as T
-    this.viewBlocks.set(view, { ptr, length })
-    return view
-  }
-
-  /**
-   * The block under a view passed to free, reallocAs or refreshView. A view over another manager's
-   * memory is refused: its byteOffset, a number, could name a live block here too (every manager's
-   * pool starts at the same offset of its own memory), and free() freed that block.
-   */
-  private blockOfView(view: AnyTypedArray): { ptr: number; length: number } {
-    const buffer = view.buffer
-    const memory = bufferMemories.get(buffer)
-    // Another manager's views; and buffers that cannot be this memory's: a plain ArrayBuffer when it
-    // is shared, a live ArrayBuffer other than its own when it is not (its own old ones are detached
-    // by growth, which refreshView is for). A SharedArrayBuffer nobody here made a view over (posted
-    // from another thread, or this memory's before it grew) cannot be told apart: it is taken.
-    const foreign = memory !== undefined ? memory !== this.memory
-      : buffer !== this.memory.buffer && (this.shared ? !(buffer instanceof SharedArrayBuffer) : buffer.byteLength !== 0)
-    if (foreign) {
-      throw new MemoryError('INVALID_POINTER', `a view over another memory than this allocator's (its offset ${view.byteOffset} names no block of this allocator)`, { ptr: view.byteOffset })
-    }
-    return this.viewBlocks.get(view) ?? { ptr: view.byteOffset, length: view.length }
-  }
-
   /** `count` elements of `type` and a typed array over them; undefined when they cannot be had. */
   mallocAs<T extends NumericType>(type: T, count: number, tag?: string): TypedArrayOf<T> | undefined {
     const constructor = typedConstructor(type)
     checkSize(count, 'count')
     const ptr = this.malloc(count * constructor.BYTES_PER_ELEMENT > 0xffff_ffff ? 0xffff_ffff : count * constructor.BYTES_PER_ELEMENT, tag)
-    return ptr === 0 ? undefined : this.makeView<TypedArrayOf<T>>(constructor, ptr, count)
+    return ptr === 0 ? undefined : this.views.make<TypedArrayOf<T>>(constructor, ptr, count)
   }
 
   /** As mallocAs, zero-filled. */
   callocAs<T extends NumericType>(type: T, count: number, tag?: string): TypedArrayOf<T> | undefined {
     const constructor = typedConstructor(type)
     const ptr = this.calloc(count, constructor.BYTES_PER_ELEMENT, tag)
-    return ptr === 0 ? undefined : this.makeView<TypedArrayOf<T>>(constructor, ptr, count)
+    return ptr === 0 ? undefined : this.views.make<TypedArrayOf<T>>(constructor, ptr, count)
   }
 
   /** Resizes the array under `view` to `count` elements (moving it when needed); undefined on failure, and `view` stays valid. */
   reallocAs<T extends AnyTypedArray>(view: T, count: number): T | undefined {
     const constructor = constructorOf(view)
     checkSize(count, 'count')
-    const ptr = this.realloc(this.blockOfView(view).ptr, count * constructor.BYTES_PER_ELEMENT)
-    return ptr === 0 ? undefined : this.makeView<T>(constructor, ptr, count)
-  }
-
-  /** A typed view of `count` elements of `type` at the block `ptr` (all of its usable bytes by default). */
-  typedView<T extends NumericType>(type: T, ptr: number, count?: number): TypedArrayOf<T> {
-    const constructor = typedConstructor(type)
-    const usable = this.usableSize(ptr)
-    const length = count ?? Math.floor(usable / constructor.BYTES_PER_ELEMENT)
-    if (length * constructor.BYTES_PER_ELEMENT > usable) throw new MemoryError('OUT_OF_BOUNDS', `${length} elements leave the block of ${usable} bytes`, { ptr })
-    return this.makeView<TypedArrayOf<T>>(constructor, ptr, length)
-  }
-
-  /**
-   * The same view over the memory as it is now: needed only for an unshared memory after the pool
-   * grew (growth detaches its old ArrayBuffer); over shared memory it returns an equal view.
-   */
-  refreshView<T extends AnyTypedArray>(view: T): T {
-    const constructor = constructorOf(view)
-    this.assertAlive() // (it reads no block: without this, a destroyed manager still handed out views)
-    const where = this.blockOfView(view)
-    return this.makeView<T>(constructor, where.ptr, where.length)
+    const ptr = this.realloc(this.views.blockOf(view).ptr, count * constructor.BYTES_PER_ELEMENT)
+    return ptr === 0 ? undefined : this.views.make<T>(constructor, ptr, count)
   }
 
   // ─── Protection ─────────────────────────────────────────────────────────────────────────────

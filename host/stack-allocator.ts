@@ -2,7 +2,8 @@
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats, type StackFrame } from './api.js'
-import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
+import { typedConstructor, isTypedArray, type NumericType, type TypedArrayOf, type AnyTypedArray } from './typed.js'
+import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
 import { regionBase, takeRegion, claimRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
@@ -104,8 +105,21 @@ export class StackAllocator extends Allocator {
     return this.result(result)
   }
 
-  /** Frees the most recent block; with `ptr`, it must be that block (else STACK_ORDER). */
-  pop(ptr?: number): void {
+  /**
+   * `count` elements of `type` on top of the stack and a typed array over them (aligned to the
+   * stack's alignment, or `alignment`); undefined when the pool is full.
+   */
+  pushAs<T extends NumericType>(type: T, count: number, alignment?: number): TypedArrayOf<T> | undefined {
+    const constructor = typedConstructor(type)
+    checkSize(count, 'count')
+    const bytes = count * constructor.BYTES_PER_ELEMENT
+    const ptr = this.push(bytes > 0xffff_ffff ? 0xffff_ffff : bytes, alignment)
+    return ptr === 0 ? undefined : this.views.make<TypedArrayOf<T>>(constructor, ptr, count)
+  }
+
+  /** Frees the most recent block; with `ptr` (or a view from pushAs or typedView), it must be that block (else STACK_ORDER). */
+  pop(ptr?: number | AnyTypedArray): void {
+    if (ptr !== undefined && typeof ptr !== 'number' && isTypedArray(ptr)) ptr = this.views.blockOf(ptr).ptr
     if (ptr !== undefined) {
       checkPointer(ptr)
       if (ptr === 0) throw new MemoryError('STACK_ORDER', 'pop(0): NULL is never a block on the stack', { ptr })

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest'
-import { MemoryManager } from '../../host/index.js'
+import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
 
 describe('typed views', () => {
   it('mallocAs gives a typed array over a new block; free takes the view', () => {
@@ -95,5 +95,48 @@ describe('typed views', () => {
     const ptr = mm.malloc(64)
     expect(mm.typedView('f64', ptr).length).toBe(mm.usableSize(ptr) / 8)
     expect(() => mm.typedView('f64', ptr, 100)).toThrow(expect.objectContaining({ code: 'OUT_OF_BOUNDS' }))
+  })
+
+  it('the stack: pushAs gives a typed array over a new top block, pop takes the view, and the order is checked', () => {
+    const st = StackAllocator.createSync({ size: 4096 })
+    const below = st.pushAs('f32', 10)!
+    const top = st.pushAs('f64', 4, 64)!
+    expect(top).toBeInstanceOf(Float64Array)
+    expect(top.length).toBe(4)
+    expect(top.byteOffset % 64).toBe(0)
+    top.fill(2.5)
+    expect(Array.from(st.typedView('f64', top.byteOffset))).toEqual([2.5, 2.5, 2.5, 2.5])
+    let code: string | undefined
+    try {
+      st.pop(below) // not the top
+    } catch (error) {
+      code = (error as MemoryError).code
+    }
+    expect(code).toBe('STACK_ORDER')
+    expect(st.depth).toBe(2)
+    st.pop(top)
+    st.pop(below)
+    expect(st.depth).toBe(0)
+    expect(st.pushAs('u8', 5000)).toBeUndefined() // more than the pool: as push's 0
+    expect(st.stats().failedAllocations).toBe(1)
+  })
+
+  it("the stack: typedView is bounded by the block, and a view of another allocator's memory is INVALID_POINTER", () => {
+    const st = StackAllocator.createSync({ size: 4096 })
+    const ptr = st.push(40)
+    expect(st.typedView('u32', ptr).length).toBe(10)
+    expect(() => st.typedView('u32', ptr, 11)).toThrow(/leave the block/)
+    const other = StackAllocator.createSync({ size: 4096 })
+    const foreign = other.pushAs('u8', 40)!
+    expect(foreign.byteOffset).toBe(ptr) // the same offset, in another memory
+    let code: string | undefined
+    try {
+      st.pop(foreign)
+    } catch (error) {
+      code = (error as MemoryError).code
+    }
+    expect(code).toBe('INVALID_POINTER')
+    expect(st.depth).toBe(1)
+    expect(st.refreshView(st.typedView('u8', ptr)).byteOffset).toBe(ptr)
   })
 })
