@@ -37,10 +37,10 @@ function runWorker(file: string, workerData: Record<string, unknown>, timeoutMs:
   })
 }
 
-function heapWorkers(handle: AllocatorHandle, options: { workers: number; operations: number; unlocked: boolean; maxLive: number; timeoutMs: number }) {
+function heapWorkers(handle: AllocatorHandle, options: { workers: number; operations: number; unlocked: boolean; maxLive: number; timeoutMs: number; burstEvery?: number }) {
   return Promise.all(
     Array.from({ length: options.workers }, (_, worker) =>
-      runWorker('heap-stress.worker.mjs', { handle, seed: 1000 + worker * 7919, operations: options.operations, worker, unlocked: options.unlocked, maxLive: options.maxLive }, options.timeoutMs),
+      runWorker('heap-stress.worker.mjs', { handle, seed: 1000 + worker * 7919, operations: options.operations, worker, unlocked: options.unlocked, maxLive: options.maxLive, burstEvery: options.burstEvery }, options.timeoutMs),
     ),
   )
 }
@@ -49,8 +49,16 @@ const sum = (outcomes: Outcome[], key: keyof Totals) => outcomes.reduce((total, 
 
 describe('one heap, four worker threads', () => {
   it('4 workers x 50,000 random operations: no corruption, nothing lost, statistics add up', async () => {
+    await stressAndAudit({ maxLive: 200 })
+  })
+
+  it('4 workers that now and then free all their blocks at once, in no order: bursts of pending blocks, the caches paused, nothing lost', async () => {
+    await stressAndAudit({ maxLive: 1000, burstEvery: 4000 })
+  })
+
+  async function stressAndAudit(options: { maxLive: number; burstEvery?: number }) {
     const mm = MemoryManager.createSync({ size: 4 * 1024 * 1024 })
-    const outcomes = await heapWorkers(mm.handle, { workers: 4, operations: 50_000, unlocked: false, maxLive: 200, timeoutMs: 100_000 })
+    const outcomes = await heapWorkers(mm.handle, { workers: 4, operations: 50_000, unlocked: false, timeoutMs: 100_000, ...options })
     for (const outcome of outcomes) {
       expect(outcome.error).toBeUndefined()
       expect(outcome.ok).toBe(true)
@@ -69,7 +77,7 @@ describe('one heap, four worker threads', () => {
     expect(stats.totalFreed).toBe(sum(outcomes, 'bytesFreed'))
     expect(stats.failedAllocations).toBe(sum(outcomes, 'failures'))
     expect(stats.allocationCount).toBeGreaterThan(4 * 15_000)
-  })
+  }
 
   it('control: the same workload with the lock bypassed is detected as broken', async () => {
     const mm = MemoryManager.createSync({ size: 4 * 1024 * 1024 })

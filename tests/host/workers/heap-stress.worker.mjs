@@ -5,7 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads'
 import { MemoryManager } from '../../../dist/index.js'
 import { instantiateOver } from '../../../dist/load.js'
 
-const { handle, region, seed, operations, worker, unlocked, maxLive } = workerData
+const { handle, region, seed, operations, worker, unlocked, maxLive, burstEvery = 0 } = workerData
 // Given a region of a shared memory, a heap of this worker's own there: it leaves its last blocks
 // live and posts them with its handle, for the main thread to read and free them.
 const mm = region ? MemoryManager.createSync(region) : await MemoryManager.attach(handle)
@@ -60,6 +60,16 @@ const size = () => (random() < 0.9 ? Math.floor(random() * 256) : 256 + Math.flo
 
 try {
   for (let step = 0; step < operations; step++) {
+    if (burstEvery !== 0 && step % burstEvery === burstEvery - 1) {
+      // A teardown: every live block freed, in a shuffled order (the heap's pending list, and its
+      // caches paused, while the other threads go on).
+      const order = [...live.keys()].map((ptr) => [random(), ptr]).sort((a, b) => a[0] - b[0]).map(([, ptr]) => ptr)
+      for (const ptr of order) {
+        release(ptr, live.get(ptr))
+        free(ptr)
+      }
+      continue
+    }
     const op = random()
     if (live.size === 0 || (live.size < maxLive && op < 0.5)) {
       const n = size()
