@@ -22,7 +22,7 @@
 //
 // A FREE block (U clear) also carries a footer, its size, in its last 4 bytes, so the block on its
 // right can find its start in O(1) (a boundary tag), and the free index keeps its links in the
-// payload (see freeindex.ts). Used blocks have no footer: 8 bytes of overhead per live block.
+// payload (see freeindex.ts; a pending block, its list's links and mark: pending.ts). Used blocks have no footer: 8 bytes of overhead per live block.
 //
 // The pool ends with a sentinel: a header of size 0 marked USED, so that "the block on the right"
 // always exists and never coalesces.

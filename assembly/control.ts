@@ -13,9 +13,9 @@
 //    heap + 16   u32 limit           highest pool end growth may reach (maxSize)
 //    heap + 20   u32 alignment       default payload alignment (power of two, 8..4096)
 //    heap + 24   u32 policy          POLICY_FIRST_FIT or POLICY_BEST_FIT
-//    heap + 28   u32 options         OPTION_* bits; bits 8-31: checks mode's validateEvery (0 = 1)
+//    heap + 28   u32 options         OPTION_* bits (and OPTION_CACHES_PAUSED, a state); bits 8-31: checks mode's validateEvery (0 = 1)
 //    heap + 32   u32 freeRoot        the free index's entry point (see freeindex.ts)
-//    heap + 36   u32 freeBlocks      number of free blocks in the index (the top is not: heap.ts)
+//    heap + 36   u32 freeBlocks      number of free blocks in the index (the top and pending ones are not)
 //    heap + 40   u32 freeBlockBytes  sum of their sizes, headers included
 //    heap + 44   u32 faultBlock      the last fault found (by validate or a checked operation): the block,
 //    heap + 48   u32 faultFound      what was found there,

@@ -32,7 +32,8 @@
 // larger than they are. It costs the 4 bytes that make MIN_BLOCK_SIZE 32 (block.ts).
 //
 // It holds every free block but the top (the free block that ends at the sentinel, which heap.ts
-// keeps out of it). The root is the control block's freeRoot; the index also keeps the count and
+// keeps out of it) and the pending ones (freed blocks waiting on a list until a request might need
+// them: pending.ts). The root is the control block's freeRoot; the index also keeps the count and
 // byte total of the blocks it holds (control.ts).
 //
 // Robustness: the index is derived data. Every link is checked to lie inside the pool and every

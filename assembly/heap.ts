@@ -275,8 +275,10 @@ export function mayCarve(heap: usize, free: usize, need: u32): bool {
  * CORRUPTION (an error result) when the block to carve is damaged (it leaves the index: its bytes
  * are lost, the heap goes on) or, in checks mode, its bytes were written after a free.
  *
- * The default request, first-fit at alignment 8, is found and split in one walk of the free index
- * (indexTakeLowest); any other is found (indexFind) and then carved. Either way, when nothing fits,
+ * Pending free blocks that the request might fit are folded into the index first (pending.ts), so
+ * that the policy sees every free block. The default request, first-fit at alignment 8, is found
+ * and split in one walk of the free index (indexTakeLowest); any other is found (indexFind) and
+ * then carved. Either way, when nothing fits,
  * the blocks held in the small-block caches go back and coalesce first, and the pool grows last
  * (unless `mayGrow` is false: realloc's move of a block that can grow with the pool where it is).
  */
