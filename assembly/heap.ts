@@ -254,8 +254,8 @@ function carve(heap: usize, free: usize, payload: usize, need: u32, requested: u
 export function handOutIntact(heap: usize, free: usize, from: usize, to: usize): bool {
   const size = blockSize(free);
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  // (A pending block's links are checked where the list is followed: pending.ts.)
-  if (free + size != sentinel && !isPending(free) && !nodeHolds(heap, free)) return false;
+  // (Checks mode, the only one that asks, indexes every freed block at once: none is pending.)
+  if (free + size != sentinel && !nodeHolds(heap, free)) return false;
   const junkFrom = junkStart(free, size, sentinel);
   const junkTo = junkEnd(free, size);
   return junkIntact(heap, free, from > junkFrom ? from : junkFrom, to < junkTo ? to : junkTo);

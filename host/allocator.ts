@@ -409,9 +409,7 @@ export abstract class Allocator {
    * checked; a write into a block without Write is detected later (validate, free, protect).
    */
   view(ptr: number, length?: number): Uint8Array {
-    checkPointer(ptr)
-    this.assertAlive()
-    const usable = this.accessibleBytes(ptr, 0)
+    const usable = this.viewableBytes(ptr)
     const size = length === undefined ? usable : checkSize(length, 'length')
     if (size > usable) throw new MemoryError('OUT_OF_BOUNDS', `${size} bytes leave the block of ${usable} bytes`, { ptr })
     return new Uint8Array(this.memory.buffer, ptr, size)
@@ -420,12 +418,29 @@ export abstract class Allocator {
   /** A typed view of `count` elements of `type` at the block `ptr` (all of its usable bytes by default). */
   typedView<T extends NumericType>(type: T, ptr: number, count?: number): TypedArrayOf<T> {
     const constructor = typedConstructor(type)
-    checkPointer(ptr)
-    this.assertAlive()
-    const usable = this.accessibleBytes(ptr, 0)
+    const usable = this.viewableBytes(ptr)
     const length = count === undefined ? Math.floor(usable / constructor.BYTES_PER_ELEMENT) : checkSize(count, 'count')
     if (length * constructor.BYTES_PER_ELEMENT > usable) throw new MemoryError('OUT_OF_BOUNDS', `${length} elements leave the block of ${usable} bytes`, { ptr })
     return this.views.make<TypedArrayOf<T>>(constructor, ptr, length)
+  }
+
+  /** The bytes a raw view of the block at `ptr` may cover (view, typedView): no access is needed for a view. */
+  private viewableBytes(ptr: number): number {
+    checkPointer(ptr)
+    this.assertAlive()
+    return this.accessibleBytes(ptr, 0)
+  }
+
+  /**
+   * `count` elements of `type` in a block from `allocate` (given their bytes, 0 when none can be
+   * had) and a typed array over them; undefined when none could be had (mallocAs, pushAs).
+   */
+  protected typedBlock<T extends NumericType>(type: T, count: number, allocate: (bytes: number) => number): TypedArrayOf<T> | undefined {
+    const constructor = typedConstructor(type)
+    checkSize(count, 'count')
+    const bytes = count * constructor.BYTES_PER_ELEMENT
+    const ptr = allocate(bytes > 0xffff_ffff ? 0xffff_ffff : bytes) // too large: a failed allocation, as in C
+    return ptr === 0 ? undefined : this.views.make<TypedArrayOf<T>>(constructor, ptr, count)
   }
 
   /**

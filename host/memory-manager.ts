@@ -243,10 +243,7 @@ export class MemoryManager extends Allocator {
 
   /** `count` elements of `type` and a typed array over them; undefined when they cannot be had. */
   mallocAs<T extends NumericType>(type: T, count: number, tag?: string): TypedArrayOf<T> | undefined {
-    const constructor = typedConstructor(type)
-    checkSize(count, 'count')
-    const ptr = this.malloc(count * constructor.BYTES_PER_ELEMENT > 0xffff_ffff ? 0xffff_ffff : count * constructor.BYTES_PER_ELEMENT, tag)
-    return ptr === 0 ? undefined : this.views.make<TypedArrayOf<T>>(constructor, ptr, count)
+    return this.typedBlock(type, count, (bytes) => this.malloc(bytes, tag))
   }
 
   /** As mallocAs, zero-filled. */

@@ -2,8 +2,8 @@
 // statistics live in wasm (assembly/stack.ts); this class checks arguments and reports errors.
 
 import { MAX_ALIGNED_ALLOC, type StackAllocatorOptions, type StackAttachOptions, type AllocatorHandle, type MemoryStats, type StackFrame } from './api.js'
-import { typedConstructor, isTypedArray, type NumericType, type TypedArrayOf, type AnyTypedArray } from './typed.js'
-import { Allocator, checkPointer, checkSize, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
+import { isTypedArray, type NumericType, type TypedArrayOf, type AnyTypedArray } from './typed.js'
+import { Allocator, checkPointer, sizeArgument, checkAlignment, resolvePoolOptions, checkHandle, checkOptionNames, CONTROL_SIZE, MIN_POOL_SIZE, lockTimeoutOption, type PoolConfig } from './allocator.js'
 import { regionBase, takeRegion, claimRegion } from './region.js'
 import { MemoryError, isErrorResult, codeOfResult } from './errors.js'
 import { trapped } from './trap-guard.js'
@@ -110,11 +110,7 @@ export class StackAllocator extends Allocator {
    * stack's alignment, or `alignment`); undefined when the pool is full.
    */
   pushAs<T extends NumericType>(type: T, count: number, alignment?: number): TypedArrayOf<T> | undefined {
-    const constructor = typedConstructor(type)
-    checkSize(count, 'count')
-    const bytes = count * constructor.BYTES_PER_ELEMENT
-    const ptr = this.push(bytes > 0xffff_ffff ? 0xffff_ffff : bytes, alignment)
-    return ptr === 0 ? undefined : this.views.make<TypedArrayOf<T>>(constructor, ptr, count)
+    return this.typedBlock(type, count, (bytes) => this.push(bytes, alignment))
   }
 
   /** Frees the most recent block; with `ptr` (or a view from pushAs or typedView), it must be that block (else STACK_ORDER). */

@@ -1,16 +1,7 @@
 // checks mode and errors that help: each detection, with a test that fails without it.
 import { describe, it, expect } from 'vitest'
-import { MemoryManager, MemoryError, Protection } from '../../host/index.js'
-
-function thrown(call: () => unknown): MemoryError {
-  try {
-    call()
-  } catch (error) {
-    if (error instanceof MemoryError) return error
-    throw error
-  }
-  throw new Error('expected a MemoryError')
-}
+import { MemoryManager, Protection } from '../../host/index.js'
+import { thrown } from './helpers.js'
 
 const checked = () => MemoryManager.createSync({ size: 64 * 1024, checks: true })
 

@@ -1,7 +1,7 @@
 // MemoryManager.clear(): every block freed at once, as an arena is reset.
 import { describe, it, expect } from 'vitest'
 import { MemoryManager, MemoryError, Protection } from '../../host/index.js'
-import { seededRandom, randomInt } from './helpers.js'
+import { seededRandom, randomInt, thrown } from './helpers.js'
 
 function fill(mm: MemoryManager, count: number, seed = 1): number[] {
   const random = seededRandom(seed)
@@ -49,16 +49,10 @@ describe('MemoryManager.clear', () => {
     mm.write(locked, [9, 8, 7])
     mm.protect(locked, 1, Protection.Read)
     const stats = mm.stats()
-    let refused: unknown
-    try {
-      mm.clear()
-    } catch (error) {
-      refused = error
-    }
-    expect(refused).toBeInstanceOf(MemoryError)
-    expect((refused as MemoryError).code).toBe('PROTECTION')
-    expect((refused as MemoryError).ptr).toBe(locked)
-    expect((refused as MemoryError).message).toMatch(/clear/)
+    const refused = thrown(() => mm.clear())
+    expect(refused.code).toBe('PROTECTION')
+    expect(refused.ptr).toBe(locked)
+    expect(refused.message).toMatch(/clear/)
     expect(mm.stats()).toEqual(stats)
     expect(Array.from(mm.read(locked, 3))).toEqual([9, 8, 7])
     mm.protect(locked, 1, Protection.ReadWrite)
@@ -73,14 +67,9 @@ describe('MemoryManager.clear', () => {
     const victim = live[3]
     new Uint8Array(mm.memory.buffer)[victim + mm.usableSize(victim)] ^= 0xff // one byte into the red zone
     const liveBlocks = mm.stats().liveBlocks
-    let refused: unknown
-    try {
-      mm.clear()
-    } catch (error) {
-      refused = error
-    }
-    expect((refused as MemoryError).code).toBe('CORRUPTION')
-    expect((refused as MemoryError).ptr).toBe(victim)
+    const refused = thrown(() => mm.clear())
+    expect(refused.code).toBe('CORRUPTION')
+    expect(refused.ptr).toBe(victim)
     expect(mm.stats().liveBlocks).toBe(liveBlocks)
   })
 
@@ -90,14 +79,9 @@ describe('MemoryManager.clear', () => {
     mm.malloc(8)
     mm.free(freed)
     new Uint8Array(mm.memory.buffer)[freed + 100] ^= 0xff // through a pointer kept after the free
-    let refused: unknown
-    try {
-      mm.clear()
-    } catch (error) {
-      refused = error
-    }
-    expect((refused as MemoryError).code).toBe('CORRUPTION')
-    expect((refused as MemoryError).message).toMatch(/after the free/)
+    const refused = thrown(() => mm.clear())
+    expect(refused.code).toBe('CORRUPTION')
+    expect(refused.message).toMatch(/after the free/)
     expect(mm.stats().liveBlocks).toBe(1)
   })
 
@@ -127,12 +111,6 @@ describe('MemoryManager.clear', () => {
   it('throws DESTROYED once the heap is destroyed', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     mm.destroy()
-    let code: string | undefined
-    try {
-      mm.clear()
-    } catch (error) {
-      code = (error as MemoryError).code
-    }
-    expect(code).toBe('DESTROYED')
+    expect(thrown(() => mm.clear()).code).toBe('DESTROYED')
   })
 })

@@ -1,16 +1,8 @@
 // Scopes: `using` on the allocators and the heap group (Symbol.dispose), the stack's frames and
 // scope(). vitest lowers `using` for Node 20, as TypeScript or a bundler does for a user.
 import { describe, it, expect } from 'vitest'
-import { MemoryManager, StackAllocator, HeapGroup, MemoryError } from '../../host/index.js'
-
-function codeOf(call: () => unknown): string | undefined {
-  try {
-    call()
-  } catch (error) {
-    return error instanceof MemoryError ? error.code : `not a MemoryError: ${String(error)}`
-  }
-  return undefined
-}
+import { MemoryManager, StackAllocator, HeapGroup } from '../../host/index.js'
+import { thrown } from './helpers.js'
 
 describe('using an allocator', () => {
   it('a heap made by create is destroyed at the end of its scope', () => {
@@ -22,7 +14,7 @@ describe('using an allocator', () => {
       expect(mm.destroyed).toBe(false)
     }
     expect(outside.destroyed).toBe(true)
-    expect(codeOf(() => outside.malloc(8))).toBe('DESTROYED')
+    expect(thrown(() => outside.malloc(8)).code).toBe('DESTROYED')
   })
 
   it('a destroy() inside the scope is no error at its end', () => {
@@ -46,8 +38,8 @@ describe('using an allocator', () => {
     }
     expect(face.destroyed).toBe(true)
     expect(() => face.malloc(8)).toThrow(/attached face was disposed/)
-    expect(codeOf(() => face.free(kept))).toBe('DESTROYED')
-    expect(codeOf(() => face.stats())).toBe('DESTROYED')
+    expect(thrown(() => face.free(kept)).code).toBe('DESTROYED')
+    expect(thrown(() => face.stats()).code).toBe('DESTROYED')
     expect(() => face[Symbol.dispose]()).not.toThrow()
     expect(mm.destroyed).toBe(false)
     expect(Array.from(mm.read(kept, 3))).toEqual([1, 2, 3])
@@ -134,7 +126,7 @@ describe('stack frames', () => {
     st.clear()
     st.push(256) // covers the frame's marker
     const used = st.used
-    expect(codeOf(() => frame[Symbol.dispose]())).toBe('STACK_ORDER')
+    expect(thrown(() => frame[Symbol.dispose]()).code).toBe('STACK_ORDER')
     expect(st.used).toBe(used)
     expect(st.depth).toBe(1)
   })
@@ -155,12 +147,12 @@ describe('stack frames', () => {
 
   it('scope() frees what it pushed when its function throws, and throws that error', () => {
     const st = StackAllocator.createSync({ size: 8192 })
-    const thrown = new Error('inside')
+    const inside = new Error('inside')
     expect(() => st.scope(() => {
       st.push(64)
       st.push(64)
-      throw thrown
-    })).toThrow(thrown)
+      throw inside
+    })).toThrow(inside)
     expect(st.depth).toBe(0)
     expect(st.stats().currentUsage).toBe(0)
   })
@@ -175,20 +167,14 @@ describe('stack frames', () => {
   it('when the unwinding fails after the function threw, its STACK_ORDER carries the first error as cause', () => {
     const st = StackAllocator.createSync({ size: 8192 })
     st.push(8)
-    const thrown = new Error('inside')
-    let caught: unknown
-    try {
-      st.scope(() => {
-        st.clear()
-        st.push(512)
-        throw thrown
-      })
-    } catch (error) {
-      caught = error
-    }
-    expect(caught).toBeInstanceOf(MemoryError)
-    expect((caught as MemoryError).code).toBe('STACK_ORDER')
-    expect((caught as MemoryError).cause).toBe(thrown)
+    const inside = new Error('inside')
+    const caught = thrown(() => st.scope(() => {
+      st.clear()
+      st.push(512)
+      throw inside
+    }))
+    expect(caught.code).toBe('STACK_ORDER')
+    expect(caught.cause).toBe(inside)
     expect(st.depth).toBe(1)
   })
 })

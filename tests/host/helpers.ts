@@ -2,7 +2,19 @@
 // worker that runs a scenario which could hang.
 
 import { Worker } from 'node:worker_threads'
+import { MemoryError } from '../../host/index.js'
 export { seededRandom } from '../../fuzz/random.js'
+
+/** The MemoryError `call` throws; anything else it throws passes through, and no error fails the test. */
+export function thrown(call: () => unknown): MemoryError {
+  try {
+    call()
+  } catch (error) {
+    if (error instanceof MemoryError) return error
+    throw error
+  }
+  throw new Error('expected a MemoryError')
+}
 
 export function randomInt(random: () => number, low: number, high: number): number {
   return low + Math.floor(random() * (high - low + 1))

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest'
-import { MemoryManager, StackAllocator, MemoryError } from '../../host/index.js'
+import { MemoryManager, StackAllocator } from '../../host/index.js'
+import { thrown } from './helpers.js'
 
 describe('typed views', () => {
   it('mallocAs gives a typed array over a new block; free takes the view', () => {
@@ -106,13 +107,7 @@ describe('typed views', () => {
     expect(top.byteOffset % 64).toBe(0)
     top.fill(2.5)
     expect(Array.from(st.typedView('f64', top.byteOffset))).toEqual([2.5, 2.5, 2.5, 2.5])
-    let code: string | undefined
-    try {
-      st.pop(below) // not the top
-    } catch (error) {
-      code = (error as MemoryError).code
-    }
-    expect(code).toBe('STACK_ORDER')
+    expect(thrown(() => st.pop(below)).code).toBe('STACK_ORDER')
     expect(st.depth).toBe(2)
     st.pop(top)
     st.pop(below)
@@ -129,13 +124,7 @@ describe('typed views', () => {
     const other = StackAllocator.createSync({ size: 4096 })
     const foreign = other.pushAs('u8', 40)!
     expect(foreign.byteOffset).toBe(ptr) // the same offset, in another memory
-    let code: string | undefined
-    try {
-      st.pop(foreign)
-    } catch (error) {
-      code = (error as MemoryError).code
-    }
-    expect(code).toBe('INVALID_POINTER')
+    expect(thrown(() => st.pop(foreign)).code).toBe('INVALID_POINTER')
     expect(st.depth).toBe(1)
     expect(st.refreshView(st.typedView('u8', ptr)).byteOffset).toBe(ptr)
   })
