@@ -100,6 +100,16 @@ export function instance_after_trap(): void {
   return settled;
 }
 
+/** leave, for a stack: no free index to settle. */
+// @ts-ignore: decorator
+@inline function leaveStack<T>(base: usize, result: T): T {
+  if (!soleThread) {
+    heldLock = 0;
+    lockRelease(base + CONTROL_LOCK);
+  }
+  return result;
+}
+
 /** `quarantineBytes`: checks mode's quarantine (quarantine.ts); 0, as a caller that passes six arguments gets, is none. */
 export function heap_init(heap: usize, poolBytes: u32, limitBytes: u32, alignment: u32, policy: u32, options: u32, quarantineBytes: u32): u32 {
   return heapInit(heap, poolBytes, limitBytes, alignment, policy, options, quarantineBytes);
@@ -253,32 +263,32 @@ export function stack_init(stack: usize, poolBytes: u32, alignment: u32): u32 {
 
 export function stack_push(stack: usize, size: u32, alignment: u32): usize {
   enter(stack);
-  return leave(stack, stackPush(stack, size, alignment));
+  return leaveStack(stack, stackPush(stack, size, alignment));
 }
 
 export function stack_pop(stack: usize, ptr: usize): u32 {
   enter(stack);
-  return leave(stack, stackPop(stack, ptr));
+  return leaveStack(stack, stackPop(stack, ptr));
 }
 
 export function stack_mark(stack: usize): u32 {
   enter(stack);
-  return leave(stack, stackMark(stack));
+  return leaveStack(stack, stackMark(stack));
 }
 
 export function stack_reset(stack: usize, marker: usize): u32 {
   enter(stack);
-  return leave(stack, stackReset(stack, marker));
+  return leaveStack(stack, stackReset(stack, marker));
 }
 
 export function stack_clear(stack: usize): u32 {
   enter(stack);
-  return leave(stack, stackClear(stack));
+  return leaveStack(stack, stackClear(stack));
 }
 
 export function stack_block_size(stack: usize, ptr: usize): u32 {
   enter(stack);
-  return leave(stack, stackBlockSize(stack, ptr));
+  return leaveStack(stack, stackBlockSize(stack, ptr));
 }
 
 // Between allocator_lock and allocator_unlock:

@@ -5,7 +5,9 @@
 //   node count-child.mjs <module.wasm> <trace file> <slots> <reps> <caches: 1|0> [<fill>:<churn>]
 //
 // With <fill>:<churn> each replay runs the trace's first <fill> operations and then the next <churn>
-// (0 for none): the scaling figures count the churn at a given number of live blocks alone.
+// (0 for none): the scaling figures count the churn at a given number of live blocks alone. With
+// STACK=1 in the environment, this allocator's stack replays the trace instead (a LIFO trace: its
+// mallocs pushed, its frees popping the newest block).
 import { readFileSync } from 'node:fs'
 
 const [file, traceFile, slotsArg, repsArg, cachesArg, rangeArg] = process.argv.slice(2)
@@ -30,6 +32,11 @@ if (exportNames.includes('heap_init')) {
   memory.grow(Math.ceil(need / PAGE) - memory.buffer.byteLength / PAGE)
   new Int32Array(memory.buffer, traceAt, trace.length).set(trace)
   for (let rep = 0; rep < Number(repsArg); rep++) {
+    if (process.env.STACK === '1') {
+      if (wasm.stack_init(heap, GROWTH_LIMIT / 4, 8) !== 0) throw new Error('stack_init failed')
+      if (wasm.replay_stack(heap, traceAt, operations) >>> 0 !== operations) throw new Error('the trace stopped')
+      continue
+    }
     if (wasm.heap_init(heap, START_POOL, GROWTH_LIMIT - need - PAGE, 8, 0, cachesArg === '1' ? 0 : 2 /* OPTION_NO_CACHES */) !== 0) throw new Error('heap_init failed')
     if (wasm.replay_heap(heap, traceAt, operations, slotsAt) >>> 0 !== operations) throw new Error('the trace stopped')
   }

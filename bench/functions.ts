@@ -6,6 +6,7 @@
 //
 //   npx tsx bench/functions.ts [--workload mixed-sizes] [--no-caches] build/bench/ours.wasm
 //   npx tsx bench/functions.ts --annotate heapFree build/bench/ours.wasm
+//   npx tsx bench/functions.ts --workload lifo --stack build/bench/ours.wasm   (the stack allocator)
 //
 // --annotate prints the machine code of the functions whose names contain its text, each
 // instruction with how many times an operation runs it (from the three-replay run): where in a
@@ -28,6 +29,7 @@ const { values, positionals } = parseArgs({
   options: {
     workload: { type: 'string', default: 'mixed-sizes' },
     'no-caches': { type: 'boolean', default: false },
+    stack: { type: 'boolean', default: false },
     annotate: { type: 'string' },
   },
 })
@@ -75,7 +77,7 @@ function count(reps: number): Map<string, number> {
   const fd = openSync(listing, 'w')
   execFileSync('valgrind', ['--tool=callgrind', '--dump-instr=yes', `--callgrind-out-file=${out}`,
     'node', '--no-liftoff', '--single-threaded', '--print-wasm-code', child, file, traceFile, String(workload!.slots), String(reps), values['no-caches'] ? '0' : '1'],
-  { stdio: ['ignore', fd, 'ignore'] })
+  { stdio: ['ignore', fd, 'ignore'], env: { ...process.env, STACK: values.stack ? '1' : '0' } })
   closeSync(fd)
   const listed = readFileSync(listing, 'utf8')
   const ranges = codeRanges(listed, names)
@@ -95,6 +97,6 @@ rmSync(dir, { recursive: true, force: true })
 const perOperation = [...new Set([...once.keys(), ...thrice.keys()])]
   .map((name) => ({ name, instructions: ((thrice.get(name) ?? 0) - (once.get(name) ?? 0)) / (2 * workload.operations) }))
   .sort((a, b) => b.instructions - a.instructions)
-console.log(`${workload.name}${values['no-caches'] ? ', caches off' : ''}: machine instructions per operation by function, in ${file} (valgrind callgrind; 3 replays less 1)`)
+console.log(`${workload.name}${values.stack ? ', stack allocator' : values['no-caches'] ? ', caches off' : ''}: machine instructions per operation by function, in ${file} (valgrind callgrind; 3 replays less 1)`)
 for (const { name, instructions } of perOperation) if (Math.abs(instructions) >= 0.5) console.log(`  ${instructions.toFixed(1).padStart(8)}  ${name}`)
 console.log(`  ${perOperation.reduce((sum, f) => sum + f.instructions, 0).toFixed(1).padStart(8)}  in all`)

@@ -92,6 +92,35 @@ describe("stack allocator", () => {
     expect<u32>(stackPop(stack, b)).toBe(0);
   });
 
+  it("a pop refuses a most recent block any one of whose header words or links a stray write broke", () => {
+    const stack = freshStack(4096);
+    const start = stack + CONTROL_SIZE;
+    stackPush(stack, 16, 0);
+    const b = stackPush(stack, 40, 0);
+    const c = stackPush(stack, 24, 0);
+    const top = load<u32>(stack + 16);
+    // [address, broken value]: c's previous top above its own header and below the pool; its link
+    // to the block below at itself, above it, below the pool's first payload, and none (3 deep);
+    // the stack's own link to it above the top and misaligned.
+    const breaks: u32[][] = [
+      [<u32>c - 16, <u32>c - 8], [<u32>c - 16, <u32>start - 8],
+      [<u32>c - 12, <u32>c], [<u32>c - 12, <u32>c + 8], [<u32>c - 12, <u32>start], [<u32>c - 12, 0],
+      [<u32>stack + 20, top + 16], [<u32>stack + 20, <u32>c + 4],
+    ];
+    for (let i = 0; i < breaks.length; i++) {
+      const at = <usize>breaks[i][0];
+      const kept = load<u32>(at);
+      store<u32>(at, breaks[i][1]);
+      expect<u32>(stackPop(stack, 0)).toBe(errorResult(ERR_CORRUPTION), "break " + i.toString());
+      expect<u32>(stackDepth(stack)).toBe(3, "nothing popped at break " + i.toString());
+      store<u32>(at, kept);
+    }
+    expect<u32>(stackPop(stack, c)).toBe(0, "mended, it pops");
+    expect<u32>(stackPop(stack, b)).toBe(0);
+    expect<u32>(stackPop(stack, 0)).toBe(0, "the bottom block, its link 0 at depth 1");
+    expect<u32>(stackUsed(stack)).toBe(0);
+  });
+
   it("a pop refuses a block below that is misaligned, however well its header is forged", () => {
     const stack = freshStack(4096);
     const start = stack + CONTROL_SIZE;
