@@ -171,6 +171,15 @@ export function topBlock(heap: usize): usize {
  * marked as damage, reported as CORRUPTION once the call is over, and repaired.
  */
 function soundTop(heap: usize): usize {
+  return soundTopInline(heap);
+}
+
+/**
+ * soundTop, written out where a malloc takes from the top (a heap used as a stack allocates only
+ * there: the call was 15 of its instructions).
+ */
+// @ts-ignore: decorator
+@inline function soundTopInline(heap: usize): usize {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   if (!isPrevFree(sentinel)) return 0;
   // topBlock's checks; then what soundFreeBlock would add that they do not already prove: the top
@@ -182,8 +191,13 @@ function soundTop(heap: usize): usize {
     const top = sentinel - size;
     const word = load<u32>(top);
     if ((magicMismatch(top, load<u32>(top, 4)) | (word & USED) | (sizeInWord(word) ^ size)) == 0) return top;
-    freeBlockHolds(heap, top, sentinel); // records what is wrong with it
   }
+  return topDamaged(heap, sentinel, size);
+}
+
+/** soundTop's finding of a damaged top: what is wrong with it recorded (when its size can say where it starts), damage marked. 0. */
+function topDamaged(heap: usize, sentinel: usize, size: u32): usize {
+  if (topSizeHolds(heap, sentinel, size)) freeBlockHolds(heap, sentinel - size, sentinel); // records what is wrong with it
   markIndexDamaged();
   return 0;
 }
@@ -308,7 +322,7 @@ export function allocateBlock(heap: usize, requested: u32, alignment: u32, prot:
     }
     // Nothing indexed fits: the top, as the first look below would (a heap used as a stack
     // allocates only here: lifo 447 -> 395 instructions an operation).
-    const top = soundTop(heap);
+    const top = soundTopInline(heap);
     if (indexDamaged()) return 0;
     if (top != 0 && blockSize(top) >= need) {
       carveTop(heap, top, top + HEADER_SIZE, need, requested, prot);
@@ -524,7 +538,9 @@ export function heapCalloc(heap: usize, count: u32, size: u32): usize {
   // the top, and merges with it when the caches are flushed (on the bench's workloads reserved / peak
   // live was unchanged at page granularity).
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  const endsAtTop = isPrevFree(sentinel) && block + size == sentinel - load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  const topSize = load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  const endsAtTop = isPrevFree(sentinel) && block + size == sentinel - topSize;
+  if (endsAtTop && (word & PREV_FREE) == 0) return releaseIntoTop(heap, block, size, topSize, requestedInWords(word, tag));
   if (!cachesOn(heap) || (word & PREV_FREE) != 0 || endsAtTop || !cachePut(heap, block, size, word, heapPoolSize(heap))) {
     return releaseChecked(heap, block, requestedInWords(word, tag));
   }
@@ -561,6 +577,25 @@ function holdChecked(heap: usize, block: usize, requested: u32): u32 {
   if (held == WRITTEN_AFTER_FREE) return errorResult(ERR_CORRUPTION);
   if (held == DAMAGED) return 0; // nothing changed; CORRUPTION once the call is over, and a rebuild
   if (held == NOT_HELD) releaseBlock(heap, block);
+  countFree(heap + CONTROL_STATS, requested);
+  return 0;
+}
+
+/**
+ * free's path for a block between a used left neighbour and the top (a heap used as a stack frees
+ * only here): it joins the top, which stays out of the index. What releaseChecked and releaseBlock
+ * would do, in a few stores: the top's footer (`topSize`, read by the caller) put the top at the
+ * block's end, and only its header is left to check, as soundTop does (magic, free, the same size,
+ * and a used left, which nextHolds asks); a top that fails goes the general way, which reports it.
+ * lifo: 351 -> 264 machine instructions an operation (with soundTopInline, 258), 20.9 -> 15.4 ns
+ * in a wasm loop (bench/ab.ts, 9 runs interleaved: TLSF 21.4, dlmalloc 9.1).
+ */
+function releaseIntoTop(heap: usize, block: usize, size: u32, topSize: u32, requested: u32): u32 {
+  const top = block + size;
+  const word = load<u32>(top);
+  if ((magicMismatch(top, load<u32>(top, 4)) | (word & (USED | PREV_FREE)) | (sizeInWord(word) ^ topSize) |
+    <u32>(topSize < MIN_BLOCK_SIZE)) != 0) return releaseChecked(heap, block, requested);
+  writeFreeHeader(block, size + topSize); // its footer is the top's: the sentinel's PREV_FREE stays
   countFree(heap + CONTROL_STATS, requested);
   return 0;
 }

@@ -7,10 +7,10 @@
 //   git stash pop && bash bench/build-peers.sh && N=9 npx tsx bench/ab.ts
 //
 // BASE_LOCKED=1 runs the base as a heap shared with other threads (every operation takes the lock).
-import { smallChurn, mixedSizes, reallocGrowShrink } from './workloads.js'
+import { smallChurn, mixedSizes, reallocGrowShrink, lifo } from './workloads.js'
 import { oursInWasm, tlsf, dlmalloc } from './peers.js'
 const n = Number(process.env.N ?? 9)
-for (const w of [smallChurn(), mixedSizes(), reallocGrowShrink()]) {
+for (const w of [smallChurn(), mixedSizes(), reallocGrowShrink(), lifo()]) {
   const baseLocked = process.env.BASE_LOCKED === '1'
   const drivers = [oursInWasm({ file: 'ours-base.wasm', locked: baseLocked }), oursInWasm(), oursInWasm({ file: 'ours-base.wasm', caches: false, locked: baseLocked }), oursInWasm({ caches: false }), tlsf('in-wasm loop'), dlmalloc('in-wasm loop')]
   const names = ['base', 'new', 'base-nc', 'new-nc', 'tlsf', 'dl']

@@ -1,8 +1,8 @@
 import { heapMalloc, heapFree, heapAllocate, topBlock, heapInit } from "../../assembly/heap";
 import { heapFreeBlocks, heapFreeBytes } from "../../assembly/queries";
-import { ERR_INVALID_POINTER, errorResult } from "../../assembly/errors";
+import { ERR_INVALID_POINTER, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { heapValidate } from "../../assembly/validate";
-import { HEADER_SIZE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
+import { HEADER_SIZE, PREV_FREE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
 import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_SENTINEL } from "../../assembly/control";
 import { freshHeap } from "./fixture";
 
@@ -156,6 +156,44 @@ describe("the top (the free block at the end of the pool, found by its footer)",
       expect<u32>(heapFreeBytes(heap)).toBe(freeBytes - (blockSize(top) - HEADER_SIZE), "the top left out of the free bytes");
       store<u32>(sentinel - 4, footer);
       expect<usize>(topBlock(heap)).toBe(top);
+    }
+  });
+});
+
+describe("a free into the top (a block between a used one and the top joins it)", () => {
+  it("joins the top in place, and a top whose header a stray write changed is reported, nothing changed", () => {
+    // [word of the top's header (0: the size word, 4: the tag), what the stray write XORs in]:
+    // the magic, the size (no longer its footer's), the flag that says its left neighbour is free.
+    const breaks: u32[][] = [[4, 1 << 16], [0, 8], [0, PREV_FREE]];
+    for (let i = 0; i <= breaks.length; i++) {
+      const heap = freshHeap(8192);
+      heapMalloc(heap, 64);
+      const ptr = heapMalloc(heap, 100);
+      const block = ptr - HEADER_SIZE;
+      const top = topBlock(heap);
+      expect<usize>(top).toBe(block + blockSize(block), "the block ends where the top starts");
+      const topSize = blockSize(top);
+      const freeBytes = heapFreeBytes(heap);
+      if (i == breaks.length) {
+        expect<u32>(heapFree(heap, ptr)).toBe(0, "the control case");
+        expect<usize>(topBlock(heap)).toBe(block, "the top starts at the freed block");
+        const joined = blockSize(block);
+        expect<u32>(joined).toBe(<u32>(load<u32>(heap + HEAP_SENTINEL) - block), "it reaches the sentinel");
+        expect<u32>(heapFreeBytes(heap)).toBe(freeBytes + joined - topSize, "the block's bytes are free");
+        expect<u32>(freeBlocks(heap)).toBe(1, "one free block, the top, outside the index");
+        expect<u32>(heapValidate(heap)).toBe(0);
+        continue;
+      }
+      const at = top + <usize>breaks[i][0];
+      const kept = load<u32>(at);
+      store<u32>(at, kept ^ breaks[i][1]);
+      expect<u32>(heapFree(heap, ptr)).toBe(errorResult(ERR_CORRUPTION), "break " + i.toString());
+      expect<bool>(isUsed(block)).toBe(true, "the block is still live at break " + i.toString());
+      store<u32>(at, kept);
+      expect<usize>(topBlock(heap)).toBe(top, "mended, the top is where it was");
+      expect<u32>(heapFree(heap, ptr)).toBe(0, "mended, the free goes through at break " + i.toString());
+      expect<usize>(topBlock(heap)).toBe(block);
+      expect<u32>(heapValidate(heap)).toBe(0);
     }
   });
 });
