@@ -26,7 +26,8 @@
 
 import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, sizeInWord, magicMismatch, clearFlag } from "./block";
 import { HEAP_CACHES, HEAP_OPTIONS, OPTION_CHECKS, OPTION_NO_CACHES, OPTION_CACHES_PAUSED, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
-import { markIndexDamaged } from "./freeindex";
+import { markIndexDamagedRecorded } from "./freeindex";
+import { FAULT_CACHE, recordFault } from "./faults";
 import { releaseBlock } from "./heap";
 import { neighboursHold } from "./pointers";
 
@@ -89,7 +90,7 @@ export function largestCached(heap: usize): u32 {
     block = load<u32>(slot + HEADS);
   }
   if (!cachedBlockHolds(heap, block, size)) {
-    markIndexDamaged(); // reported as CORRUPTION once the call is over, and the heap rebuilt
+    cacheListDamaged(heap, size, load<u32>(slot + COUNTS)); // CORRUPTION once the call is over, and the heap rebuilt
     return 0;
   }
   store<u32>(slot + HEADS, load<u32>(block, HEADER_SIZE));
@@ -137,6 +138,16 @@ export function largestCached(heap: usize): u32 {
 }
 
 /**
+ * A cache list of `size`-byte blocks leads to a block that is not one (a stray write over a parked
+ * block's link or header): recorded as such, `count` blocks still counted on it, and reported as
+ * damage (CORRUPTION once the call is over; the rebuild folds every cached block back).
+ */
+function cacheListDamaged(heap: usize, size: u32, count: u32): void {
+  recordFault(heap, FAULT_CACHE, 0, size, count);
+  markIndexDamagedRecorded();
+}
+
+/**
  * Hands every cached block back to the free index (through releaseBlock, where it coalesces) and
  * empties the lists. A list that leads somewhere unsound is cut there and reported as damage.
  */
@@ -149,8 +160,12 @@ export function cacheFlush(heap: usize): void {
     store<u32>(slot + COUNTS, 0);
     while (block != 0 && left > 0) {
       // A neighbour it would merge with may have been damaged while it was parked.
-      if (!cachedBlockHolds(heap, block, size) || !neighboursHold(heap, block)) {
-        markIndexDamaged();
+      if (!cachedBlockHolds(heap, block, size)) {
+        cacheListDamaged(heap, size, left);
+        break;
+      }
+      if (!neighboursHold(heap, block)) {
+        markIndexDamagedRecorded(); // its fault names the neighbour
         break;
       }
       const next: usize = load<u32>(block, HEADER_SIZE);

@@ -65,7 +65,7 @@ let bestFit = false;
 let poolLow: usize = 0;
 let poolGranules: u32 = 0; // the granules a node may start at: see followable
 let damaged = false;
-let nodeFaultRecorded = false; // the damage is a node nodeHolds named (its fault is in the record)
+let damageRecorded = false; // the damage's fault is in the record already (a check named the block)
 let path: usize = 0; // heap + HEAP_PATH: see onPath
 
 // @ts-ignore: decorator
@@ -247,7 +247,7 @@ export function indexClear(heap: usize): void {
   store<u32>(heap + HEAP_FREE_BLOCKS, 0);
   store<u32>(heap + HEAP_FREE_BLOCK_BYTES, 0);
   damaged = false;
-  nodeFaultRecorded = false;
+  damageRecorded = false;
 }
 
 /** Adds a free block whose header and footer are already written. */
@@ -640,7 +640,7 @@ export function nodeHolds(heap: usize, block: usize): bool {
   else if (rightLinkBad) { found = <u32>r; expected = 0; }
   else if (leftSeen != leftFigure) { found = leftSeen; expected = leftFigure; }
   recordFault(heap, FAULT_INDEX_NODE, block, found, expected);
-  nodeFaultRecorded = true;
+  damageRecorded = true;
   damaged = true;
   return false;
 }
@@ -650,14 +650,20 @@ function figureOf(link: usize): u32 {
   return largest(link);
 }
 
-/** True when the index damage of this call is a node nodeHolds found, with its fault recorded. */
-export function indexNodeFaultRecorded(): bool {
-  return nodeFaultRecorded;
+/** True when the damage of this call was found by a check that recorded its fault (settle keeps it). */
+export function indexDamageRecorded(): bool {
+  return damageRecorded;
 }
 
-/** Damage found outside the tree (a small-block cache list): reported and repaired like the tree's. */
+/** Damage found outside the tree (a small-block cache list, the top): reported and repaired like the tree's. */
 export function markIndexDamaged(): void {
   damaged = true;
+}
+
+/** markIndexDamaged, after the check that found it recorded the fault naming the block: the report says that. */
+export function markIndexDamagedRecorded(): void {
+  damaged = true;
+  damageRecorded = true;
 }
 
 /** True when an index operation since the last indexClear met a link it would not follow. */

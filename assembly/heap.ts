@@ -26,7 +26,7 @@ import {
 } from "./control";
 import {
   indexClear, indexInsert, indexRemove, indexResize, indexReplace, indexFind, indexDamaged, payloadIn,
-  payloadFitting, indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, indexEmpty, nodeHolds,
+  payloadFitting, indexTakeLowest, indexTakenSize, indexRestSize, indexRefused, markIndexDamaged, markIndexDamagedRecorded, indexEmpty, nodeHolds,
 } from "./freeindex";
 import {
   checkReleasable, pointerReleasableAtOnce, headerReleasableAtOnce, neighboursHold, nextHolds, freeBlockHolds,
@@ -195,10 +195,14 @@ function soundTop(heap: usize): usize {
   return topDamaged(heap, sentinel, size);
 }
 
-/** soundTop's finding of a damaged top: what is wrong with it recorded (when its size can say where it starts), damage marked. 0. */
+/**
+ * soundTop's finding of a damaged top: damage marked, so that the call reports CORRUPTION and the
+ * rebuild lays the top anew (repair.ts). What is wrong with its header is recorded, naming it; a
+ * footer that cannot say where it starts is reported as index damage (the rebuild rewrites it).
+ */
 function topDamaged(heap: usize, sentinel: usize, size: u32): usize {
-  if (topSizeHolds(heap, sentinel, size)) freeBlockHolds(heap, sentinel - size, sentinel); // records what is wrong with it
-  markIndexDamaged();
+  if (topSizeHolds(heap, sentinel, size) && !freeBlockHolds(heap, sentinel - size, sentinel)) markIndexDamagedRecorded();
+  else markIndexDamaged();
   return 0;
 }
 
@@ -623,9 +627,19 @@ function releaseIntoTop(heap: usize, block: usize, size: u32, topSize: u32, requ
   return 0;
 }
 
+/**
+ * CORRUPTION for a free whose block has a neighbour that does not hold (its fault recorded). When
+ * that is the top, damage is marked too: the rebuild lays the top anew (repair.ts), and the block
+ * can be freed on the next try instead of never.
+ */
+function neighbourDamaged(heap: usize, block: usize): u32 {
+  if (block + blockSize(block) == topBlock(heap)) markIndexDamagedRecorded();
+  return errorResult(ERR_CORRUPTION);
+}
+
 /** A checked live block goes back to the free index, merged with its free neighbours once they are found sound. */
 function releaseChecked(heap: usize, block: usize, requested: u32): u32 {
-  if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return errorResult(ERR_CORRUPTION);
+  if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return neighbourDamaged(heap, block);
   releaseBlock(heap, block);
   countFree(heap + CONTROL_STATS, requested);
   return 0;

@@ -33,7 +33,7 @@
 import { HEADER_SIZE, MIN_BLOCK_SIZE, USED, CACHED, blockSize, magicMismatch, sizeInWord, clearFlag } from "./block";
 import { HEAP_QUARANTINE, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { checksOn, junkFill, junkIntact, junkHolds } from "./checks";
-import { markIndexDamaged } from "./freeindex";
+import { markIndexDamaged, markIndexDamagedRecorded } from "./freeindex";
 import { releaseBlock } from "./heap";
 import { neighboursHold } from "./pointers";
 
@@ -102,8 +102,12 @@ export const DAMAGED: i32 = -2;
  * Without, nothing is recorded or changed: the block stays for a call that can report it.
  */
 function mayLeave(heap: usize, block: usize, report: bool): i32 {
-  if (!heldBlockSound(heap, block) || !neighboursHold(heap, block)) {
+  if (!heldBlockSound(heap, block)) {
     if (report) markIndexDamaged();
+    return DAMAGED;
+  }
+  if (!neighboursHold(heap, block)) {
+    if (report) markIndexDamagedRecorded(); // its fault names the neighbour
     return DAMAGED;
   }
   const intact = report ? heldJunkIntact(heap, block) : junkHolds(block + HELD_PREFIX, block + blockSize(block));

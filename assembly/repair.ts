@@ -6,17 +6,20 @@
 
 import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeHeader, setFlag, clearFlag } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
-import { indexClear, indexInsert, indexDamaged, indexNodeFaultRecorded } from "./freeindex";
+import { indexClear, indexInsert, indexDamaged, indexDamageRecorded } from "./freeindex";
 import { cacheForget } from "./caches";
 import { quarantineForget } from "./quarantine";
 import { pendingForget } from "./pending";
 import { checksOn, junkFill, junkStart, junkEnd } from "./checks";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
+import { topBlock } from "./heap";
 
 /**
  * Lays the free index anew from the blocks, walking from the pool start for as long as headers
  * hold. The index is derived data: after a stray write damaged it, this makes the heap usable again.
+ * (Free blocks past a header that does not hold are left out: their bytes are lost, the heap goes
+ * on; but for the top, found from the pool's end.)
  */
 export function heapRebuildIndex(heap: usize): void {
   indexClear(heap);
@@ -37,6 +40,14 @@ export function heapRebuildIndex(heap: usize): void {
       run = block;
     }
     block += size;
+  }
+  // The walk stopped at a header that does not hold where the top's footer (and the sentinel's
+  // flag) say the top starts: the top's header was written over. Its bytes were free, so it is laid
+  // anew (with the free run before it). Left as it was, every malloc that needed the top, and every
+  // free of the block before it, met it again and reported CORRUPTION, for ever.
+  if (block < sentinel && block == topBlock(heap)) {
+    if (run == 0) run = block;
+    block = sentinel;
   }
   if (run != 0 && block == sentinel) {
     writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
@@ -68,7 +79,7 @@ function junkRun(heap: usize, run: usize, size: u32, sentinel: usize): void {
  */
 export function settle(heap: usize, result: usize): usize {
   if (!indexDamaged()) return result;
-  if (!indexNodeFaultRecorded()) recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0); // else a node named in the record
+  if (!indexDamageRecorded()) recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0); // else the block a check named, in the record
   heapRebuildIndex(heap);
   return errorResult(ERR_CORRUPTION);
 }

@@ -3,7 +3,8 @@ import { heapFreeBlocks, heapFreeBytes } from "../../assembly/queries";
 import { ERR_INVALID_POINTER, ERR_CORRUPTION, errorResult } from "../../assembly/errors";
 import { heapValidate } from "../../assembly/validate";
 import { HEADER_SIZE, PREV_FREE, blockSize, isUsed, MIN_BLOCK_SIZE } from "../../assembly/block";
-import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_SENTINEL } from "../../assembly/control";
+import { POLICY_BEST_FIT, POLICY_FIRST_FIT, HEAP_SENTINEL, HEAP_FAULT_BLOCK, HEAP_FAULT_REASON } from "../../assembly/control";
+import { FAULT_INDEX_LINK } from "../../assembly/faults";
 import { freshHeap } from "./fixture";
 import { settle } from "../../assembly/repair";
 
@@ -162,7 +163,7 @@ describe("the top (the free block at the end of the pool, found by its footer)",
 });
 
 describe("a free into the top (a block between a used one and the top joins it)", () => {
-  it("joins the top in place, and a top whose header a stray write changed is reported, nothing changed", () => {
+  it("joins the top in place; a top whose header a stray write changed is reported, nothing freed, and laid anew", () => {
     // [word of the top's header (0: the size word, 4: the tag), what the stray write XORs in]:
     // the magic, the size (no longer its footer's), the flag that says its left neighbour is free.
     const breaks: u32[][] = [[4, 1 << 16], [0, 8], [0, PREV_FREE]];
@@ -186,13 +187,14 @@ describe("a free into the top (a block between a used one and the top joins it)"
         continue;
       }
       const at = top + <usize>breaks[i][0];
-      const kept = load<u32>(at);
-      store<u32>(at, kept ^ breaks[i][1]);
-      expect<u32>(heapFree(heap, ptr)).toBe(errorResult(ERR_CORRUPTION), "break " + i.toString());
+      store<u32>(at, load<u32>(at) ^ breaks[i][1]);
+      expect<u32>(settle(heap, heapFree(heap, ptr))).toBe(errorResult(ERR_CORRUPTION), "break " + i.toString());
+      expect<u32>(load<u32>(heap + HEAP_FAULT_BLOCK)).toBe(<u32>top, "the fault names the top");
       expect<bool>(isUsed(block)).toBe(true, "the block is still live at break " + i.toString());
-      store<u32>(at, kept);
-      expect<usize>(topBlock(heap)).toBe(top, "mended, the top is where it was");
-      expect<u32>(heapFree(heap, ptr)).toBe(0, "mended, the free goes through at break " + i.toString());
+      // The rebuild that followed laid the top anew (its bytes were free): the next try goes through.
+      expect<usize>(topBlock(heap)).toBe(top, "the top is where it was");
+      expect<u32>(heapValidate(heap)).toBe(0, "sound again at break " + i.toString());
+      expect<u32>(heapFree(heap, ptr)).toBe(0, "the free goes through at break " + i.toString());
       expect<usize>(topBlock(heap)).toBe(block);
       expect<u32>(heapValidate(heap)).toBe(0);
     }
@@ -200,8 +202,9 @@ describe("a free into the top (a block between a used one and the top joins it)"
 });
 
 describe("a malloc from the top when nothing else is free", () => {
-  it("hands out none of a top whose header a stray write changed: CORRUPTION", () => {
-    // [word of the top's header, what the stray write XORs in]: the magic, the size, the used flag.
+  it("hands out none of a top whose header a stray write changed: CORRUPTION naming it, and the top laid anew", () => {
+    // [word of the top's header, what the stray write XORs in]: the magic, the size (the rebuild's
+    // walk from the pool's start stops at either, where the top's footer says it starts), the used flag.
     const breaks: u32[][] = [[4, 1 << 16], [0, 8], [0, 1]];
     for (let i = 0; i < breaks.length; i++) {
       const heap = freshHeap(8192);
@@ -212,7 +215,16 @@ describe("a malloc from the top when nothing else is free", () => {
       const at = top + <usize>breaks[i][0];
       store<u32>(at, load<u32>(at) ^ breaks[i][1]);
       expect<usize>(settle(heap, heapMalloc(heap, 32))).toBe(errorResult(ERR_CORRUPTION), "break " + i.toString());
+      expect<u32>(load<u32>(heap + HEAP_FAULT_BLOCK)).toBe(<u32>top, "the fault names the top, not an index link");
+      expect<u32>(load<u32>(heap + HEAP_FAULT_REASON)).not.toBe(FAULT_INDEX_LINK);
       expect<bool>(isUsed(first - HEADER_SIZE)).toBe(true, "the live block is untouched");
+      // A header marked used stays used: a block that may hold live data is never laid anew as free.
+      if (i == 2) continue;
+      // The rebuild laid the top anew (its bytes were free): the heap goes on.
+      expect<usize>(topBlock(heap)).toBe(top, "the top is where it was");
+      expect<u32>(heapValidate(heap)).toBe(0, "sound again at break " + i.toString());
+      expect<usize>(heapMalloc(heap, 32)).toBe(top + HEADER_SIZE, "the next malloc takes the top");
+      expect<u32>(heapFree(heap, first)).toBe(0, "the block beside it can be freed");
     }
   });
 });

@@ -248,11 +248,13 @@ describe('fault injection', () => {
     stillUsable(mm)
   })
 
-  it('an overwritten header of the free block at the end of the pool: it is never carved, each malloc is CORRUPTION', () => {
-    // Its magic, its free flag, its size (against the footer it was found by): each is checked
-    // before a malloc carves from the top. A header is not derived data: it stays damaged (and
-    // reported) until it is put back.
-    for (const damage of ['magic', 'used flag', 'size'] as const) {
+  it('an overwritten header of the free block at the end of the pool: never carved, CORRUPTION naming it, then laid anew', () => {
+    // Its magic, its size (against the footer it was found by), its free flag: each is checked
+    // before a malloc carves from the top or a free joins it. A magic or size that does not hold
+    // stops the rebuild's walk from the pool's start exactly where the top's footer says the top
+    // starts: its bytes were free, so it is laid anew and the heap goes on. A header marked used is
+    // never laid anew as free (it may hold live data): it stays reported until it is put back.
+    for (const damage of ['magic', 'size', 'used flag'] as const) {
       const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
       const ptr = mm.malloc(100)
       const words = new Uint32Array(mm.memory.buffer)
@@ -262,14 +264,40 @@ describe('fault injection', () => {
       if (damage === 'magic') words[(top + 4) >> 2] ^= 0x0101_0000
       else if (damage === 'used flag') words[top >> 2] |= 1
       else words[top >> 2] += 64
-      expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
-      expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+      const reported = error(() => mm.malloc(64))
+      expect(reported.code).toBe('CORRUPTION')
+      expect(reported.block).toBe(top + 8) // the top named, not "a free-index link"
       expect(mm.stats().liveBlocks).toBe(1) // nothing was handed out
+      if (damage !== 'used flag') {
+        mm.validate() // laid anew
+        expect(mm.malloc(64)).toBe(top + 8)
+        mm.free(ptr) // the block beside it
+        stillUsable(mm)
+        continue
+      }
+      expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
       expect(error(() => mm.validate()).code).toBe('CORRUPTION')
       ;[words[top >> 2], words[(top + 4) >> 2]] = saved
       mm.validate()
       expect(mm.malloc(64)).toBe(top + 8)
     }
+  })
+
+  it('a free beside a top whose header was overwritten: CORRUPTION naming the top, nothing freed; the next try goes through', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    mm.malloc(64)
+    const ptr = mm.malloc(100)
+    const words = new Uint32Array(mm.memory.buffer)
+    const top = ptr - 8 + (words[(ptr - 8) >> 2] & ~7)
+    words[(top + 4) >> 2] ^= 0x0001_0000 // its magic
+    const reported = error(() => mm.free(ptr))
+    expect(reported.code).toBe('CORRUPTION')
+    expect(reported.block).toBe(top + 8)
+    expect(mm.stats().liveBlocks).toBe(2) // not freed
+    mm.free(ptr) // the top was laid anew by the call that reported it
+    expect(mm.blocks().at(-1)).toMatchObject({ ptr, free: true }) // it joined the top
+    mm.validate()
+    stillUsable(mm)
   })
 
   it('a damaged free block is never carved: CORRUPTION, and the allocation after it works', () => {
