@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util'
 import { writeFileSync, statSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { Bench } from 'tinybench'
-import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, drain, type Workload } from './workloads.js'
+import { allWorkloads, smallChurn, mixedSizes, reallocGrowShrink, lifo, drain, workingSetChurn, type Workload } from './workloads.js'
 import { oursThroughApi, oursInWasm, tlsf, dlmalloc, thingMalloc, glibcAvailable, runGlibc, cannotRun, type Driver, type Mode } from './peers.js'
 import { stackRows, clearRows, fingerprintRows, threadRows } from './extras.js'
 
@@ -131,14 +131,17 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
 /**
  * Cost per operation with 1,000 and with 100,000 live blocks (small-churn sizes): as configured by
  * default, and with the caches off so that every request goes through the free index; the peers on
- * the same traces (what a growing working set costs any allocator on this machine). The runs take
- * turns (takeTurns), as the workloads' do, so that the machine's drift falls on the two sizes of
- * heap alike instead of on the ratio.
+ * the same traces (what a growing working set costs any allocator on this machine). Then the same
+ * with 1,000 of the 100,000 churned (workingSetChurn): the trace touches as much memory at either
+ * size, so the ratio is the allocator's own (at 100,000 churned, each free reaches a block the
+ * processor's caches no longer hold, for every allocator alike). The runs take turns (takeTurns),
+ * as the workloads' do, so that the machine's drift falls on the two sizes of heap alike instead of
+ * on the ratio.
  */
 async function scalingRows(quick: boolean): Promise<Row[]> {
   const steps = 200_000
   const sizes = quick ? [1_000, 10_000] : [1_000, 100_000]
-  interface Case { driver: Driver; workload: Workload; live: number; label: string; caches?: boolean }
+  interface Case { driver: Driver; workload: Workload; live: number; label: string; caches?: boolean; ours?: boolean }
   const cases: Case[] = []
   for (const caches of [true, false]) {
     for (const live of sizes) {
@@ -150,6 +153,21 @@ async function scalingRows(quick: boolean): Promise<Row[]> {
     if (driver.missing) continue
     for (const live of sizes) cases.push({ driver, workload: smallChurn(11, steps, live), live, label: `${driver.peer}, ${live.toLocaleString('en-US')} live blocks` })
   }
+  // The same with the working set held at sizes[0] blocks: what the allocator itself costs as the heap grows.
+  const workingSetPeers = [
+    ['wasm-memory-manager', () => oursInWasm()],
+    ['wasm-memory-manager, caches off', () => oursInWasm({ caches: false })],
+    ['AssemblyScript TLSF', () => tlsf('in-wasm loop')],
+    ['dlmalloc (wasi-libc)', () => dlmalloc('in-wasm loop')],
+  ] as const
+  for (const [peer, make] of workingSetPeers) {
+    for (const live of sizes) {
+      const driver = make()
+      if (driver.missing) continue
+      const label = `${peer}, ${live.toLocaleString('en-US')} live blocks, ${sizes[0].toLocaleString('en-US')} of them churned`
+      cases.push({ driver, workload: workingSetChurn(12, steps, live, sizes[0]), live, label, ours: peer.startsWith('wasm-memory-manager') })
+    }
+  }
   const spreads = takeTurns(cases, (c) => steadyChurnOnce(c.driver, c.workload, c.live, 2 * steps))
   const rows: Row[] = []
   let first = 0
@@ -158,7 +176,7 @@ async function scalingRows(quick: boolean): Promise<Row[]> {
     if (c.live === sizes[0]) first = median
     const ratio = c.live === sizes[0] ? undefined : `${fmt(median / first, 2)}x the cost at 1,000 live`
     let note: string
-    if (c.caches === undefined) note = ratio ?? 'for comparison'
+    if (c.caches === undefined) note = ratio ? (c.ours ? `${ratio} (target <= 1.5x)` : ratio) : 'for comparison'
     else {
       const whole = await timeDriver(oursInWasm({ caches: c.caches, label: c.label }), c.workload)
       const what = ratio ? `${ratio} (target <= 1.5x)` : c.caches ? 'the default configuration' : 'every request through the treap'

@@ -81,6 +81,27 @@ export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
   return churn('small-churn', `8..256 B, ${live.toLocaleString('en-US')} live, random free + malloc`, random, () => 8 + Math.floor(random() * 249), steps, live)
 }
 
+/**
+ * small-churn's sizes with `live` blocks live, of which only `hot` (at slots spread over the whole
+ * heap) are freed and allocated again: a program's working set held constant while the heap it lives
+ * in grows, so that a scaling figure measures the allocator rather than the trace's own reach over
+ * more memory than the processor's caches hold.
+ */
+export function workingSetChurn(seed: number, steps: number, live: number, hot: number): Workload {
+  const random = seeded(seed)
+  const size = () => 8 + Math.floor(random() * 249)
+  const t = new TraceBuilder()
+  for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
+  const stride = live / hot
+  for (let i = 0; i < steps; i++) {
+    const slot = Math.floor(Math.floor(random() * hot) * stride)
+    t.free(slot)
+    t.malloc(slot, size())
+  }
+  for (let slot = 0; slot < live; slot++) t.free(slot)
+  return t.build('working-set', `8..256 B, ${live.toLocaleString('en-US')} live, ${hot.toLocaleString('en-US')} of them churned`, live)
+}
+
 /** (2) Mixed sizes: 8 B .. 64 KiB, log-uniform (as many small as large), 1,000 live. */
 export function mixedSizes(seed = 2, steps = 100_000): Workload {
   const random = seeded(seed)
