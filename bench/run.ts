@@ -133,7 +133,7 @@ async function heapRows(workloads: Workload[]): Promise<Row[]> {
  * default, and with the caches off so that every request goes through the free index; the peers on
  * the same traces (what a growing working set costs any allocator on this machine). Then the same
  * with 1,000 of the 100,000 churned (workingSetChurn): the trace touches as much memory at either
- * size, so the ratio is the allocator's own (at 100,000 churned, each free reaches a block the
+ * size, so the ratio is the allocator's own (with all 100,000 churned, each free reaches a block the
  * processor's caches no longer hold, for every allocator alike). The runs take turns (takeTurns),
  * as the workloads' do, so that the machine's drift falls on the two sizes of heap alike instead of
  * on the ratio.
