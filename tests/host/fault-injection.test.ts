@@ -151,7 +151,9 @@ describe('fault injection', () => {
     expect(mm.stats().freeBlocks).toBe(9)
     new Uint32Array(mm.memory.buffer)[ptrs[14] >> 2] = 0x0bad_f00d // the newest one's link (a use after free)
     mm.malloc(64) // takes ptrs[14] itself: its link is read only now
-    expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+    const reported = error(() => mm.malloc(64))
+    expect(reported.code).toBe('CORRUPTION')
+    expect(reported.message).toMatch(/small-block cache list \(block size 72\)/) // not "a free-index link"
     mm.validate()
     expect(mm.stats().freeBlocks).toBeGreaterThan(0)
     stillUsable(mm)
@@ -168,7 +170,9 @@ describe('fault injection', () => {
     const bigBlock = big - 8
     const bigSize = words[bigBlock >> 2] & ~7
     words[(bigBlock + bigSize - 4) >> 2] = 12345 // its footer
-    expect(error(() => mm.trim()).code).toBe('CORRUPTION') // the flush would merge them
+    const reported = error(() => mm.trim()) // the flush would merge them
+    expect(reported.code).toBe('CORRUPTION')
+    expect(reported.block).toBe(big) // the neighbour whose footer does not hold, named
     mm.validate() // the index was rebuilt from the blocks
     mm.free(guard)
     stillUsable(mm)
