@@ -7,7 +7,7 @@
 //
 // Results: pointers and sizes are u32; an error is `0 - code` (errors.ts), 0 is NULL.
 
-import { lockAcquire, lockRelease } from "./lock";
+import { lockAcquire, lockRelease, lockSetFace, lockFace, lockTakeOver } from "./lock";
 import {
   heapInit, heapMalloc, heapCalloc, heapAllocate, heapFree, poolStartFor, allocateInline, freeInline,
 } from "./heap";
@@ -17,7 +17,7 @@ import {
   heapUsableSize, heapFreeBytes, heapLargestFree, heapPoolSize, heapFirstBlock, heapNextBlock,
   heapBlockContaining, heapFreeBlocks, heapHeldBlocks, heapHeldBytes,
 } from "./queries";
-import { settle } from "./repair";
+import { settle, heapAfterTakeOver } from "./repair";
 import { heapProtect, heapProtection, heapAccess, isInternalBlock } from "./protect";
 import { heapValidate } from "./validate";
 import { statsReset, statRead } from "./stats";
@@ -26,7 +26,7 @@ import { cacheFlush } from "./caches";
 import { quarantineFlush, WRITTEN_AFTER_FREE } from "./quarantine";
 import {
   stackInit, stackPush, stackPop, stackMark, stackReset, stackClear, stackBlockSize, stackUsed,
-  stackCapacity, stackDepth, stackFreeBytes,
+  stackCapacity, stackDepth, stackFreeBytes, stackAfterTakeOver, STACK_READY,
 } from "./stack";
 import {
   CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_READY, HEAP_ALIGNMENT,
@@ -204,6 +204,38 @@ export function allocator_destroy(base: usize): void {
 
 export function allocator_is_destroyed(base: usize): bool {
   return atomic.load<u32>(base + CONTROL_STATE) == ALLOCATOR_DESTROYED;
+}
+
+/** The host's name for this instance (a random nonzero u32): the face a lock's holder word names (lock.ts). */
+export function instance_set_face(name: u32): void {
+  lockSetFace(name);
+}
+
+export function instance_face(): u32 {
+  return lockFace();
+}
+
+/**
+ * When the allocator's lock is taken by the face named `dead` (a thread that stopped for good
+ * inside a call or an exclusive()): this instance takes it over, repairs what such a call may have
+ * left half done (repair.ts heapAfterTakeOver, stack.ts stackAfterTakeOver), validates, and
+ * releases it. 0 when that face does not hold the lock (nothing done); 1 when it was taken over and
+ * the allocator holds; CORRUPTION (the lock released all the same) when a header does not hold.
+ */
+export function allocator_take_over(base: usize, dead: u32): u32 {
+  if (!lockTakeOver(base + CONTROL_LOCK, dead)) return 0;
+  heldLock = base + CONTROL_LOCK; // released by instance_after_trap, should a repair trap
+  const state = load<u32>(base + CONTROL_STATE);
+  let sound = true;
+  if (state == HEAP_READY) {
+    heapAfterTakeOver(base);
+    sound = heapValidate(base, false) == 0;
+  } else if (state == STACK_READY) {
+    sound = stackAfterTakeOver(base);
+  }
+  heldLock = 0;
+  lockRelease(base + CONTROL_LOCK);
+  return sound ? 1 : errorResult(ERR_CORRUPTION);
 }
 
 /** For reads that must see one consistent state: take the lock, read, release. */

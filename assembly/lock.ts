@@ -29,6 +29,8 @@
 @external("env", "lockWait")
 declare function lockWait(word: usize, expected: i32, tries: i32): bool; // true: this thread may not sleep
 
+import { CONTROL_LOCK, CONTROL_HOLDER } from "./control";
+
 const UNLOCKED: i32 = 0;
 const LOCKED: i32 = 0x10cc_ed01;
 const CONTENDED: i32 = 0x10cc_ed02;
@@ -74,7 +76,18 @@ let backoffSink: i32 = 0; // written by pause's loop, so that the optimiser keep
   }
 }
 
+/**
+ * Takes the lock at `word` (a control block's first word), then notes this instance's face in the
+ * control block's holder word, so that a thread that outlives a holder that stopped for good (a
+ * worker terminated inside a call) can take the lock over from it by name (lockTakeOver).
+ */
 export function lockAcquire(word: usize): void {
+  acquire(word);
+  store<u32>(word + HOLDER, face);
+}
+
+// @ts-ignore: decorator
+@inline function acquire(word: usize): void {
   const seen = atomic.cmpxchg<i32>(word, UNLOCKED, LOCKED);
   if (seen == UNLOCKED) return;
   refuseGarbage(word, seen);
@@ -97,5 +110,41 @@ export function lockAcquire(word: usize): void {
 }
 
 export function lockRelease(word: usize): void {
+  store<u32>(word + HOLDER, 0);
   if (atomic.xchg<i32>(word, UNLOCKED) == CONTENDED) atomic.notify(word, 1);
+}
+
+// ─── The holder, by name ─────────────────────────────────────────────────────────────────────────
+// Every instance of the module (a face: each thread makes its own) is given a random nonzero
+// 32-bit name by the host (instance_set_face). The holder of a lock writes its name into the
+// control block's holder word right after taking the lock and clears it right before letting go:
+// plain stores, under the lock (about 1 ns of a locked operation). A thread that knows a face
+// stopped for good, and that face's name, can then take the lock over: the compare-exchange below
+// succeeds only while the lock is taken and the holder word still names that face, so a live
+// holder is never robbed by mistake (names are random: two faces share one with odds of 2^-32), and
+// of two threads taking over from one dead face, one wins. A face that stopped between taking the
+// lock and writing its name, or between clearing it and letting go, cannot be named: its lock stays
+// taken (LOCK_TIMEOUT is then the way out, as before).
+
+const HOLDER: usize = CONTROL_HOLDER - CONTROL_LOCK;
+let face: u32 = 0;
+
+/** This instance's name (instance_set_face). */
+export function lockSetFace(name: u32): void {
+  face = name;
+}
+
+export function lockFace(): u32 {
+  return face;
+}
+
+/**
+ * When the lock at `word` is taken by the face named `dead`: this instance becomes its holder
+ * (true), to repair what the dead face may have left half done and release it. Else false, and
+ * nothing changes.
+ */
+export function lockTakeOver(word: usize, dead: u32): bool {
+  const state = atomic.load<i32>(word);
+  if (dead == 0 || (state != LOCKED && state != CONTENDED)) return false;
+  return atomic.cmpxchg<u32>(word + HOLDER, dead, face) == dead;
 }

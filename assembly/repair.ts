@@ -4,8 +4,9 @@
 // index anew from the blocks themselves (heapRebuildIndex, O(blocks)) and reports CORRUPTION, so
 // the next call works on a sound heap.
 
-import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeHeader, setFlag, clearFlag } from "./block";
-import { HEAP_POOL_START, HEAP_SENTINEL } from "./control";
+import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes } from "./block";
+import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATS } from "./control";
+import { statsRecount } from "./stats";
 import { indexClear, indexInsert, indexDamaged, indexDamageRecorded } from "./freeindex";
 import { cacheForget } from "./caches";
 import { quarantineForget } from "./quarantine";
@@ -82,4 +83,29 @@ export function settle(heap: usize, result: usize): usize {
   if (!indexDamageRecorded()) recordFault(heap, FAULT_INDEX_LINK, 0, 0, 0); // else the block a check named, in the record
   heapRebuildIndex(heap);
   return errorResult(ERR_CORRUPTION);
+}
+
+/**
+ * After a lock was taken over from a thread that stopped inside a call (index.ts
+ * allocator_take_over): the free index laid anew from the blocks (with the caches, the pending list
+ * and the quarantine folded back), and the statistics made to agree with the live blocks, the two
+ * things such a call may have left half done. Headers it left half written are not mended: the
+ * validation that follows reports them, as it reports a stray write.
+ */
+export function heapAfterTakeOver(heap: usize): void {
+  heapRebuildIndex(heap);
+  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
+  let block: usize = load<u32>(heap + HEAP_POOL_START);
+  let live: u64 = 0;
+  let usage: u64 = 0;
+  while (block < sentinel && hasValidMagic(block)) {
+    const size = blockSize(block);
+    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
+    if (isLive(block)) {
+      live++;
+      usage += requestedBytes(block);
+    }
+    block += size;
+  }
+  statsRecount(heap + CONTROL_STATS, live, usage);
 }

@@ -10,6 +10,7 @@
 //    stack + 20   u32 last             payload of the most recent block, 0 when empty
 //    stack + 24   u32 depth            blocks on the stack
 //    stack + 28   u32 alignment        default payload alignment
+//    stack + 60   u32 holder           the face holding the lock (lock.ts), as a heap's
 //    stack + 64   stats record         see stats.ts
 //    stack + 128  pool
 //
@@ -37,7 +38,7 @@
 
 import { alignUp } from "./block";
 import { CONTROL_STATE, CONTROL_STATS, CONTROL_SIZE, ADDRESS_LIMIT, PAGE_SIZE } from "./control";
-import { statsClear, countAllocation, countFree, statsOnFailure, statsOnFreeAll } from "./stats";
+import { statsClear, countAllocation, countFree, statsOnFailure, statsOnFreeAll, statsRecount } from "./stats";
 import { ERR_INVALID_POINTER, ERR_STACK_ORDER, ERR_STACK_EMPTY, ERR_DESTROYED, ERR_CORRUPTION, errorResult } from "./errors";
 
 export const STACK_POOL_START: usize = 8;
@@ -173,6 +174,41 @@ export function stackReset(stack: usize, marker: usize): u32 {
   if (reached != marker) return errorResult(ERR_STACK_ORDER);
   for (let i: u32 = 0; i < count; i++) popLast(stack, field(stack, STACK_LAST));
   return 0;
+}
+
+/**
+ * After a lock was taken over from a thread that stopped inside a call (index.ts
+ * allocator_take_over), which may have left the top, the most recent block and the depth out of
+ * step: the blocks are walked down from the most recent one, each header checked (its tag, a link
+ * to a lower block in the pool, a previous top below it), and the depth, the top (the end of the
+ * most recent block's payload, as its push left it) and the statistics are set from them. A push
+ * stopped before it linked its block loses the block; a pop stopped before it unlinked its block
+ * keeps it. False, changing nothing, when a header does not hold (CORRUPTION).
+ */
+export function stackAfterTakeOver(stack: usize): bool {
+  const start = field(stack, STACK_POOL_START);
+  const end = field(stack, STACK_POOL_END);
+  const last = field(stack, STACK_LAST);
+  let block = last;
+  let depth: u32 = 0;
+  let usage: u64 = 0;
+  let ceiling = end;
+  while (block != 0) {
+    if (block < start + HEADER || block > ceiling || (block & 7) != 0) return false;
+    if (load<u32>(block - HEADER, TAG) != (STACK_MAGIC ^ <u32>block)) return false;
+    const prevTop: usize = load<u32>(block - HEADER, PREV_TOP);
+    const requested = load<u32>(block - HEADER, REQUESTED);
+    if (prevTop < start || prevTop > block - HEADER || <u64>block + requested > <u64>end) return false;
+    depth++;
+    usage += requested;
+    ceiling = prevTop;
+    block = load<u32>(block - HEADER, PREV_LAST);
+  }
+  const top: usize = last == 0 ? start : <usize>((<u64>last + load<u32>(last - HEADER, REQUESTED) + 7) & ~7);
+  setField(stack, STACK_TOP, top);
+  setField(stack, STACK_DEPTH, depth);
+  statsRecount(stack + CONTROL_STATS, depth, usage);
+  return true;
 }
 
 export function stackClear(stack: usize): u32 {

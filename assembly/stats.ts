@@ -97,6 +97,18 @@ export function statsClear(stats: usize): void {
   memory.fill(stats, 0, STATS_SIZE);
 }
 
+/**
+ * The record made to agree with the blocks there are: `live` blocks of `usage` requested bytes (a
+ * lock taken over from a thread that stopped inside a call, which may have changed the blocks and
+ * not yet counted it, or counted and not yet changed them). The two derived figures are set through
+ * their values at the last reset; totals and counts stay; the peak is raised to the usage if below.
+ */
+export function statsRecount(stats: usize, live: u64, usage: u64): void {
+  store<u64>(stats + LIVE_AT_RESET, live - load<u64>(stats + STAT_ALLOCATION_COUNT) + load<u64>(stats + STAT_FREE_COUNT));
+  store<u64>(stats + USAGE_AT_RESET, usage - load<u64>(stats + STAT_TOTAL_ALLOCATED) + load<u64>(stats + STAT_TOTAL_FREED));
+  if (usage > load<u64>(stats + STAT_PEAK_USAGE)) store<u64>(stats + STAT_PEAK_USAGE, usage);
+}
+
 /** Every live block freed at once (a stack's clear). */
 export function statsOnFreeAll(stats: usize): void {
   const usage = currentUsage(stats);

@@ -286,6 +286,38 @@ export abstract class Allocator {
     this.wasm = refusingExports(this.wasm)
   }
 
+  // ─── A lock whose holder's thread ended ────────────────────────────────────────────────────
+
+  /**
+   * This face's name in the allocator's lock (a random nonzero u32): while this face holds the lock
+   * (inside a call, or an exclusive()), the lock names it. Send it to the thread that would take
+   * the lock over should this one end inside a call (`recoverLock`).
+   */
+  get lockOwnerId(): number {
+    return this.wasm.instance_face() >>> 0
+  }
+
+  /**
+   * When the face `ownerId` (another thread's `lockOwnerId`) holds the allocator's lock and its
+   * thread has ended (a worker terminated inside a call or an exclusive(): its lock is never let
+   * go), this face takes the lock over, repairs what the call may have left half done (a heap's
+   * free index is laid anew from the blocks and its statistics recounted from them; a stack's top,
+   * depth and statistics are set from its blocks), validates, and releases it: true. False, having
+   * done nothing, when that face does not hold the lock. CORRUPTION (the lock released all the
+   * same) when a header the call was writing does not hold. Only for a face whose thread has
+   * ended: a live holder would go on in a pool changed under it.
+   */
+  recoverLock(ownerId: number): boolean {
+    if (typeof ownerId !== 'number') throw new TypeError(`ownerId must be a number, got ${typeof ownerId}`)
+    if (!Number.isInteger(ownerId) || ownerId < 1 || ownerId > 0xffff_ffff) throw new RangeError(`ownerId must be a lockOwnerId (an integer from 1 to 2^32 - 1), got ${ownerId}`)
+    this.refuseWhileLocked('recoverLock')
+    if (ownerId === this.lockOwnerId) throw new RangeError('ownerId is this face\'s own lockOwnerId: a face does not take the lock over from itself')
+    const result = this.wasm.allocator_take_over(this.base, ownerId)
+    if (result === 0) return false
+    this.result(result)
+    return true
+  }
+
   /** True while this thread holds the allocator's lock (see locked): calls must not take it again. */
   protected holdsLock = false
 

@@ -162,7 +162,21 @@ function reportStall(lockWord: number, waitedMs: number): void {
 export function instantiateOver(module: WebAssembly.Module, memory: WebAssembly.Memory, lockTimeout = Infinity): WasmExports {
   const env = { memory, lockWait: lockWaitFor(memory, lockTimeout) }
   const { instance } = instantiateSync<Record<string, unknown>>(module, { env } as Parameters<typeof instantiateSync>[1])
-  return guardExports<WasmExports>(instance.exports as Record<string, unknown>)
+  const exports = guardExports<WasmExports>(instance.exports as Record<string, unknown>)
+  exports.instance_set_face?.(faceName()) // (optional: bench/ab.ts may load a build from before it)
+  return exports
+}
+
+/**
+ * A name for a new instance (a face, in one thread): the lock's holder word names the face that
+ * holds it, so that another thread can take the lock over from a face whose thread ended inside a
+ * call (Allocator.recoverLock). Random, nonzero: two faces share one with odds of 2^-32.
+ */
+function faceName(): number {
+  const name = new Uint32Array(1)
+  do globalThis.crypto.getRandomValues(name)
+  while (name[0] === 0)
+  return name[0]
 }
 
 const probes = new Map<WebAssembly.Module, WasmExports>()

@@ -25,6 +25,9 @@ export interface WasmExports {
   allocator_is_destroyed(base: number): number
   instance_set_sole_thread(sole: boolean | number): void
   instance_after_trap(): void
+  instance_set_face(name: number): void
+  instance_face(): number
+  allocator_take_over(base: number, dead: number): number
   allocator_lock(base: number): void
   allocator_unlock(base: number): void
   allocator_stats_address(base: number): number
