@@ -177,6 +177,25 @@ export class HeapGroup {
     return this.heaps.map((heap) => heap.validate())
   }
 
+  /** This thread's lockOwnerId in each heap's lock, heap i at [i]: send them where recoverLocks would run. */
+  get lockOwnerIds(): number[] {
+    return this.heaps.map((heap) => heap.lockOwnerId)
+  }
+
+  /**
+   * Another thread's `lockOwnerIds` (its thread ended): each heap whose lock that thread's face
+   * holds is taken over, repaired and let go (MemoryManager.recoverLock). How many were.
+   */
+  recoverLocks(ownerIds: readonly number[]): number {
+    if (!Array.isArray(ownerIds)) throw new TypeError('ownerIds must be an array: another thread\'s lockOwnerIds')
+    if (ownerIds.length !== this.heaps.length) throw new RangeError(`ownerIds has ${ownerIds.length} ids; the group has ${this.heaps.length} heaps`)
+    let recovered = 0
+    this.heaps.forEach((heap, i) => {
+      if (heap.recoverLock(ownerIds[i])) recovered++
+    })
+    return recovered
+  }
+
   /** Destroys every heap of the group, for every thread. */
   destroy(): void {
     for (const heap of this.heaps) if (!heap.destroyed) heap.destroy()

@@ -3,18 +3,18 @@
 // and the allocator goes on. Real workers, real terminations: what a user's `node app.js` meets.
 import { describe, it, expect } from 'vitest'
 import { Worker } from 'node:worker_threads'
-import { MemoryManager, StackAllocator, type AllocatorHandle } from '../../dist/index.js'
+import { MemoryManager, StackAllocator, HeapGroup, type AllocatorHandle, type HeapGroupHandle } from '../../dist/index.js'
 
 const lockWord = (allocator: MemoryManager | StackAllocator) =>
   new Int32Array(allocator.memory.buffer, (allocator as unknown as { base: number }).base, 1)
 
 /** Starts tests/host/workers/lock-owner.worker.mjs; resolves with its lockOwnerId once it posted `ready`. */
-async function startOwner(handle: AllocatorHandle, mode: 'hold' | 'churn', ready: string) {
+async function startOwner<Owner = number>(handle: AllocatorHandle | HeapGroupHandle, mode: 'hold' | 'churn', ready: string) {
   const worker = new Worker(new URL('./workers/lock-owner.worker.mjs', import.meta.url), { workerData: { handle, mode } })
-  let owner = 0
+  let owner = 0 as Owner
   await new Promise<void>((resolve, reject) => {
     worker.on('error', reject)
-    worker.on('message', (message: { owner: number } | string) => {
+    worker.on('message', (message: { owner: Owner } | string) => {
       if (typeof message === 'object') owner = message.owner
       else if (message === ready) resolve()
     })
@@ -79,6 +79,23 @@ describe('recoverLock: taking the lock over from a thread that ended holding it'
       mm.destroy()
     }
   }, 60_000)
+
+  it("a HeapGroup: the heap whose lock the dead worker's face held is taken over; the others are left", async () => {
+    const group = HeapGroup.createSync({ heaps: 3, size: 64 * 1024, lockTimeout: 100 })
+    const { worker, owner } = await startOwner<number[]>(group.handle, 'hold', 'holding')
+    expect(owner).toHaveLength(3)
+    expect(new Set([...owner, ...group.lockOwnerIds]).size).toBe(6) // a name a face
+    await worker.terminate()
+    expect(() => group.heap(1).malloc(8)).toThrow(expect.objectContaining({ code: 'LOCK_TIMEOUT' }))
+    expect(group.heap(0).malloc(8)).not.toBe(0) // the other heaps go on
+    expect(() => group.recoverLocks(owner.slice(1))).toThrow(RangeError)
+    expect(group.recoverLocks(owner)).toBe(1)
+    expect(group.recoverLocks(owner)).toBe(0)
+    const p = group.heap(1).malloc(8)
+    expect(group.ownerOf(p)).toBe(group.heap(1))
+    group.free(p)
+    group.validate()
+  })
 
   it('refuses what is not a face name, and its own', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })

@@ -1,16 +1,25 @@
 // A worker whose thread is meant to end while it holds an allocator's lock (the test terminates
-// it). Posts its face's lockOwnerId first, then:
+// it). Posts its face's lockOwnerId first (a group's: one a heap), then:
 //   mode 'hold'  : takes the lock (a stack's through exclusive(); a heap's by hand, after a few
-//                  allocations made under it) and waits for ever, posting 'holding' first;
+//                  allocations made under it; a group's heap 1's through its face's own lock)
+//                  and waits for ever, posting 'holding' first;
 //   mode 'churn' : mallocs and frees in a loop until it is terminated, wherever that falls.
 import { parentPort, workerData } from 'node:worker_threads'
-import { MemoryManager, StackAllocator } from '../../../dist/index.js'
+import { MemoryManager, StackAllocator, HeapGroup } from '../../../dist/index.js'
 import { instantiateOver } from '../../../dist/load.js'
 
 const { handle, mode } = workerData
 const forever = () => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)
 
-if (handle.kind === 'stack') {
+if (handle.kind === 'heap-group') {
+  // Its face of heap 1 takes that heap's lock (as any call does) and never lets go.
+  const group = HeapGroup.attachSync(handle)
+  parentPort.postMessage({ owner: group.lockOwnerIds })
+  group.heap(1).locked(() => {
+    parentPort.postMessage('holding')
+    forever()
+  })
+} else if (handle.kind === 'stack') {
   const stack = StackAllocator.attachSync(handle)
   parentPort.postMessage({ owner: stack.lockOwnerId })
   stack.exclusive(() => {
