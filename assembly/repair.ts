@@ -20,8 +20,12 @@ import { topBlock } from "./heap";
  * Lays the free index anew from the blocks, walking from the pool start for as long as headers
  * hold. The index is derived data: after a stray write damaged it, this makes the heap usable again.
  * (Free blocks past a header that does not hold are left out: their bytes are lost, the heap goes
- * on; but for the top, found from the pool's end.)
+ * on; but for the top, found from the pool's end.) The live blocks it passes are counted, with
+ * their requested bytes, for heapAfterTakeOver (rebuiltLive, rebuiltUsage).
  */
+let rebuiltLive: u64 = 0;
+let rebuiltUsage: u64 = 0;
+
 export function heapRebuildIndex(heap: usize): void {
   indexClear(heap);
   cacheForget(heap); // cached and held blocks are folded back below, with every other free run
@@ -30,10 +34,14 @@ export function heapRebuildIndex(heap: usize): void {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block: usize = load<u32>(heap + HEAP_POOL_START);
   let run: usize = 0; // start of the run of free (or cached) blocks being merged
+  rebuiltLive = 0;
+  rebuiltUsage = 0;
   while (block < sentinel && hasValidMagic(block)) {
     const size = blockSize(block);
     if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
     if (isLive(block)) {
+      rebuiltLive++;
+      rebuiltUsage += requestedBytes(block);
       clearFlag(block, PREV_FREE);
       if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
       run = 0;
@@ -94,18 +102,5 @@ export function settle(heap: usize, result: usize): usize {
  */
 export function heapAfterTakeOver(heap: usize): void {
   heapRebuildIndex(heap);
-  const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
-  let block: usize = load<u32>(heap + HEAP_POOL_START);
-  let live: u64 = 0;
-  let usage: u64 = 0;
-  while (block < sentinel && hasValidMagic(block)) {
-    const size = blockSize(block);
-    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
-    if (isLive(block)) {
-      live++;
-      usage += requestedBytes(block);
-    }
-    block += size;
-  }
-  statsRecount(heap + CONTROL_STATS, live, usage);
+  statsRecount(heap + CONTROL_STATS, rebuiltLive, rebuiltUsage); // the live blocks its walk passed
 }

@@ -180,7 +180,8 @@ export function stackReset(stack: usize, marker: usize): u32 {
  * After a lock was taken over from a thread that stopped inside a call (index.ts
  * allocator_take_over), which may have left the top, the most recent block and the depth out of
  * step: the blocks are walked down from the most recent one, each header checked (its tag, a link
- * to a lower block in the pool, a previous top below it), and the depth, the top (the end of the
+ * to a lower block in the pool, a previous top below it: blockHolds' tests but for the depth, which
+ * is one of the things that may be out of step), and the depth, the top (the end of the
  * most recent block's payload, as its push left it) and the statistics are set from them. A push
  * stopped before it linked its block loses the block; a pop stopped before it unlinked its block
  * keeps it. False, changing nothing, when a header does not hold (CORRUPTION).
