@@ -63,7 +63,7 @@ class TraceBuilder {
 }
 
 /** Fills `live` slots, then each step frees a random block and allocates another; frees all at the end. */
-function churn(name: string, description: string, random: () => number, size: () => number, steps: number, live: number): Workload {
+export function churn(name: string, description: string, random: () => number, size: () => number, steps: number, live: number): Workload {
   const t = new TraceBuilder()
   for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
   for (let i = 0; i < steps; i++) {

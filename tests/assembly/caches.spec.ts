@@ -141,8 +141,8 @@ describe("small-block caches", () => {
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
-  it("are bounded: at most a sixteenth of the pool in all", () => {
-    const heap = cachingHeap(1 << 20); // the pool: 1 MiB, so at most 65,536 bytes parked (16,384 of a size)
+  it("are bounded: at most an eighth of the pool in all", () => {
+    const heap = cachingHeap(1 << 19); // the pool: 512 KiB, so at most 65,536 bytes parked (16,384 of a size)
     const ptrs = new StaticArray<usize>(66);
     for (let i = 0; i < 66; i++) {
       ptrs[i] = heapMalloc(heap, 1000 - 8 * (i >> 4)); // 16 blocks each of 1,008, 1,000, 992 and 984 bytes, then 976; each kept from merging by a guard
@@ -156,9 +156,8 @@ describe("small-block caches", () => {
     expect<u32>(heapValidate(heap)).toBe(0);
   });
 
-  it("are bounded by 32 KiB in a pool whose sixteenth is less, so that a small heap's churn stays in them", () => {
-    // (100 live blocks of 8..256 bytes in a 64 KiB pool: 21.0 -> 12.7 ns an operation.)
-    const heap = cachingHeap(65536); // a sixteenth would be 4,096 bytes
+  it("are bounded by 32 KiB in a pool whose eighth is less, so that a small heap's churn stays in them", () => {
+    const heap = cachingHeap(65536); // an eighth would be 8,192 bytes
     const ptrs = new StaticArray<usize>(40);
     for (let i = 0; i < 40; i++) {
       ptrs[i] = heapMalloc(heap, 1000 - 8 * i); // a size each, each kept from merging by a guard
@@ -173,7 +172,7 @@ describe("small-block caches", () => {
   });
 
   it("are bounded: at most a quarter of that in one size, so that a size nobody asks for cannot fill them", () => {
-    const heap = cachingHeap(1 << 20); // at most 65,536 bytes parked, at most 16,384 of one size
+    const heap = cachingHeap(1 << 19); // at most 65,536 bytes parked, at most 16,384 of one size
     const ptrs = new StaticArray<usize>(20);
     for (let i = 0; i < 20; i++) {
       ptrs[i] = heapMalloc(heap, 1000); // blocks of 1,008 bytes, each kept from merging by a guard
