@@ -10,9 +10,8 @@
 // A parked block keeps its header marked USED | CACHED: its neighbours do not merge with it, while
 // statistics, blocks() and validate() count it as free. Bounded: at most CLASS_LIMIT blocks a size,
 // at most 1/CACHE_SHARE of the pool in all (or CACHE_BUDGET_FLOOR, in a pool whose share is less),
-// and of that at most 1/CLASS_SHARE in one size. When a
-// request would otherwise fail (before the pool grows), every cache is flushed back into the free
-// index, where the blocks coalesce.
+// and of that at most 1/CLASS_SHARE in one size. When a request would otherwise fail (before the
+// pool grows), every cache is flushed back into the free index, where the blocks coalesce.
 // Off in checks mode (every freed block is junk-filled and coalesced at once) and with OPTION_NO_CACHES.
 //
 //    heap + HEAP_CACHES + 0     126 × u32  list heads, one a block size: 32, 40, ..., 1032 bytes (room for 127)

@@ -13,7 +13,7 @@ import { smallChurn, mixedSizes, reallocGrowShrink, lifo } from './workloads.js'
 import { oursInWasm, tlsf, dlmalloc } from './peers.js'
 const n = Number(process.env.N ?? 9)
 const live = process.env.LIVE?.split(',').map(Number)
-const workloads = live ? live.map((n, i) => smallChurn(i + 1, 400_000, n)) : [smallChurn(), mixedSizes(), reallocGrowShrink(), lifo()]
+const workloads = live ? live.map((count, i) => smallChurn(i + 1, 400_000, count)) : [smallChurn(), mixedSizes(), reallocGrowShrink(), lifo()]
 for (const w of workloads) {
   const baseLocked = process.env.BASE_LOCKED === '1'
   const drivers = [oursInWasm({ file: 'ours-base.wasm', locked: baseLocked }), oursInWasm(), oursInWasm({ file: 'ours-base.wasm', caches: false, locked: baseLocked }), oursInWasm({ caches: false }), tlsf('in-wasm loop'), dlmalloc('in-wasm loop')]
