@@ -3,8 +3,9 @@
 // Where a tuning of the caches or the index helps or hurts outside what `npm run bench` measures
 // (the caches' budget was found too small for heaps under a few hundred KiB this way).
 //
-//   npx tsx bench/shapes.ts             this build (build/bench/ours.wasm)
-//   BASE=1 npx tsx bench/shapes.ts      and build/bench/ours-base.wasm beside it (see bench/ab.ts)
+//   npm run bench:shapes                this build (build/bench/ours.wasm, made by `npm run bench` or
+//                                       bash bench/build-peers.sh)
+//   BASE=1 npm run bench:shapes         and build/bench/ours-base.wasm beside it (see bench/ab.ts)
 //   N=11 ...                            runs of each (default 7); medians, and reserved / peak live
 import { churn, type Workload } from './workloads.js'
 import { seededRandom } from '../fuzz/random.js'
