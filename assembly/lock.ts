@@ -123,8 +123,11 @@ export function lockRelease(word: usize): void {
 // succeeds only while the lock is taken and the holder word still names that face, so a live
 // holder is never robbed by mistake (names are random: two faces share one with odds of 2^-32), and
 // of two threads taking over from one dead face, one wins. A face that stopped between taking the
-// lock and writing its name, or between clearing it and letting go, cannot be named: its lock stays
-// taken (LOCK_TIMEOUT is then the way out, as before).
+// lock and writing its name, or between clearing it and letting go, could not be named: its lock
+// would stay taken (LOCK_TIMEOUT the way out). V8 stops a terminated thread only where it checks
+// for interrupts, at a function's entry and a loop's head, and lockAcquire and lockRelease keep
+// none between their atomic and the store to the holder word (acquire is inlined, and its loops
+// are left by a return): so keep them, and keep any call out of those two windows.
 
 const HOLDER: usize = CONTROL_HOLDER - CONTROL_LOCK;
 let face: u32 = 0;
