@@ -92,15 +92,11 @@ export function instance_after_trap(): void {
  */
 // @ts-ignore: decorator
 @inline function leave<T>(base: usize, result: T): T {
-  const settled = indexDamaged() ? <T>settle(base, <usize>result) : result; // the check inline: the call only on damage
-  if (!soleThread) {
-    heldLock = 0;
-    lockRelease(base + CONTROL_LOCK);
-  }
-  return settled;
+  // The check inline: the call only on damage.
+  return leaveStack(base, indexDamaged() ? <T>settle(base, <usize>result) : result);
 }
 
-/** leave, for a stack: no free index to settle. */
+/** leave, for a stack: no free index to settle; the lock released. */
 // @ts-ignore: decorator
 @inline function leaveStack<T>(base: usize, result: T): T {
   if (!soleThread) {

@@ -7,7 +7,7 @@
 //                                       bash bench/build-peers.sh)
 //   BASE=1 npm run bench:shapes         and build/bench/ours-base.wasm beside it (see bench/ab.ts)
 //   N=11 ...                            runs of each (default 7); medians, and reserved / peak live
-import { churn, type Workload } from './workloads.js'
+import { churn, uniformSizes, logUniformSizes, type Workload } from './workloads.js'
 import { seededRandom } from '../fuzz/random.js'
 import { oursInWasm, tlsf, dlmalloc, type Driver } from './peers.js'
 
@@ -16,15 +16,13 @@ const runs = Number(process.env.N ?? 7)
 /** Churn of `live` blocks whose sizes are uniform in [low, high]. */
 function uniform(seed: number, live: number, low: number, high: number): Workload {
   const random = seededRandom(seed)
-  return churn(`${low}..${high} B`, '', random, () => low + Math.floor(random() * (high - low + 1)), 200_000, live)
+  return churn(`${low}..${high} B`, '', random, uniformSizes(random, low, high), 200_000, live)
 }
 
 /** Churn of `live` blocks whose sizes are log-uniform in [low, high). */
 function logUniform(seed: number, live: number, low: number, high: number): Workload {
   const random = seededRandom(seed)
-  const from = Math.log2(low)
-  const span = Math.log2(high) - from
-  return churn(`${low}..${high} B log`, '', random, () => Math.floor(2 ** (from + random() * span)), 100_000, live)
+  return churn(`${low}..${high} B log`, '', random, logUniformSizes(random, low, high), 100_000, live)
 }
 
 const shapes = [

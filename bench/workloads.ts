@@ -62,6 +62,18 @@ class TraceBuilder {
   }
 }
 
+/** Sizes uniform in [low, high], drawn from `random`. */
+export function uniformSizes(random: () => number, low: number, high: number): () => number {
+  return () => low + Math.floor(random() * (high - low + 1))
+}
+
+/** Sizes log-uniform in [low, high) (as many small as large), drawn from `random`. */
+export function logUniformSizes(random: () => number, low: number, high: number): () => number {
+  const from = Math.log2(low)
+  const span = Math.log2(high) - from
+  return () => Math.floor(2 ** (from + random() * span))
+}
+
 /** Fills `live` slots, then each step frees a random block and allocates another; frees all at the end. */
 export function churn(name: string, description: string, random: () => number, size: () => number, steps: number, live: number): Workload {
   const t = new TraceBuilder()
@@ -78,7 +90,7 @@ export function churn(name: string, description: string, random: () => number, s
 /** (1) Churn of small blocks: 8..256 bytes at 10,000 live. */
 export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
   const random = seeded(seed)
-  return churn('small-churn', `8..256 B, ${live.toLocaleString('en-US')} live, random free + malloc`, random, () => 8 + Math.floor(random() * 249), steps, live)
+  return churn('small-churn', `8..256 B, ${live.toLocaleString('en-US')} live, random free + malloc`, random, uniformSizes(random, 8, 256), steps, live)
 }
 
 /**
@@ -89,7 +101,7 @@ export function smallChurn(seed = 1, steps = 200_000, live = 10_000): Workload {
  */
 export function workingSetChurn(seed: number, steps: number, live: number, hot: number): Workload {
   const random = seeded(seed)
-  const size = () => 8 + Math.floor(random() * 249)
+  const size = uniformSizes(random, 8, 256)
   const t = new TraceBuilder()
   for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
   const stride = live / hot
@@ -105,7 +117,7 @@ export function workingSetChurn(seed: number, steps: number, live: number, hot: 
 /** (2) Mixed sizes: 8 B .. 64 KiB, log-uniform (as many small as large), 1,000 live. */
 export function mixedSizes(seed = 2, steps = 100_000): Workload {
   const random = seeded(seed)
-  return churn('mixed-sizes', '8 B..64 KiB log-uniform, 1,000 live', random, () => Math.floor(2 ** (3 + random() * 13)), steps, 1_000)
+  return churn('mixed-sizes', '8 B..64 KiB log-uniform, 1,000 live', random, logUniformSizes(random, 8, 65536), steps, 1_000)
 }
 
 /** (3) realloc: 1,000 live buffers that grow by half or shrink by a third at random. */
@@ -146,10 +158,11 @@ export function lifo(seed = 4, rounds = 200): Workload {
  */
 export function drain(seed = 5, rounds = 30, live = 10_000): Workload {
   const random = seeded(seed)
+  const size = uniformSizes(random, 8, 256)
   const t = new TraceBuilder()
   const order = Array.from({ length: live }, (_, i) => i)
   for (let round = 0; round < rounds; round++) {
-    for (let slot = 0; slot < live; slot++) t.malloc(slot, 8 + Math.floor(random() * 249))
+    for (let slot = 0; slot < live; slot++) t.malloc(slot, size())
     for (let i = live - 1; i > 0; i--) {
       const j = Math.floor(random() * (i + 1))
       ;[order[i], order[j]] = [order[j], order[i]]

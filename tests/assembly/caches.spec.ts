@@ -15,6 +15,16 @@ function cachingHeap(bytes: u32): usize {
   return freshHeap(bytes, POLICY_FIRST_FIT, 8, 0, 0);
 }
 
+/** Allocates `count` blocks of sizeOf(i) bytes, each kept from merging by a guard after it, then frees them in order. */
+function freeGuarded(heap: usize, count: i32, sizeOf: (i: i32) => u32): void {
+  const ptrs = new StaticArray<usize>(count);
+  for (let i = 0; i < count; i++) {
+    ptrs[i] = heapMalloc(heap, sizeOf(i));
+    heapMalloc(heap, 8);
+  }
+  for (let i = 0; i < count; i++) heapFree(heap, ptrs[i]);
+}
+
 describe("small-block caches", () => {
   it("park a freed small block unmerged and hand it back for the same size", () => {
     const heap = cachingHeap(65536);
@@ -143,12 +153,7 @@ describe("small-block caches", () => {
 
   it("are bounded: at most an eighth of the pool in all", () => {
     const heap = cachingHeap(1 << 19); // the pool: 512 KiB, so at most 65,536 bytes parked (16,384 of a size)
-    const ptrs = new StaticArray<usize>(66);
-    for (let i = 0; i < 66; i++) {
-      ptrs[i] = heapMalloc(heap, 1000 - 8 * (i >> 4)); // 16 blocks each of 1,008, 1,000, 992 and 984 bytes, then 976; each kept from merging by a guard
-      heapMalloc(heap, 8);
-    }
-    for (let i = 0; i < 66; i++) heapFree(heap, ptrs[i]);
+    freeGuarded(heap, 66, (i: i32): u32 => 1000 - 8 * (i >> 4)); // 16 blocks each of 1,008, 1,000, 992 and 984 bytes, then 976
     // 16 x (1,008 + 1,000 + 992 + 984) + 976 = 64,720 bytes; a second 976 would pass 65,536.
     expect<u32>(cachedBlocks(heap)).toBe(65);
     expect<u32>(cachedBytes(heap)).toBe(64720);
@@ -158,12 +163,7 @@ describe("small-block caches", () => {
 
   it("are bounded by 32 KiB in a pool whose eighth is less, so that a small heap's churn stays in them", () => {
     const heap = cachingHeap(65536); // an eighth would be 8,192 bytes
-    const ptrs = new StaticArray<usize>(40);
-    for (let i = 0; i < 40; i++) {
-      ptrs[i] = heapMalloc(heap, 1000 - 8 * i); // a size each, each kept from merging by a guard
-      heapMalloc(heap, 8);
-    }
-    for (let i = 0; i < 40; i++) heapFree(heap, ptrs[i]);
+    freeGuarded(heap, 40, (i: i32): u32 => 1000 - 8 * i); // a size each
     // 1,008 + 1,000 + ... + 712 (38 blocks) = 32,680 bytes; the 39th (704) would pass 32,768.
     expect<u32>(cachedBlocks(heap)).toBe(38);
     expect<u32>(cachedBytes(heap)).toBe(32680);
@@ -173,12 +173,7 @@ describe("small-block caches", () => {
 
   it("are bounded: at most a quarter of that in one size, so that a size nobody asks for cannot fill them", () => {
     const heap = cachingHeap(1 << 19); // at most 65,536 bytes parked, at most 16,384 of one size
-    const ptrs = new StaticArray<usize>(20);
-    for (let i = 0; i < 20; i++) {
-      ptrs[i] = heapMalloc(heap, 1000); // blocks of 1,008 bytes, each kept from merging by a guard
-      heapMalloc(heap, 8);
-    }
-    for (let i = 0; i < 20; i++) heapFree(heap, ptrs[i]);
+    freeGuarded(heap, 20, (i: i32): u32 => 1000); // blocks of 1,008 bytes
     expect<u32>(cachedBlocks(heap)).toBe(16, "16 x 1,008 = 16,128 bytes; a 17th would pass 16,384");
     expect<u32>(load<u32>(heap + HEAP_FREE_BLOCKS) + pendingBlocks(heap)).toBe(4, "the rest freed for real (pending, on their way to the index)");
     const other = heapMalloc(heap, 100);
