@@ -42,6 +42,11 @@ export const FAULT_ACCESS: u32 = 18;
 export const FAULT_INDEX_NODE: u32 = 19;
 /** checks mode's quarantine list does not hold what it counts (found: blocks on the list, expected: its count). */
 export const FAULT_QUARANTINE: u32 = 20;
+/**
+ * A block marked in use where a free one was expected (found: its used flag, 1): the flag was
+ * overwritten, or the flag, footer or link that said a free block is there.
+ */
+export const FAULT_MARKED_USED: u32 = 21;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

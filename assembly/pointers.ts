@@ -31,7 +31,7 @@ import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATE, HEAP_READY, HEAP_OPTIONS
 import { isReady } from "./heap";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import { checksOn, canaryIntact, JUNK_WORD } from "./checks";
-import { FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER, FAULT_BAD_SLACK, recordFault } from "./faults";
+import { FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER, FAULT_BAD_SLACK, FAULT_MARKED_USED, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED } from "./errors";
 
 /**
@@ -152,8 +152,12 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
     recordFault(heap, FAULT_BAD_MAGIC, free < start || free >= sentinel ? 0 : free, 0, 0);
     return false;
   }
+  if (isUsed(free)) {
+    recordFault(heap, FAULT_MARKED_USED, free, 1, 0);
+    return false;
+  }
   const size = blockSize(free);
-  if (isUsed(free) || size < MIN_BLOCK_SIZE || <u64>free + size > <u64>sentinel || (end != 0 && free + size != end)) {
+  if (size < MIN_BLOCK_SIZE || <u64>free + size > <u64>sentinel || (end != 0 && free + size != end)) {
     recordFault(heap, FAULT_BAD_SIZE, free, size, end != 0 ? end - free : sentinel - free);
     return false;
   }

@@ -71,6 +71,15 @@ export function someBlockUnwritable(heap: usize): usize {
   return 0;
 }
 
+/**
+ * False only when `block` surely has no fingerprint: the heap has no table, or a sound table holds
+ * no entry for it. A table a stray write left unusable may have held one, so it answers true.
+ */
+export function mayBeFingerprinted(heap: usize, block: usize): bool {
+  if (load<u32>(heap + HEAP_FINGERPRINTS) == 0) return false;
+  return tableOf(heap) == 0 || findEntry(heap, block) != 0;
+}
+
 /** True for the block that holds the fingerprint table itself. */
 // @ts-ignore: decorator
 @inline export function isInternalBlock(heap: usize, block: usize): bool {

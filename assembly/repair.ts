@@ -4,7 +4,8 @@
 // index anew from the blocks themselves (heapRebuildIndex, O(blocks)) and reports CORRUPTION, so
 // the next call works on a sound heap.
 
-import { MIN_BLOCK_SIZE, PREV_FREE, blockSize, isLive, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes } from "./block";
+import { MIN_BLOCK_SIZE, FOOTER_SIZE, PREV_FREE, blockSize, isLive, isPrevFree, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority } from "./block";
+import { mayBeFingerprinted } from "./protect";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATS } from "./control";
 import { statsRecount } from "./stats";
 import { indexClear, indexInsert, indexDamaged, indexDamageRecorded } from "./freeindex";
@@ -39,7 +40,7 @@ export function heapRebuildIndex(heap: usize): void {
   while (block < sentinel && hasValidMagic(block)) {
     const size = blockSize(block);
     if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
-    if (isLive(block)) {
+    if (isLive(block) && !isTopMarkedUsed(heap, block, size, sentinel)) {
       rebuiltLive++;
       rebuiltUsage += requestedBytes(block);
       clearFlag(block, PREV_FREE);
@@ -62,7 +63,24 @@ export function heapRebuildIndex(heap: usize): void {
     writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
     junkRun(heap, run, <u32>(sentinel - run), sentinel);
     setFlag(sentinel, PREV_FREE);
+  } else if (block == sentinel) {
+    // The walk reached the sentinel past a live block: there is no top, whatever a stray write made
+    // the sentinel's flag say (as every live block's flag is mended above). Left set, every malloc
+    // that needed the top, and every free of the last block, reported CORRUPTION for ever.
+    clearFlag(sentinel, PREV_FREE);
   }
+}
+
+/**
+ * The top, its header's used flag set by a stray write: a block the walk would count as live. It
+ * ends at the sentinel, whose flag says a free block ends there; its footer agrees; and its tag is a
+ * free block's, 0 below the magic where a live block keeps its slack and protection. A live block
+ * with both 0 lacks Write, so it has a fingerprint (protect.ts), which this one may not have. The
+ * footer alone proves nothing: a block handed out whole keeps the footer it had while free.
+ */
+function isTopMarkedUsed(heap: usize, block: usize, size: u32, sentinel: usize): bool {
+  return block + size == sentinel && isPrevFree(sentinel) && load<u32>(sentinel - FOOTER_SIZE) == size &&
+    freePriority(block) == 0 && !mayBeFingerprinted(heap, block);
 }
 
 /** The blocks from `run` to `end` become one free block in the index. */

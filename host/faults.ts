@@ -35,6 +35,7 @@ const FAULTS: Record<number, FaultKind> = {
   18: { code: 'PROTECTION', perBlock: true, describe: (f, e) => `the block is ${protectionName(f)} and the call needs ${protectionName(e)}${e & Protection.Write ? ' (free, realloc, clear and write need Write: make it writable first)' : ''}` },
   19: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `free block's index node (the first 16 bytes of the freed payload) overwritten: ${f} where the index implies ${e} (a write after free; the index was rebuilt from the blocks)` },
   20: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `checks mode's quarantine list goes wrong after ${f} of its ${e} held blocks (a held block's first 4 payload bytes, its link, written after the free?); the held blocks were folded back into the free index` },
+  21: { code: 'CORRUPTION', perBlock: true, describe: () => 'marked in use where a free block was expected (its used flag overwritten, or the flag, footer or link that says a free block is there)' },
 }
 
 const protectionName = (value: number) => Protection[value] ?? String(value)

@@ -256,35 +256,78 @@ describe('fault injection', () => {
     // Its magic, its size (against the footer it was found by), its free flag: each is checked
     // before a malloc carves from the top or a free joins it. A magic or size that does not hold
     // stops the rebuild's walk from the pool's start exactly where the top's footer says the top
-    // starts: its bytes were free, so it is laid anew and the heap goes on. A header marked used is
-    // never laid anew as free (it may hold live data): it stays reported until it is put back.
-    for (const damage of ['magic', 'size', 'used flag'] as const) {
-      const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
-      const ptr = mm.malloc(100)
-      const words = new Uint32Array(mm.memory.buffer)
-      const top = ptr - 8 + (words[(ptr - 8) >> 2] & ~7)
-      expect(mm.blocks().at(-1)).toMatchObject({ ptr: top + 8, free: true })
-      const saved = [words[top >> 2], words[(top + 4) >> 2]]
-      if (damage === 'magic') words[(top + 4) >> 2] ^= 0x0101_0000
-      else if (damage === 'used flag') words[top >> 2] |= 1
-      else words[top >> 2] += 64
-      const reported = error(() => mm.malloc(64))
-      expect(reported.code).toBe('CORRUPTION')
-      expect(reported.block).toBe(top + 8) // the top named, not "a free-index link"
-      expect(mm.stats().liveBlocks).toBe(1) // nothing was handed out
-      if (damage !== 'used flag') {
+    // starts; a used flag set over a free block's tag (no slack, no protection, no fingerprint) is
+    // the top's too. Its bytes were free, so it is laid anew and the heap goes on.
+    for (const checks of [false, true]) {
+      for (const damage of ['magic', 'size', 'used flag'] as const) {
+        const mm = MemoryManager.createSync({ size: 64 * 1024, checks, smallBlockCaches: false })
+        const ptr = mm.malloc(100)
+        const words = new Uint32Array(mm.memory.buffer)
+        const top = ptr - 8 + (words[(ptr - 8) >> 2] & ~7)
+        expect(mm.blocks().at(-1)).toMatchObject({ ptr: top + 8, free: true })
+        if (damage === 'magic') words[(top + 4) >> 2] ^= 0x0101_0000
+        else if (damage === 'used flag') words[top >> 2] |= 1
+        else words[top >> 2] += 64
+        const reported = error(() => mm.malloc(64))
+        expect(reported.code).toBe('CORRUPTION')
+        expect(reported.block).toBe(top + 8) // the top named, not "a free-index link"
+        if (damage === 'used flag') expect(reported.message).toContain('marked in use where a free block was expected')
+        expect(mm.stats().liveBlocks).toBe(1) // nothing was handed out
         mm.validate() // laid anew
+        expect(mm.blocks().at(-1)).toMatchObject({ ptr: top + 8, free: true })
         expect(mm.malloc(64)).toBe(top + 8)
         mm.free(ptr) // the block beside it
         stillUsable(mm)
-        continue
+        mm.validate()
       }
-      expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
-      expect(error(() => mm.validate()).code).toBe('CORRUPTION')
-      ;[words[top >> 2], words[(top + 4) >> 2]] = saved
-      mm.validate()
-      expect(mm.malloc(64)).toBe(top + 8)
     }
+  })
+
+  it("a stray used-free flag on the sentinel after a live last block: CORRUPTION once, then the flag is mended and the block frees", () => {
+    // The last block was the whole top once, so its last word still reads as a free block's footer
+    // of its size: only the walk from the pool's start (which passes it live) can tell.
+    const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+    const first = mm.malloc(100)
+    const last = mm.malloc(mm.stats().largestFreeBlock - 16)
+    expect(last).not.toBe(0)
+    expect(mm.blocks().at(-1)).toMatchObject({ ptr: last, free: false })
+    mm.write(last, [0xab])
+    const words = new Uint32Array(mm.memory.buffer)
+    const sentinel = last - 8 + (words[(last - 8) >> 2] & ~7)
+    words[sentinel >> 2] |= 4 // "the block on my left is free"
+    expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+    mm.validate() // mended by the call that reported it
+    expect(mm.malloc(64)).toBe(0) // the pool is full: no top to carve
+    expect(mm.read(last, 1)[0]).toBe(0xab) // the live block kept
+    mm.free(last)
+    mm.free(first)
+    expect(mm.stats()).toMatchObject({ liveBlocks: 0, freeBlocks: 1 })
+    stillUsable(mm)
+  })
+
+  it('a live last block that looks most like a free top (no slack, no protection, its old footer) stays live when the sentinel says a free block ends there', () => {
+    // Its tag is 0 below the magic, as a free block's: only its fingerprint (it lacks Write) tells
+    // it from a top whose used flag a stray write set.
+    const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+    mm.protect(mm.malloc(100), 100, Protection.Read) // the fingerprint table made while there is room
+    const usable = mm.stats().largestFreeBlock // usable bytes
+    const last = mm.malloc(usable) // the whole top, exactly: no slack
+    expect(mm.usableSize(last)).toBe(usable)
+    const words = new Uint32Array(mm.memory.buffer)
+    const size = words[(last - 8) >> 2] & ~7
+    expect(words[(last - 8 + size - 4) >> 2]).toBe(size) // the footer it had while free
+    mm.write(last, [1, 2, 3])
+    mm.protect(last, usable, Protection.None)
+    words[(last - 8 + size) >> 2] |= 4 // the sentinel's flag
+    expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION')
+    mm.validate()
+    expect(mm.blocks().at(-1)).toMatchObject({ ptr: last, free: false, protection: Protection.None })
+    expect(mm.stats().liveBlocks).toBe(2)
+    mm.protect(last, usable, Protection.ReadWrite)
+    expect(mm.usableSize(last)).toBe(usable)
+    expect(Array.from(mm.read(last, 3))).toEqual([1, 2, 3])
+    mm.free(last)
+    mm.validate()
   })
 
   it('a free beside a top whose header was overwritten: CORRUPTION naming the top, nothing freed; the next try goes through', () => {
