@@ -27,6 +27,10 @@
 // The pool ends with a sentinel: a header of size 0 marked USED, so that "the block on the right"
 // always exists and never coalesces.
 //
+// A header that stops being one (its block merged into a neighbour, grown over, or cleared) is
+// retired: it reads RETIRED_SIZE, which no block has, so that only block starts hold (see
+// retireHeader).
+//
 // Invariants (checked by validate.ts):
 //   - blocks tile the pool exactly, from the pool start to the sentinel;
 //   - every header's magic matches its address; sizes are multiples of 8, >= MIN_BLOCK_SIZE;
@@ -187,6 +191,27 @@ export const PROT_READ_WRITE: u32 = 3;
 // @ts-ignore: decorator
 @inline export function setFreePriority(block: usize, priority: u32): void {
   store<u16>(block, <u16>priority, 4);
+}
+
+/**
+ * What a header reads once it has stopped being one (its block merged into the one before it, or
+ * grown over): size RETIRED_SIZE, no flags, its magic kept. No block is that small, so no walk steps
+ * past it, and one that a damaged size sends into the middle of a block (the index rebuild) does not
+ * go on through the headers of blocks that were once there, as it did when they kept their sizes (a
+ * rebuild that did handed out blocks over live ones); and a pointer to it, its magic still matching,
+ * is known for one that was freed (DOUBLE_FREE, pointers.ts).
+ */
+export const RETIRED_SIZE: u32 = 8;
+
+// @ts-ignore: decorator
+@inline export function retireHeader(block: usize): void {
+  store<u32>(block, RETIRED_SIZE);
+}
+
+/** A header retired by retireHeader (its magic checked apart). */
+// @ts-ignore: decorator
+@inline export function isRetired(block: usize): bool {
+  return load<u32>(block) == RETIRED_SIZE;
 }
 
 /**

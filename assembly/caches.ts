@@ -19,7 +19,7 @@
 //    heap + HEAP_CACHES + 1016  u32        cached blocks in all
 //    heap + HEAP_CACHES + 1020  u32        cached bytes in all (block sizes)
 //
-//    a cached block:  header (USED | CACHED) │ u32 next cached block of its size │ ...
+//    a cached block:  header (USED | CACHED, PARKED_MARK below the magic) │ u32 next cached block of its size │ ...
 //
 // Invariants (validate.ts): every list holds blocks of its size marked USED | CACHED, the counts
 // agree with the lists, and every block so marked is in its list.
@@ -62,6 +62,15 @@ const CLASS_SHARE: u32 = 4;
  * live small blocks: 269 -> 232 instructions an operation with 16 -> 24; small-churn 235 -> 238).
  */
 const SPILL: u32 = 24;
+
+/**
+ * What a parked block's tag holds below its magic, where a live block keeps its slack and protection:
+ * a slack no block the caches hold can have. The index rebuild (repair.ts) folds a block marked
+ * parked into the free space only when it carries it: a live block whose cached flag a stray write
+ * set does not, and was handed out again. (The lists could not say: a damaged one leaves the blocks
+ * after the damage unreachable, and those are parked all the same.)
+ */
+export const PARKED_MARK: u32 = 0xcac4;
 
 // @ts-ignore: decorator
 @inline function classOf(size: u32): usize {
@@ -132,6 +141,7 @@ export function largestCached(heap: usize): u32 {
   if ((<u32>(count >= CLASS_LIMIT) | <u32>(bytes > budget)) != 0) return false;
   if ((count + 1) * size > budget / CLASS_SHARE) return false;
   store<u32>(block, word | CACHED);
+  store<u16>(block, <u16>PARKED_MARK, 4); // (a hand-out writes the tag anew)
   store<u32>(block, load<u32>(slot + HEADS), HEADER_SIZE);
   store<u32>(slot + HEADS, <u32>block);
   store<u32>(slot + COUNTS, count + 1);

@@ -22,7 +22,7 @@ import { indexClear } from "./freeindex";
 import { statsOnFreeAll } from "./stats";
 import { ERR_DESTROYED, ERR_PROTECTION, errorResult } from "./errors";
 import { FAULT_ACCESS, recordFault } from "./faults";
-import { PROT_WRITE, USED, protectionOf, clearFlag } from "./block";
+import { PROT_WRITE, protectionOf, retireHeader } from "./block";
 import { heapFirstBlock, heapNextBlock } from "./queries";
 
 export function heapClear(heap: usize): u32 {
@@ -42,10 +42,16 @@ export function heapClear(heap: usize): u32 {
   pendingForget(heap);
   indexClear(heap);
   store<u32>(heap + HEAP_FINGERPRINTS, 0); // its internal block is gone with the others
-  // Every old header reads as free, as a free leaves it, so that a pointer kept from before the
-  // clear is refused (DOUBLE_FREE, INVALID_POINTER) rather than taken for a live block: one pass
-  // over the headers, the whole cost of a clear. (checks mode's junk lays over them all anyway.)
-  for (let block = heapFirstBlock(heap); block != 0; block = heapNextBlock(heap, block)) clearFlag(block, USED);
+  // Every old header is retired, as a merge leaves one (block.ts retireHeader), so that a pointer
+  // kept from before the clear is refused (DOUBLE_FREE, INVALID_POINTER) rather than taken for a live
+  // block, and a walk that a later stray write sends into the free block finds no chain of old blocks
+  // to follow: one pass over the headers, the whole cost of a clear. (checks mode's junk lays over
+  // them all anyway.)
+  for (let block = heapFirstBlock(heap); block != 0; ) {
+    const next = heapNextBlock(heap, block);
+    retireHeader(block);
+    block = next;
+  }
   layPool(heap, <usize>load<u32>(heap + HEAP_POOL_START), <usize>load<u32>(heap + HEAP_SENTINEL));
   return 0;
 }

@@ -18,7 +18,7 @@
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, GRANULE, USED, PREV_FREE, PROT_READ_WRITE,
   blockSize, isUsed, isPrevFree, prevBlock, writeUsedHeader, writeFreeHeader, sizeInWord, requestedInWords, magicMismatch,
-  writeSentinel, setFlag, clearFlag, blockSizeFor, alignUp, retagUsed,
+  writeSentinel, setFlag, clearFlag, blockSizeFor, alignUp, retagUsed, retireHeader,
 } from "./block";
 import {
   CONTROL_STATE, HEAP_POOL_START, HEAP_SENTINEL, HEAP_LIMIT, HEAP_ALIGNMENT, HEAP_POLICY, HEAP_OPTIONS,
@@ -141,6 +141,7 @@ export function growFor(heap: usize, need: u32, alignment: u32): bool {
   if (!ensureMemory(end)) return false;
 
   const newSentinel = <usize>end - HEADER_SIZE;
+  if (lastFree != 0) retireHeader(sentinel); // the old sentinel, now inside the grown top
   if (checksOn(heap)) junkFill(lastFree != 0 ? junkEnd(lastFree, blockSize(lastFree)) : junkStart(freeStart, <u32>(newSentinel - freeStart), newSentinel), newSentinel - FOOTER_SIZE_BYTES);
   writeSentinel(newSentinel, PREV_FREE);
   store<u32>(heap + HEAP_SENTINEL, <u32>newSentinel);
@@ -482,6 +483,10 @@ export function releaseBlock(heap: usize, block: usize): void {
     if (checksOn(heap)) indexInsert(heap, start);
     else pendingPush(heap, start);
   }
+  // The headers now inside the merged block, after the index work (which reads them): checks mode's
+  // junk goes over them next.
+  if (nextFree) retireHeader(next);
+  if (prevFree) retireHeader(block);
   if (checksOn(heap)) {
     // After the index work (which reads the neighbours' links), and around the live node and footer.
     // The top has no node: its node's bytes are junk too (a left neighbour's node there is stale);
@@ -628,6 +633,7 @@ function releaseIntoTop(heap: usize, block: usize, size: u32, topSize: u32, requ
     return releaseChecked(heap, block, requested);
   }
   writeFreeHeader(block, size + topSize); // its footer is the top's: the sentinel's PREV_FREE stays
+  retireHeader(top);
   countFree(heap + CONTROL_STATS, requested);
   return 0;
 }

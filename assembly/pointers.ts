@@ -5,9 +5,9 @@
 //   checkLiveBlock    the pointer is the payload of a live block of this heap: aligned, inside the
 //                     pool, its header's magic matches its address (else INVALID_POINTER: an
 //                     interior or foreign pointer), its size fits the pool and the next header's
-//                     magic matches and says its left is used (else CORRUPTION), it is not free or
-//                     parked in a cache (else DOUBLE_FREE). O(1), two headers read (the next one
-//                     by nextHolds).
+//                     magic matches and says its left is used (else CORRUPTION), it is not free,
+//                     parked in a cache, or a header a merge retired (else DOUBLE_FREE). O(1), two
+//                     headers read (the next one by nextHolds).
 //   checkReleasable   checkLiveBlock, and the block may be given back: not the allocator's own
 //                     fingerprint table (INVALID_POINTER), writable (PROTECTION), its red zone
 //                     intact in checks mode (CORRUPTION).
@@ -24,8 +24,8 @@
 // (a write that copies a header's arithmetic, not a stray one) cannot be told from a real one.
 
 import {
-  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE, USED, CACHED,
-  blockSize, isUsed, isLive, isPrevFree, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag, sizeInWord, magicMismatch, protectionInTag,
+  HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE, USED, CACHED, PREV_FREE,
+  blockSize, isUsed, isLive, isPrevFree, isRetired, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag, sizeInWord, magicMismatch, protectionInTag,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATE, HEAP_READY, HEAP_OPTIONS, OPTION_CHECKS } from "./control";
 import { isReady } from "./heap";
@@ -49,6 +49,7 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
   // before the magic, which junk matches at one address in 65,536.)
   if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
   if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
+  if (isRetired(block)) return ERR_DOUBLE_FREE; // its block was freed and merged into another
   const size = blockSize(block);
   if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
     recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);
@@ -131,7 +132,11 @@ export function neighboursHold(heap: usize, block: usize): bool {
     const freeEnd = free + size;
     if ((magicMismatch(free, load<u32>(free, 4)) | (word & USED) | <u32>(size < MIN_BLOCK_SIZE) |
       <u32>(<u64>free + size > <u64>sentinel) | (<u32>(end != 0) & <u32>(freeEnd != end))) == 0) {
-      sound = load<u32>(freeEnd - FOOTER_SIZE_BYTES) == size;
+      // The footer, and the flag of the header after it (the sentinel's at most), which a free block
+      // sets: a live block whose used flag alone a stray write cleared keeps the footer it had when
+      // it was free, if it was handed out whole, and was merged with, or carved, over its data. (A
+      // flag that is clear is looked at again by freeBlockHolds: its header may be the damage.)
+      sound = ((load<u32>(freeEnd - FOOTER_SIZE_BYTES) ^ size) | (~load<u32>(freeEnd) & PREV_FREE)) == 0;
     }
   }
   return sound || freeBlockHolds(heap, free, end);
@@ -166,7 +171,20 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
     recordFault(heap, FAULT_BAD_FOOTER, free, footer, size);
     return false;
   }
+  // The header after it must say its left neighbour is free, when that header holds: one that does
+  // not is damage of its own, found when it is reached, and says nothing about this block.
+  const after = free + size;
+  if (!isPrevFree(after) && hasValidMagic(after) && (after == sentinel || headerSizeFits(after, sentinel))) {
+    recordFault(heap, FAULT_PREV_FREE_FLAG, after, 0, 1);
+    return false;
+  }
   return true;
+}
+
+/** The header at `block` has a size that could be a block's and ends in the pool. */
+function headerSizeFits(block: usize, sentinel: usize): bool {
+  const size = blockSize(block);
+  return size >= MIN_BLOCK_SIZE && <u64>block + size <= <u64>sentinel;
 }
 
 /**

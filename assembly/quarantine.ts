@@ -45,7 +45,7 @@ const BYTES: usize = 16;
 /** Where a held block keeps the next newer one: the first word of its payload. */
 const NEXT: usize = HEADER_SIZE;
 /** A held block's bytes before its junk: header and link. */
-const HELD_PREFIX: usize = NEXT + 4;
+export const HELD_PREFIX: usize = NEXT + 4;
 
 // @ts-ignore: decorator
 @inline function field(heap: usize, at: usize): u32 {

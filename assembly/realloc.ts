@@ -9,7 +9,7 @@
 // Contents are kept up to min(old, new requested size); on failure the old block stays as it was.
 // The caller holds the heap's lock (index.ts), as for every function in heap.ts.
 
-import { HEADER_SIZE, MIN_BLOCK_SIZE, GRANULE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes } from "./block";
+import { HEADER_SIZE, MIN_BLOCK_SIZE, GRANULE, PREV_FREE, PROT_READ_WRITE, blockSize, isUsed, writeUsedHeader, writeFreeHeader, clearFlag, protectionOf, requestedBytes, retireHeader } from "./block";
 import { CONTROL_STATS, HEAP_SENTINEL, HEAP_ALIGNMENT } from "./control";
 import { indexReplace, indexDamaged } from "./freeindex";
 import { isPending, pendingReplace } from "./pending";
@@ -57,6 +57,7 @@ function growInPlace(heap: usize, block: usize, need: u32): i32 {
     grownTo = total;
   }
   store<u32>(block, grownTo | (load<u32>(block) & 7));
+  retireHeader(next); // inside the grown block now (a rest's header starts 8 bytes past it at least)
   return GREW;
 }
 

@@ -1,28 +1,37 @@
 // Repair: the free index is derived data (freeindex.ts), so a link a stray write damaged is not a
 // lost heap. An operation whose walk met such a link stops short of following it and notes the
 // damage (indexDamaged); once the operation is over, settle records the fault (faults.ts), lays the
-// index anew from the blocks themselves (heapRebuildIndex, O(blocks)) and reports CORRUPTION, so
+// index anew from the blocks themselves (heapRebuildIndex: O(blocks), and the bytes of a block whose
+// size it cannot trust, looked through for the next block start) and reports CORRUPTION, so
 // the next call works on a sound heap.
 
-import { MIN_BLOCK_SIZE, FOOTER_SIZE, PREV_FREE, blockSize, isLive, isPrevFree, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority } from "./block";
+import { MIN_BLOCK_SIZE, FOOTER_SIZE, GRANULE, USED, CACHED, PREV_FREE, blockSize, isLive, isUsed, isPrevFree, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority, retireHeader } from "./block";
 import { mayBeFingerprinted } from "./protect";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATS } from "./control";
 import { statsRecount } from "./stats";
 import { indexClear, indexInsert, indexDamaged, indexDamageRecorded } from "./freeindex";
-import { cacheForget } from "./caches";
-import { quarantineForget } from "./quarantine";
+import { cacheForget, MAX_CACHED_BLOCK, PARKED_MARK } from "./caches";
+import { quarantineForget, HELD_PREFIX } from "./quarantine";
 import { pendingForget } from "./pending";
-import { checksOn, junkFill, junkStart, junkEnd } from "./checks";
+import { checksOn, junkFill, junkHolds, junkStart, junkEnd } from "./checks";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
 import { topBlock } from "./heap";
 
 /**
- * Lays the free index anew from the blocks, walking from the pool start for as long as headers
- * hold. The index is derived data: after a stray write damaged it, this makes the heap usable again.
- * (Free blocks past a header that does not hold are left out: their bytes are lost, the heap goes
- * on; but for the top, found from the pool's end.) The live blocks it passes are counted, with
- * their requested bytes, for heapAfterTakeOver (rebuiltLive, rebuiltUsage).
+ * Lays the free index anew from the blocks, walking from the pool start. The index is derived data:
+ * after a stray write damaged it, this makes the heap usable again.
+ *
+ * The walk trusts a block's size only when the header it leads to holds and agrees (its magic, its
+ * size, and its flag saying whether the block before it is free): else the block ends at the first
+ * header past it that holds (resumeAfter; merges retire the headers they swallow, so only block
+ * starts hold). A block is folded into the free space only when it surely was free: its footer and
+ * the next header's flag agree, or it carries the mark a cache leaves on a block it parks. A live
+ * block is left as it is, damaged or not (the user's, and reported by every call that takes it); so
+ * is a block whose state cannot be told (its bytes are lost, the heap goes on). A walk that trusted a damaged size folded live blocks into free space, and one that stopped
+ * at a damaged header left the free blocks past it marked free but out of the index, which later
+ * merges with them corrupted: either way blocks were handed out over live ones. The live blocks it
+ * passes are counted, with their requested bytes, for heapAfterTakeOver (rebuiltLive, rebuiltUsage).
  */
 let rebuiltLive: u64 = 0;
 let rebuiltUsage: u64 = 0;
@@ -37,38 +46,107 @@ export function heapRebuildIndex(heap: usize): void {
   let run: usize = 0; // start of the run of free (or cached) blocks being merged
   rebuiltLive = 0;
   rebuiltUsage = 0;
-  while (block < sentinel && hasValidMagic(block)) {
-    const size = blockSize(block);
-    if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) break;
-    if (isLive(block) && !isTopMarkedUsed(heap, block, size, sentinel)) {
-      rebuiltLive++;
-      rebuiltUsage += requestedBytes(block);
+  const top = topBlock(heap); // where the sentinel's flag and the top's footer say the top starts
+  while (block < sentinel) {
+    const holds = headerHolds(block, sentinel);
+    const next = holds ? blockEnd(block, sentinel) : resumeAfter(block, sentinel, sentinel);
+    const extent = <u32>(next - block);
+    const word = load<u32>(block);
+    const footerAgrees = load<u32>(next - FOOTER_SIZE) == extent;
+    let free = false;
+    if (!holds) {
+      // Its first word, the flags with the size, is not to be trusted: a free block is told by its
+      // footer, a word elsewhere that agrees with the extent found, and by the header after it; the
+      // top also by the sentinel's flag and its footer, which located it before the walk.
+      free = (block == top && next == sentinel) || (hasValidMagic(block) && (word & USED) == 0 && footerAgrees && nextSaysFree(next, sentinel));
+    } else if ((word & USED) == 0) free = nextSaysFree(next, sentinel) && (footerAgrees || landingAgrees(block, next, sentinel));
+    else if ((word & CACHED) != 0) free = parkedBlockHolds(heap, block, extent, sentinel);
+    else free = isTopMarkedUsed(heap, block, extent, sentinel);
+    if (free) {
+      if (run == 0) run = block; // its header is written anew when the run ends
+      else retireHeader(block); // inside the run's block from now on
+    } else {
+      if (isLive(block) && blockSize(block) == extent) {
+        rebuiltLive++;
+        rebuiltUsage += requestedBytes(block);
+      }
       clearFlag(block, PREV_FREE);
       if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
       run = 0;
-    } else if (run == 0) {
-      run = block;
     }
-    block += size;
+    block = next;
   }
-  // The walk stopped at a header that does not hold where the top's footer (and the sentinel's
-  // flag) say the top starts: the top's header was written over. Its bytes were free, so it is laid
-  // anew (with the free run before it). Left as it was, every malloc that needed the top, and every
-  // free of the block before it, met it again and reported CORRUPTION, for ever.
-  if (block < sentinel && block == topBlock(heap)) {
-    if (run == 0) run = block;
-    block = sentinel;
-  }
-  if (run != 0 && block == sentinel) {
+  if (run != 0) {
     writeFreeHeader(run, <u32>(sentinel - run)); // the top: out of the index
     junkRun(heap, run, <u32>(sentinel - run), sentinel);
     setFlag(sentinel, PREV_FREE);
-  } else if (block == sentinel) {
-    // The walk reached the sentinel past a live block: there is no top, whatever a stray write made
-    // the sentinel's flag say (as every live block's flag is mended above). Left set, every malloc
-    // that needed the top, and every free of the last block, reported CORRUPTION for ever.
+  } else {
+    // The walk reached the sentinel past a block that is not free: there is no top, whatever a
+    // stray write made the sentinel's flag say (as every such block's flag is mended above). Left
+    // set, every malloc that needed the top, and every free of the last block, reported CORRUPTION
+    // for ever.
     clearFlag(sentinel, PREV_FREE);
   }
+}
+
+/**
+ * Where the block at `block`, whose header holds, ends: where its size says, unless the header there
+ * does not hold or disagrees (its flag saying whether this block is free) and a block starts before
+ * it, inside the extent the size claims (which a stray write enlarged, then). A header there that
+ * does not hold with no block starting before it is that block's damage: the walk meets it next.
+ */
+function blockEnd(block: usize, sentinel: usize): usize {
+  const next = block + blockSize(block);
+  if (landingAgrees(block, next, sentinel)) return next;
+  return resumeAfter(block, next, sentinel); // `next` itself when no block starts before it
+}
+
+/** The header at `next`, where the block at `block` ends, holds and its flag agrees with the block's used flag. */
+function landingAgrees(block: usize, next: usize, sentinel: usize): bool {
+  return (next == sentinel || headerHolds(next, sentinel)) && hasValidMagic(next) && isPrevFree(next) == !isUsed(block);
+}
+
+/**
+ * The header at `next` says the block before it is free, or does not hold, and so says nothing: a
+ * live block whose used flag alone a stray write cleared is told by the header after it.
+ */
+function nextSaysFree(next: usize, sentinel: usize): bool {
+  if (next != sentinel && !headerHolds(next, sentinel)) return true;
+  return isPrevFree(next);
+}
+
+/**
+ * A block marked parked in a cache (or held by checks mode's quarantine), `extent` bytes by the walk:
+ * it may be folded into the free space when it carries the mark parking leaves (caches.ts
+ * PARKED_MARK), is no larger than a cached block can be, and no block starts inside it; in checks
+ * mode, when it is junk past its link, as the quarantine leaves a held block. A parked block has no
+ * footer to check its size against: a size that a stray write enlarged to the end of a later block
+ * passed every other test, and folded the live blocks between (the scan is at most
+ * MAX_CACHED_BLOCK bytes).
+ */
+function parkedBlockHolds(heap: usize, block: usize, extent: u32, sentinel: usize): bool {
+  if (checksOn(heap)) return junkHolds(block + HELD_PREFIX, block + extent); // a held block is junk past its link
+  return freePriority(block) == PARKED_MARK && extent <= MAX_CACHED_BLOCK && resumeAfter(block, block + extent, sentinel) == block + extent;
+}
+
+/** The header at `block` holds: its magic, and a size that keeps the block in the pool. */
+function headerHolds(block: usize, sentinel: usize): bool {
+  if (!hasValidMagic(block)) return false;
+  const size = blockSize(block);
+  return size >= MIN_BLOCK_SIZE && <u64>block + size <= <u64>sentinel;
+}
+
+/**
+ * Where the block at `block`, whose size cannot be trusted, ends: the first address past its
+ * smallest size, before `limit`, where a header holds; `limit` when none does. Only block starts
+ * carry a magic that matches their address (block.ts retireHeader), so a header that holds is a
+ * block's start but by a chance of about one in a million a word of data.
+ */
+function resumeAfter(block: usize, limit: usize, sentinel: usize): usize {
+  for (let at = block + MIN_BLOCK_SIZE; at < limit; at += GRANULE) {
+    if (headerHolds(at, sentinel)) return at;
+  }
+  return limit;
 }
 
 /**
