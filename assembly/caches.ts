@@ -19,7 +19,8 @@
 //    heap + HEAP_CACHES + 1016  u32        cached blocks in all
 //    heap + HEAP_CACHES + 1020  u32        cached bytes in all (block sizes)
 //
-//    a cached block:  header (USED | CACHED, PARKED_MARK below the magic) │ u32 next cached block of its size │ ...
+//    a cached block:  header (USED | CACHED; PARKED_MARK below the magic) │ u32 next cached block of
+//                     its size │ ...
 //
 // Invariants (validate.ts): every list holds blocks of its size marked USED | CACHED, the counts
 // agree with the lists, and every block so marked is in its list.

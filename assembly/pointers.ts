@@ -174,15 +174,19 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   // The header after it must say its left neighbour is free, when that header holds: one that does
   // not is damage of its own, found when it is reached, and says nothing about this block.
   const after = free + size;
-  if (!isPrevFree(after) && hasValidMagic(after) && (after == sentinel || headerSizeFits(after, sentinel))) {
+  if (!isPrevFree(after) && (after == sentinel ? hasValidMagic(after) : headerHolds(after, sentinel))) {
     recordFault(heap, FAULT_PREV_FREE_FLAG, after, 0, 1);
     return false;
   }
   return true;
 }
 
-/** The header at `block` has a size that could be a block's and ends in the pool. */
-function headerSizeFits(block: usize, sentinel: usize): bool {
+/**
+ * The header at `block` holds: its magic, and a size that could be a block's and keeps it in the pool
+ * (the sentinel's, of size 0, does not). Records nothing: for the walks that ask what to trust.
+ */
+export function headerHolds(block: usize, sentinel: usize): bool {
+  if (!hasValidMagic(block)) return false;
   const size = blockSize(block);
   return size >= MIN_BLOCK_SIZE && <u64>block + size <= <u64>sentinel;
 }

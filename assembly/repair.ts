@@ -17,6 +17,7 @@ import { checksOn, junkFill, junkHolds, junkStart, junkEnd } from "./checks";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
 import { topBlock } from "./heap";
+import { headerHolds } from "./pointers";
 
 /**
  * Lays the free index anew from the blocks, walking from the pool start. The index is derived data:
@@ -103,7 +104,7 @@ function blockEnd(block: usize, sentinel: usize): usize {
 
 /** The header at `next`, where the block at `block` ends, holds and its flag agrees with the block's used flag. */
 function landingAgrees(block: usize, next: usize, sentinel: usize): bool {
-  return (next == sentinel || headerHolds(next, sentinel)) && hasValidMagic(next) && isPrevFree(next) == !isUsed(block);
+  return (next == sentinel ? hasValidMagic(next) : headerHolds(next, sentinel)) && isPrevFree(next) == !isUsed(block);
 }
 
 /**
@@ -127,13 +128,6 @@ function nextSaysFree(next: usize, sentinel: usize): bool {
 function parkedBlockHolds(heap: usize, block: usize, extent: u32, sentinel: usize): bool {
   if (checksOn(heap)) return junkHolds(block + HELD_PREFIX, block + extent); // a held block is junk past its link
   return freePriority(block) == PARKED_MARK && extent <= MAX_CACHED_BLOCK && resumeAfter(block, block + extent, sentinel) == block + extent;
-}
-
-/** The header at `block` holds: its magic, and a size that keeps the block in the pool. */
-function headerHolds(block: usize, sentinel: usize): bool {
-  if (!hasValidMagic(block)) return false;
-  const size = blockSize(block);
-  return size >= MIN_BLOCK_SIZE && <u64>block + size <= <u64>sentinel;
 }
 
 /**
