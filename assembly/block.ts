@@ -28,8 +28,8 @@
 // always exists and never coalesces.
 //
 // A header that stops being one (its block merged into a neighbour, grown over, or cleared) is
-// retired: it reads RETIRED_SIZE, which no block has, so that only block starts hold (see
-// retireHeader).
+// retired: it reads RETIRED_SIZE, which no block has, and its magic turned over, so that only block
+// starts hold (see retireHeader).
 //
 // Invariants (checked by validate.ts):
 //   - blocks tile the pool exactly, from the pool start to the sentinel;
@@ -195,23 +195,26 @@ export const PROT_READ_WRITE: u32 = 3;
 
 /**
  * What a header reads once it has stopped being one (its block merged into the one before it, or
- * grown over): size RETIRED_SIZE, no flags, its magic kept. No block is that small, so no walk steps
- * past it, and one that a damaged size sends into the middle of a block (the index rebuild) does not
- * go on through the headers of blocks that were once there, as it did when they kept their sizes (a
- * rebuild that did handed out blocks over live ones); and a pointer to it, its magic still matching,
- * is known for one that was freed (DOUBLE_FREE, pointers.ts).
+ * grown over): size RETIRED_SIZE, no flags, and its magic turned over (every bit flipped). No block
+ * is that small and the magic no longer matches, so no walk steps past it, even once the block it is
+ * now inside writes over its first word: one that a damaged size sends into the middle of a block
+ * (the index rebuild) does not go on through the headers of blocks that were once there, as it did
+ * when they kept their sizes and magic (a rebuild that did handed out blocks over live ones; a
+ * header that kept its magic came back to hold, a payload that held it copied away and back by two
+ * reallocs with a small number written over its size). Both words together still say what it was: a
+ * pointer to it is known for one that was freed (DOUBLE_FREE, pointers.ts).
  */
 export const RETIRED_SIZE: u32 = 8;
 
 // @ts-ignore: decorator
 @inline export function retireHeader(block: usize): void {
-  store<u32>(block, RETIRED_SIZE);
+  store<u64>(block, (<u64>((magicFor(block) ^ 0xffff) << 16) << 32) | RETIRED_SIZE);
 }
 
-/** A header retired by retireHeader (its magic checked apart). */
+/** A header retired by retireHeader. */
 // @ts-ignore: decorator
 @inline export function isRetired(block: usize): bool {
-  return load<u32>(block) == RETIRED_SIZE;
+  return load<u64>(block) == ((<u64>((magicFor(block) ^ 0xffff) << 16) << 32) | RETIRED_SIZE);
 }
 
 /**

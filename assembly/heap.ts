@@ -42,6 +42,7 @@ import {
 import { heapValidate } from "./validate";
 import { quarantineInit, quarantineOn, quarantineHold, quarantineFlush, quarantinedBlocks, NOT_HELD, WRITTEN_AFTER_FREE, DAMAGED } from "./quarantine";
 import { heapPoolSize } from "./queries";
+import { settle } from "./repair";
 import { isPending, pendingPush, pendingUnlink, pendingReplace, pendingResize, pendingMayFit, pendingFold, inBurst, pendingEmpty } from "./pending";
 import {
   FAULT_NONE, FAULT_FINGERPRINT, FAULT_DESTROYED,
@@ -614,7 +615,7 @@ function holdChecked(heap: usize, block: usize, requested: u32): u32 {
   if (held == DAMAGED) return 0; // nothing changed; CORRUPTION once the call is over, and a rebuild
   if (held == NOT_HELD) releaseBlock(heap, block);
   countFree(heap + CONTROL_STATS, requested);
-  return 0;
+  return released(heap);
 }
 
 /**
@@ -653,6 +654,17 @@ function releaseChecked(heap: usize, block: usize, requested: u32): u32 {
   if (!nextHolds(heap, block) || !neighboursHold(heap, block)) return neighbourDamaged(heap, block);
   releaseBlock(heap, block);
   countFree(heap + CONTROL_STATS, requested);
+  return released(heap);
+}
+
+/**
+ * The end of a free whose block is given back: damage its merge met in the free index (a link it
+ * would not follow) is repaired here, its fault recorded, and the free returns 0. Reported as
+ * CORRUPTION, as other calls report damage, it told the caller the block was still theirs when it
+ * was free and merged, and a second free of it was a DOUBLE_FREE (realloc's reallocDone, likewise).
+ */
+function released(heap: usize): u32 {
+  if (indexDamaged()) settle(heap, 0);
   return 0;
 }
 

@@ -48,8 +48,8 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
   // In checks mode freed memory is junk: a "header" of junk is a pointer into freed memory. (Checked
   // before the magic, which junk matches at one address in 65,536.)
   if (checksOn(heap) && load<u32>(block) == JUNK_WORD && load<u32>(block, 4) == JUNK_WORD) return ERR_DOUBLE_FREE;
-  if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
   if (isRetired(block)) return ERR_DOUBLE_FREE; // its block was freed and merged into another
+  if (!hasValidMagic(block)) return ERR_INVALID_POINTER;
   const size = blockSize(block);
   if (size < MIN_BLOCK_SIZE || <u64>block + size > <u64>sentinel) {
     recordFault(heap, FAULT_BAD_SIZE, block, size, sentinel - block);

@@ -449,6 +449,21 @@ describe('fault injection: what the rebuild may take for free space', () => {
     expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: ptrs[5] }) // the damage itself stays reported
   })
 
+  it('a free whose merge meets a damaged index link is done: the index rebuilt, no error that would say the block is still yours', () => {
+    const { mm, ptrs, words } = heapWithHoles()
+    mm.free(mm.malloc(8)) // the holes folded into the index
+    for (const i of [0, 2, 4, 6, 8, 10, 12, 14]) {
+      words()[ptrs[i] >> 2] = 0xdead_0000 + i * 8 // each hole's left link
+      words()[(ptrs[i] + 4) >> 2] = 0x0bad_f00d // and right link
+    }
+    const live = mm.stats().liveBlocks
+    expect(() => mm.free(ptrs[5])).not.toThrow() // it merges with holes 4 and 6: a walk to them meets the links
+    expect(mm.stats().liveBlocks).toBe(live - 1)
+    expect(error(() => mm.free(ptrs[5])).code).toBe('DOUBLE_FREE') // it is free, as the first call said
+    mm.validate() // rebuilt by the free
+    stillUsable(mm)
+  })
+
   // Single bits and whole words over every word of a header or footer, one to three at a time, in
   // every configuration; then allocations, reallocations and frees of blocks made after the damage.
   // Before the rebuild learnt to tell free space from live blocks, 25 of 2,000 such heaps handed out
