@@ -208,13 +208,14 @@ export const RETIRED_SIZE: u32 = 8;
 
 // @ts-ignore: decorator
 @inline export function retireHeader(block: usize): void {
-  store<u64>(block, (<u64>((magicFor(block) ^ 0xffff) << 16) << 32) | RETIRED_SIZE);
+  store<u32>(block, RETIRED_SIZE);
+  store<u32>(block, load<u32>(block, 4) ^ 0xffff_0000, 4); // (the header held: its magic was right)
 }
 
 /** A header retired by retireHeader. */
 // @ts-ignore: decorator
 @inline export function isRetired(block: usize): bool {
-  return load<u64>(block) == ((<u64>((magicFor(block) ^ 0xffff) << 16) << 32) | RETIRED_SIZE);
+  return load<u32>(block) == RETIRED_SIZE && tagMagic(block) == (magicFor(block) ^ 0xffff);
 }
 
 /**
