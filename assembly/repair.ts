@@ -67,6 +67,12 @@ export function heapRebuildIndex(heap: usize): void {
       if (run == 0) run = block; // its header is written anew when the run ends
       else retireHeader(block); // inside the run's block from now on
     } else {
+      // A block marked parked that parking did not mark, whose size holds, is a live block whose cached
+      // flag a stray write set: it is the user's again (with its flag set, it was refused to its free
+      // and reported by validate() for ever). checks mode's held blocks carry no mark: left as they are.
+      if (holds && (word & (USED | CACHED)) == (USED | CACHED) && blockSize(block) == extent && !checksOn(heap) && freePriority(block) != PARKED_MARK) {
+        clearFlag(block, CACHED);
+      }
       if (isLive(block) && blockSize(block) == extent) {
         rebuiltLive++;
         rebuiltUsage += requestedBytes(block);

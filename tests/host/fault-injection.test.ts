@@ -396,7 +396,7 @@ describe('fault injection: what the rebuild may take for free space', () => {
     neverOver(mm, live, pattern)
   })
 
-  it('a live block whose cached flag a stray write set: CORRUPTION where it is met, the block kept', () => {
+  it('a live block whose cached flag a stray write set: CORRUPTION where it is met, the block kept, and the user\'s again after the rebuild', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const first = mm.malloc(64)
     mm.malloc(64)
@@ -413,6 +413,9 @@ describe('fault injection: what the rebuild may take for free space', () => {
     mm.malloc(64) // takes it, and leaves the list's head at the link
     expect(error(() => mm.malloc(64)).code).toBe('CORRUPTION') // the rebuild follows
     neverOver(mm, live, pattern)
+    mm.validate() // parking had not marked it: the rebuild cleared the flag
+    expect(Array.from(mm.read(live, pattern.length))).toEqual(pattern)
+    mm.free(live)
   })
 
   it('a live block whose used flag a stray write cleared, its old footer intact: its neighbour frees without merging over it', () => {
