@@ -640,12 +640,14 @@ function releaseIntoTop(heap: usize, block: usize, size: u32, topSize: u32, requ
 }
 
 /**
- * CORRUPTION for a free whose block has a neighbour that does not hold (its fault recorded). When
- * that is the top, damage is marked too: the rebuild lays the top anew (repair.ts), and the block
- * can be freed on the next try instead of never.
+ * CORRUPTION for a free whose block has a neighbour that does not hold (its fault recorded), nothing
+ * freed. Damage is marked too: the rebuild (repair.ts) lays the neighbour anew when it surely was
+ * free, or else marks it used, so that the block can be freed on the next try instead of never (a
+ * free block of a top, or of a block whose footer a stray write changed, is laid anew; a header past
+ * knowing is left to be reported, its bytes lost, and no longer merged with).
  */
 function neighbourDamaged(heap: usize, block: usize): u32 {
-  if (block + blockSize(block) == topBlock(heap)) markIndexDamagedRecorded();
+  markIndexDamagedRecorded();
   return errorResult(ERR_CORRUPTION);
 }
 

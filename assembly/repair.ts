@@ -66,19 +66,26 @@ export function heapRebuildIndex(heap: usize): void {
     if (free) {
       if (run == 0) run = block; // its header is written anew when the run ends
       else retireHeader(block); // inside the run's block from now on
-    } else {
+    } else if (hasValidMagic(block)) { // (where the walk found none, it may stand in a block's data: nothing is written)
       // A block marked parked that parking did not mark, whose size holds, is a live block whose cached
       // flag a stray write set: it is the user's again (with its flag set, it was refused to its free
       // and reported by validate() for ever). checks mode's held blocks carry no mark: left as they are.
       if (holds && (word & (USED | CACHED)) == (USED | CACHED) && blockSize(block) == extent && !checksOn(heap) && freePriority(block) != PARKED_MARK) {
         clearFlag(block, CACHED);
       }
+      // Marked free but not free: a free block always has a footer that agrees, so this one is a live
+      // block whose used flag a stray write cleared (the user's again), or a header past knowing. Marked
+      // used either way, its neighbours no longer merge with it: their frees were refused for ever.
+      if ((word & USED) == 0 && !footerAgrees) setFlag(block, USED);
       if (isLive(block) && blockSize(block) == extent) {
         rebuiltLive++;
         rebuiltUsage += requestedBytes(block);
       }
       clearFlag(block, PREV_FREE);
       if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
+      run = 0;
+    } else if (run != 0) {
+      closeRun(heap, run, block);
       run = 0;
     }
     block = next;
@@ -166,7 +173,7 @@ function closeRun(heap: usize, run: usize, end: usize): void {
   writeFreeHeader(run, <u32>(end - run));
   indexInsert(heap, run);
   junkRun(heap, run, <u32>(end - run), <usize>load<u32>(heap + HEAP_SENTINEL));
-  setFlag(end, PREV_FREE);
+  if (hasValidMagic(end)) setFlag(end, PREV_FREE); // (a header past knowing may be a block's data)
 }
 
 /**

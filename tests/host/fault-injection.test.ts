@@ -438,6 +438,37 @@ describe('fault injection: what the rebuild may take for free space', () => {
     neverOver(mm, live, pattern.slice(0, 16))
   })
 
+  it("a free refused for a neighbour whose header is past knowing goes through on the next try; the neighbour stays reported", () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+    const left = mm.malloc(100)
+    const damaged = mm.malloc(40)
+    mm.malloc(100)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(damaged - 8) >> 2] = 0xfd7c_424c // "free", of a size past the pool
+    expect(error(() => mm.free(left)).code).toBe('CORRUPTION') // its right neighbour would be merged
+    expect(mm.stats().liveBlocks).toBe(3) // nothing freed
+    mm.free(left) // the rebuild marked the neighbour used: no merge is tried
+    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: damaged })
+    expect(error(() => mm.free(damaged)).code).toBe('CORRUPTION')
+  })
+
+  it("a live block whose used flag alone a stray write cleared (its last word the user's) is the user's again after the rebuild", () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+    const left = mm.malloc(100)
+    const live = mm.malloc(100)
+    mm.malloc(100)
+    const bytes = Array.from({ length: mm.usableSize(live) }, (_, i) => (i * 5 + 1) & 0xff)
+    mm.write(live, bytes) // up to its last word, where a free block keeps its footer
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(live - 8) >> 2] &= ~1 // "free"
+    expect(error(() => mm.free(left)).code).toBe('CORRUPTION') // no footer agrees: not merged with
+    mm.free(left)
+    mm.validate()
+    expect(Array.from(mm.read(live, bytes.length))).toEqual(bytes)
+    mm.free(live)
+    mm.validate()
+  })
+
   it('a live block whose header does not hold: the rebuild goes on past it, and the free block after it is found again', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
     const ptrs = Array.from({ length: 12 }, () => mm.malloc(200))
