@@ -2,8 +2,9 @@
 // lost heap. An operation whose walk met such a link stops short of following it and notes the
 // damage (indexDamaged); once the operation is over, settle records the fault (faults.ts), lays the
 // index anew from the blocks themselves (heapRebuildIndex: O(blocks), and the bytes of a block whose
-// size it cannot trust, looked through for the next block start) and reports CORRUPTION, so
-// the next call works on a sound heap.
+// size it cannot trust, looked through for the next block start) and reports CORRUPTION, so the
+// next call works on a sound heap (a free or realloc whose change was made returns as if nothing had
+// been wrong: heap.ts released, realloc.ts reallocDone).
 
 import { MIN_BLOCK_SIZE, FOOTER_SIZE, GRANULE, USED, CACHED, PREV_FREE, blockSize, isLive, isUsed, isPrevFree, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority, retireHeader } from "./block";
 import { mayBeFingerprinted } from "./protect";
@@ -27,12 +28,15 @@ import { headerHolds } from "./pointers";
  * size, and its flag saying whether the block before it is free): else the block ends at the first
  * header past it that holds (resumeAfter; merges retire the headers they swallow, so only block
  * starts hold). A block is folded into the free space only when it surely was free: its footer and
- * the next header's flag agree, or it carries the mark a cache leaves on a block it parks. A live
- * block is left as it is, damaged or not (the user's, and reported by every call that takes it); so
- * is a block whose state cannot be told (its bytes are lost, the heap goes on). A walk that trusted a damaged size folded live blocks into free space, and one that stopped
- * at a damaged header left the free blocks past it marked free but out of the index, which later
- * merges with them corrupted: either way blocks were handed out over live ones. The live blocks it
- * passes are counted, with their requested bytes, for heapAfterTakeOver (rebuiltLive, rebuiltUsage).
+ * the next header's flag agree, or it carries the mark a cache leaves on a block it parks. Any other
+ * block is left where it is, damaged or not (a live one is the user's, and reported by every call
+ * that takes it; one whose state cannot be told loses its bytes): one marked free whose footer does
+ * not agree is marked used, and one marked parked that parking did not mark is made live, so that
+ * no neighbour merges with it. A
+ * walk that trusted a damaged size folded live blocks into free space, and one that stopped at a
+ * damaged header left the free blocks past it marked free but out of the index, which later merges
+ * with them corrupted: either way blocks were handed out over live ones. The live blocks it passes
+ * are counted, with their requested bytes, for heapAfterTakeOver (rebuiltLive, rebuiltUsage).
  */
 let rebuiltLive: u64 = 0;
 let rebuiltUsage: u64 = 0;
