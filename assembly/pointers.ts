@@ -174,7 +174,7 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
   // The header after it must say its left neighbour is free, when that header holds: one that does
   // not is damage of its own, found when it is reached, and says nothing about this block.
   const after = free + size;
-  if (!isPrevFree(after) && (after == sentinel ? hasValidMagic(after) : headerHolds(after, sentinel))) {
+  if (!isPrevFree(after) && headerOrSentinelHolds(after, sentinel)) {
     recordFault(heap, FAULT_PREV_FREE_FLAG, after, 0, 1);
     return false;
   }
@@ -189,6 +189,11 @@ export function headerHolds(block: usize, sentinel: usize): bool {
   if (!hasValidMagic(block)) return false;
   const size = blockSize(block);
   return size >= MIN_BLOCK_SIZE && <u64>block + size <= <u64>sentinel;
+}
+
+/** headerHolds, or `block` is the sentinel and its magic holds (its size, 0, is no block's). */
+export function headerOrSentinelHolds(block: usize, sentinel: usize): bool {
+  return block == sentinel ? hasValidMagic(block) : headerHolds(block, sentinel);
 }
 
 /**

@@ -18,7 +18,7 @@ import { checksOn, junkFill, junkHolds, junkStart, junkEnd } from "./checks";
 import { FAULT_INDEX_LINK, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
 import { topBlock } from "./heap";
-import { headerHolds } from "./pointers";
+import { headerHolds, headerOrSentinelHolds } from "./pointers";
 
 /**
  * Lays the free index anew from the blocks, walking from the pool start. The index is derived data:
@@ -66,7 +66,7 @@ export function heapRebuildIndex(heap: usize): void {
       free = (block == top && next == sentinel) || (hasValidMagic(block) && (word & USED) == 0 && footerAgrees && nextSaysFree(next, sentinel));
     } else if ((word & USED) == 0) free = nextSaysFree(next, sentinel) && (footerAgrees || landingAgrees(block, next, sentinel));
     else if ((word & CACHED) != 0) free = parkedBlockHolds(heap, block, extent, sentinel);
-    else free = isTopMarkedUsed(heap, block, extent, sentinel);
+    else free = block == top && next == sentinel && isTopMarkedUsed(heap, block);
     if (free) {
       if (run == 0) run = block; // its header is written anew when the run ends
       else retireHeader(block); // inside the run's block from now on
@@ -121,7 +121,7 @@ function blockEnd(block: usize, sentinel: usize): usize {
 
 /** The header at `next`, where the block at `block` ends, holds and its flag agrees with the block's used flag. */
 function landingAgrees(block: usize, next: usize, sentinel: usize): bool {
-  return (next == sentinel ? hasValidMagic(next) : headerHolds(next, sentinel)) && isPrevFree(next) == !isUsed(block);
+  return headerOrSentinelHolds(next, sentinel) && isPrevFree(next) == !isUsed(block);
 }
 
 /**
@@ -161,15 +161,15 @@ function resumeAfter(block: usize, limit: usize, sentinel: usize): usize {
 }
 
 /**
- * The top, its header's used flag set by a stray write: a block the walk would count as live. It
- * ends at the sentinel, whose flag says a free block ends there; its footer agrees; and its tag is a
- * free block's, 0 below the magic where a live block keeps its slack and protection. A live block
- * with both 0 lacks Write, so it has a fingerprint (protect.ts), which this one may not have. The
- * footer alone proves nothing: a block handed out whole keeps the footer it had while free.
+ * The block at the top's place (the caller checked: where the sentinel's flag and the top's footer
+ * say it starts, ending at the sentinel), marked used: the top, its used flag set by a stray write,
+ * when its tag is a free block's, 0 below the magic where a live block keeps its slack and
+ * protection. A live block with both 0 lacks Write, so it has a fingerprint (protect.ts), which this
+ * one may not have. The footer alone proves nothing: a block handed out whole keeps the footer it
+ * had while free.
  */
-function isTopMarkedUsed(heap: usize, block: usize, size: u32, sentinel: usize): bool {
-  return block + size == sentinel && isPrevFree(sentinel) && load<u32>(sentinel - FOOTER_SIZE) == size &&
-    freePriority(block) == 0 && !mayBeFingerprinted(heap, block);
+function isTopMarkedUsed(heap: usize, block: usize): bool {
+  return freePriority(block) == 0 && !mayBeFingerprinted(heap, block);
 }
 
 /** The blocks from `run` to `end` become one free block in the index. */
