@@ -18,7 +18,9 @@
 //      slack                usable bytes minus requested bytes (stats and checks mode)
 //      prot                 the Protection bits (Read 1, Write 2, Execute 4)
 //    A FREE block's tag holds its magic and, in the low 16 bits instead of slack and prot, its
-//    priority in the free index (freeindex.ts), which a block taking its place inherits.
+//    priority in the free index (freeindex.ts), which a block taking its place inherits. A
+//    CONDEMNED block (its header damaged, then written anew by the index rebuild, repair.ts) holds
+//    CONDEMNED_MARK there: marked used, and out of use for good.
 //
 // A FREE block (U clear) also carries a footer, its size, in its last 4 bytes, so the block on its
 // right can find its start in O(1) (a boundary tag), and the free index keeps its links in the
@@ -36,7 +38,8 @@
 //   - every header's magic matches its address; sizes are multiples of 8, >= MIN_BLOCK_SIZE;
 //   - P of a block is set exactly when the block on its left is free;
 //   - no two free blocks are adjacent (they are always coalesced);
-//   - a free block's footer equals its size.
+//   - a free block's footer equals its size;
+//   - a live block's slack is under SLACK_LIMIT (a condemned block's is the one above it).
 
 export const HEADER_SIZE: u32 = 8;
 export const FOOTER_SIZE: u32 = 4;
@@ -216,6 +219,33 @@ export const RETIRED_SIZE: u32 = 8;
 // @ts-ignore: decorator
 @inline export function isRetired(block: usize): bool {
   return load<u32>(block) == RETIRED_SIZE && tagMagic(block) == (magicFor(block) ^ 0xffff);
+}
+
+/**
+ * What the tag of a condemned block holds below its magic: a slack of 0x1fff and no protection bits.
+ * A block is condemned by the index rebuild (repair.ts) when it is marked in use but its header
+ * cannot be trusted (its magic, size or slack overwritten): its header is written anew, the size
+ * reaching the next header that holds, so that the heap's blocks tile again and validation passes
+ * once the damage was reported; every call that takes its pointer is refused (CORRUPTION, naming
+ * it), and it is never freed or merged (the size found may not be the one the user had: freed, the
+ * block could be handed out over live bytes). No live block has that slack: a block is handed out
+ * at most SPILL + MIN_BLOCK_SIZE + GRANULE bytes larger than its request (caches.ts, heap.ts), so a
+ * slack is under 64; and without Write in its protection bits, the free's fast test (pointers.ts
+ * headerReleasableAtOnce) refuses it at no cost.
+ */
+export const CONDEMNED_MARK: u32 = 0xfff8;
+/** Every live block's slack is under this (see CONDEMNED_MARK): the index rebuild trusts no other. */
+export const SLACK_LIMIT: u32 = 64;
+
+// @ts-ignore: decorator
+@inline export function isCondemned(block: usize): bool {
+  return (load<u32>(block) & (USED | CACHED)) == USED && <u32>load<u16>(block, 4) == CONDEMNED_MARK;
+}
+
+/** Writes a condemned block's header: `size` bytes, used, its left neighbour used (the caller sets PREV_FREE). */
+export function condemn(block: usize, size: u32): void {
+  store<u32>(block, size | USED);
+  store<u32>(block, (magicFor(block) << 16) | CONDEMNED_MARK, 4);
 }
 
 /**

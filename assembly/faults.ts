@@ -47,6 +47,11 @@ export const FAULT_QUARANTINE: u32 = 20;
  * overwritten, or the flag, footer or link that said a free block is there.
  */
 export const FAULT_MARKED_USED: u32 = 21;
+/**
+ * A condemned block (block.ts): its header was overwritten, reported, and written anew by the index
+ * rebuild as a block kept out of use. Every call that takes its pointer reports this.
+ */
+export const FAULT_CONDEMNED: u32 = 22;
 
 /** Records a fault and returns its reason. */
 export function recordFault(heap: usize, reason: u32, block: usize, found: u64, expected: u64): u32 {

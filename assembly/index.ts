@@ -32,7 +32,7 @@ import {
   CONTROL_LOCK, CONTROL_STATE, CONTROL_STATS, ALLOCATOR_DESTROYED, HEAP_READY, HEAP_ALIGNMENT,
   HEAP_FAULT_BLOCK, HEAP_FAULT_FOUND, HEAP_FAULT_EXPECTED, HEAP_FAULT_REASON,
 } from "./control";
-import { HEADER_SIZE, isLive, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
+import { HEADER_SIZE, isLive, isCondemned, protectionOf, requestedBytes, usableBytes, alignUp, blockSize } from "./block";
 import { ERR_DESTROYED, ERR_CORRUPTION, errorResult } from "./errors";
 
 // ─── Geometry ────────────────────────────────────────────────────────────────────────────────────
@@ -279,7 +279,7 @@ export function block_payload(block: usize): usize { return block + HEADER_SIZE;
 export function block_is_used(block: usize): bool { return isLive(block); }
 /** Requested bytes of a live block, usable bytes of a free one (as blocks() reports them). */
 export function block_reported_size(block: usize): u32 {
-  return isLive(block) ? requestedBytes(block) : usableBytes(block);
+  return isLive(block) && !isCondemned(block) ? requestedBytes(block) : usableBytes(block);
 }
 export function block_protection(block: usize): u32 { return isLive(block) ? protectionOf(block) : 0; }
 

@@ -25,13 +25,13 @@
 
 import {
   HEADER_SIZE, FOOTER_SIZE as FOOTER_SIZE_BYTES, MIN_BLOCK_SIZE, PROT_WRITE, USED, CACHED, PREV_FREE,
-  blockSize, isUsed, isLive, isPrevFree, isRetired, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag, sizeInWord, magicMismatch, protectionInTag,
+  blockSize, isUsed, isLive, isCondemned, isPrevFree, isRetired, hasValidMagic, tagMagic, magicFor, slackOf, slackInTag, sizeInWord, magicMismatch, protectionInTag,
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATE, HEAP_READY, HEAP_OPTIONS, OPTION_CHECKS } from "./control";
 import { isReady } from "./heap";
 import { isInternalBlock, refuseUnwritable } from "./protect";
 import { checksOn, canaryIntact, JUNK_WORD } from "./checks";
-import { FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER, FAULT_BAD_SLACK, FAULT_MARKED_USED, recordFault } from "./faults";
+import { FAULT_BAD_SIZE, FAULT_BAD_MAGIC, FAULT_PREV_FREE_FLAG, FAULT_BAD_FOOTER, FAULT_BAD_SLACK, FAULT_MARKED_USED, FAULT_CONDEMNED, recordFault } from "./faults";
 import { ERR_INVALID_POINTER, ERR_DOUBLE_FREE, ERR_CORRUPTION, ERR_PROTECTION, ERR_DESTROYED } from "./errors";
 
 /**
@@ -56,6 +56,10 @@ export function checkLiveBlock(heap: usize, ptr: usize): u32 {
     return ERR_CORRUPTION;
   }
   if (!isLive(block)) return ERR_DOUBLE_FREE; // free, or parked in a small-block cache
+  if (isCondemned(block)) {
+    recordFault(heap, FAULT_CONDEMNED, block, 0, 0);
+    return ERR_CORRUPTION;
+  }
   // Its requested size must lie inside it: read from a size or tag a stray write changed, it would
   // lay a red zone, or copy a realloc's bytes, from below the block, over whatever is there.
   if (slackOf(block) > size - HEADER_SIZE) {

@@ -16,7 +16,7 @@
 // Invariant: a used block has an entry exactly when its protection lacks Write.
 // Cost: fingerprinting reads the block once (8 bytes a step); lookups are O(1) expected.
 
-import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive } from "./block";
+import { HEADER_SIZE, PROT_WRITE, PROT_READ_WRITE, usableBytes, protectionOf, setProtection, isLive, isCondemned } from "./block";
 import { HEAP_FINGERPRINTS, HEAP_POOL_START, HEAP_SENTINEL } from "./control";
 import { allocateBlock, releaseBlock } from "./heap";
 import { heapFirstBlock, heapNextBlock, accessibleBytes } from "./queries";
@@ -66,7 +66,7 @@ export function someBlockUnwritable(heap: usize): usize {
   const table = tableOf(heap);
   if (table != 0 && load<u32>(table, 4) == 0) return 0;
   for (let block = heapFirstBlock(heap); block != 0; block = heapNextBlock(heap, block)) {
-    if (isLive(block) && (protectionOf(block) & PROT_WRITE) == 0) return block;
+    if (isLive(block) && (protectionOf(block) & PROT_WRITE) == 0 && !isCondemned(block)) return block;
   }
   return 0;
 }

@@ -1,13 +1,18 @@
 // Repair: the free index is derived data (freeindex.ts), so a link a stray write damaged is not a
 // lost heap. An operation whose walk met such a link stops short of following it and notes the
 // damage (indexDamaged); once the operation is over, settle records the fault (faults.ts), lays the
-// index anew from the blocks themselves (heapRebuildIndex: O(blocks), and the bytes of a block whose
-// size it cannot trust, looked through for the next block start) and reports CORRUPTION, so the
-// next call works on a sound heap (a free or realloc whose change was made returns as if nothing had
-// been wrong: heap.ts released, realloc.ts reallocDone).
+// index anew from the blocks themselves (heapRebuildIndex: O(pool bytes / 8), as the bytes of each
+// block are looked through for a header inside it) and reports CORRUPTION, so the next call works
+// on a sound heap (a free or realloc whose change was made returns as if nothing had been wrong:
+// heap.ts released, realloc.ts reallocDone). Validation that finds a block's header or the
+// statistics damaged runs the same rebuild once it has reported it (validate.ts), so that damage
+// is reported once: a block whose header cannot be trusted is then condemned (block.ts).
 
-import { MIN_BLOCK_SIZE, FOOTER_SIZE, GRANULE, USED, CACHED, PREV_FREE, blockSize, isLive, isUsed, isPrevFree, hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority, retireHeader } from "./block";
-import { mayBeFingerprinted } from "./protect";
+import {
+  MIN_BLOCK_SIZE, HEADER_SIZE, FOOTER_SIZE, GRANULE, USED, CACHED, PREV_FREE, SLACK_LIMIT, blockSize, isLive, isUsed, isPrevFree,
+  hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority, retireHeader, slackOf, isCondemned, condemn,
+} from "./block";
+import { mayBeFingerprinted, isInternalBlock } from "./protect";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATS } from "./control";
 import { statsRecount } from "./stats";
 import { indexClear, indexInsert, indexDamaged, indexDamageRecorded } from "./freeindex";
@@ -29,18 +34,18 @@ import { headerHolds, headerOrSentinelHolds } from "./pointers";
  * header past it that holds (resumeAfter; merges retire the headers they swallow, so only block
  * starts hold). A block is folded into the free space only when it surely was free: its footer and
  * the next header's flag agree, or it carries the mark a cache leaves on a block it parks. Any other
- * block is left where it is, damaged or not (a live one is the user's, and reported by every call
- * that takes it; one whose state cannot be told loses its bytes): one marked free whose footer does
- * not agree is marked used, and one marked parked that parking did not mark is made live, so that
- * no neighbour merges with it. A
- * walk that trusted a damaged size folded live blocks into free space, and one that stopped at a
- * damaged header left the free blocks past it marked free but out of the index, which later merges
- * with them corrupted: either way blocks were handed out over live ones. The live blocks it passes
- * are counted, with their requested bytes, for heapAfterTakeOver (rebuiltLive, rebuiltUsage).
+ * block is not free: a live block whose header holds (liveHeaderHolds) stays the user's, and any
+ * other is condemned (block.ts): its header is written anew as a block kept out of use, reaching the
+ * next header that holds, so that the blocks tile again. A block marked free that was not is marked
+ * used, and one marked parked that parking did not mark is made live: no neighbour merges with
+ * either. A walk that trusted a damaged size folded live blocks into free space, and one that
+ * stopped at a damaged header left the free blocks past it marked free but out of the index, which
+ * later merges with them corrupted: either way blocks were handed out over live ones. A damaged block
+ * left as it was made validation report it for ever (checks mode then refused every free), and its
+ * neighbours' merges with it be refused. The statistics are recounted from the live blocks the walk
+ * passes (a condemned block at its usable bytes), so that they agree with the blocks whatever the
+ * damage changed.
  */
-let rebuiltLive: u64 = 0;
-let rebuiltUsage: u64 = 0;
-
 export function heapRebuildIndex(heap: usize): void {
   indexClear(heap);
   cacheForget(heap); // cached and held blocks are folded back below, with every other free run
@@ -49,12 +54,12 @@ export function heapRebuildIndex(heap: usize): void {
   const sentinel: usize = load<u32>(heap + HEAP_SENTINEL);
   let block: usize = load<u32>(heap + HEAP_POOL_START);
   let run: usize = 0; // start of the run of free (or cached) blocks being merged
-  rebuiltLive = 0;
-  rebuiltUsage = 0;
+  let rebuiltLive: u64 = 0; // the live blocks the walk passes, and their requested bytes
+  let rebuiltUsage: u64 = 0;
   const top = topBlock(heap); // where the sentinel's flag and the top's footer say the top starts
   while (block < sentinel) {
     const holds = headerHolds(block, sentinel);
-    const next = holds ? blockEnd(block, sentinel) : resumeAfter(block, sentinel, sentinel);
+    let next = holds ? blockEnd(block, sentinel) : resumeAfter(block, sentinel, sentinel);
     const extent = <u32>(next - block);
     const word = load<u32>(block);
     const footerAgrees = load<u32>(next - FOOTER_SIZE) == extent;
@@ -70,26 +75,34 @@ export function heapRebuildIndex(heap: usize): void {
     if (free) {
       if (run == 0) run = block; // its header is written anew when the run ends
       else retireHeader(block); // inside the run's block from now on
-    } else if (hasValidMagic(block)) { // (where the walk found none, it may stand in a block's data: nothing is written)
-      // A block marked parked that parking did not mark, whose size holds, is a live block whose cached
-      // flag a stray write set: it is the user's again (with its flag set, it was refused to its free
-      // and reported by validate() for ever). checks mode's held blocks carry no mark: left as they are.
+    } else {
+      // Not free: a live block, or one whose state cannot be told. Every place the walk stands is a
+      // block start (the pool's start, a header that holds, or where a free block whose footer agrees
+      // ends), so it may be written. A live block whose header holds keeps it; any other is condemned
+      // (block.ts): its header written anew up to the next header that holds, so that the blocks tile
+      // and validation passes once the damage was reported, and kept out of use (every call that takes
+      // it is refused; its bytes are lost). Left as it was, checks mode's validation refused every free
+      // after it, and its neighbours were refused their merges with it.
       if (holds && (word & (USED | CACHED)) == (USED | CACHED) && blockSize(block) == extent && !checksOn(heap) && freePriority(block) != PARKED_MARK) {
+        // A block marked parked that parking did not mark, whose size holds, is a live block whose
+        // cached flag a stray write set: it is the user's again (with its flag set, it was refused to
+        // its free and reported by validate() for ever).
         clearFlag(block, CACHED);
       }
-      // Marked free but not free: a free block always has a footer that agrees, so this one is a live
-      // block whose used flag a stray write cleared (the user's again), or a header past knowing. Marked
-      // used either way, its neighbours no longer merge with it: their frees were refused for ever.
-      if ((word & USED) == 0 && !footerAgrees) setFlag(block, USED);
-      if (isLive(block) && blockSize(block) == extent) {
+      // Marked free but not free (its footer, or the header after it, says otherwise): a live block
+      // whose used flag a stray write cleared, the user's again, or a header past knowing (condemned
+      // below when its tag does not hold either).
+      if ((word & USED) == 0) setFlag(block, USED);
+      if (!liveHeaderHolds(block, sentinel)) {
+        next = resumeAfter(block, sentinel, sentinel);
+        condemn(block, <u32>(next - block));
+      }
+      if (!isInternalBlock(heap, block)) {
         rebuiltLive++;
-        rebuiltUsage += requestedBytes(block);
+        rebuiltUsage += isCondemned(block) ? blockSize(block) - HEADER_SIZE : requestedBytes(block);
       }
       clearFlag(block, PREV_FREE);
       if (run != 0) closeRun(heap, run, block); // sets it again when a free run ends here
-      run = 0;
-    } else if (run != 0) {
-      closeRun(heap, run, block);
       run = 0;
     }
     block = next;
@@ -105,6 +118,10 @@ export function heapRebuildIndex(heap: usize): void {
     // for ever.
     clearFlag(sentinel, PREV_FREE);
   }
+  // The statistics agree with the blocks the walk found live (a condemned block at its usable bytes):
+  // a slack a stray write changed, or a block condemned, would otherwise leave them off for ever,
+  // and validation reporting it on every call.
+  statsRecount(heap + CONTROL_STATS, rebuiltLive, rebuiltUsage);
 }
 
 /**
@@ -117,6 +134,36 @@ function blockEnd(block: usize, sentinel: usize): usize {
   const next = block + blockSize(block);
   if (landingAgrees(block, next, sentinel)) return next;
   return resumeAfter(block, next, sentinel); // `next` itself when no block starts before it
+}
+
+/**
+ * The block at `block` (marked used) is a live block whose header may be trusted: it holds, its
+ * slack is one a live block can have (block.ts CONDEMNED_MARK: under SLACK_LIMIT), or it was
+ * condemned, and its size leads to a block's start with no header holding before it. A block marked
+ * free that was not (a free block whose next header's flag a stray write cleared) has its rank in
+ * the free index where a live block keeps its slack: at most one in a hundred passes. A size that a
+ * stray write enlarged to the start of a later block passes all but the last test: trusted, it made
+ * the blocks between part of this one, to be handed out over them once it was freed. (That test
+ * reads the block's bytes, 8 at a time: the rebuild is O(pool bytes), and runs only after damage.)
+ */
+function liveHeaderHolds(block: usize, sentinel: usize): bool {
+  if (!headerHolds(block, sentinel)) return false;
+  const size = blockSize(block);
+  if (!isCondemned(block) && !(isLive(block) && slackOf(block) < SLACK_LIMIT && slackOf(block) <= size - HEADER_SIZE)) return false;
+  const end = block + size;
+  return startsBlock(end, sentinel) && resumeAfter(block, end, sentinel) == end;
+}
+
+/**
+ * `at`, where a block ends, is the start of the next one (or the sentinel): its magic holds, or, its
+ * tag overwritten, its size leads to the first header past it that holds. (A size that a stray write
+ * made smaller ends inside the block, where neither holds but by a chance of about one in a million.)
+ */
+function startsBlock(at: usize, sentinel: usize): bool {
+  if (hasValidMagic(at)) return true;
+  const size = blockSize(at);
+  if (size < MIN_BLOCK_SIZE || <u64>at + size > <u64>sentinel) return false;
+  return headerOrSentinelHolds(at + size, sentinel) && resumeAfter(at, at + size, sentinel) == at + size;
 }
 
 /** The header at `next`, where the block at `block` ends, holds and its flag agrees with the block's used flag. */
@@ -208,6 +255,5 @@ export function settle(heap: usize, result: usize): usize {
  * validation that follows reports them, as it reports a stray write.
  */
 export function heapAfterTakeOver(heap: usize): void {
-  heapRebuildIndex(heap);
-  statsRecount(heap + CONTROL_STATS, rebuiltLive, rebuiltUsage); // the live blocks its walk passed
+  heapRebuildIndex(heap); // which recounts the statistics from the live blocks its walk passed
 }

@@ -31,11 +31,12 @@ const FAULTS: Record<number, FaultKind> = {
   14: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `red zone after the requested size overwritten: byte ${hex(f)}, expected ${hex(e)} (a write past the end of the block)` },
   16: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `a small-block cache list (block size ${f}) does not match the ${e} cached blocks (the caches were folded back into the free index)` },
   15: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `freed memory written after the free: byte ${hex(f)}, expected junk ${hex(e)} (a write after free)` },
-  17: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `${f} bytes of slack after the requested size, but only ${e} usable (overwritten header?)` },
+  17: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `${f} bytes of slack after the requested size, where a block like it has at most ${e} (overwritten header?)` },
   18: { code: 'PROTECTION', perBlock: true, describe: (f, e) => `the block is ${protectionName(f)} and the call needs ${protectionName(e)}${e & Protection.Write ? ' (free, realloc, clear and write need Write: make it writable first)' : ''}` },
   19: { code: 'CORRUPTION', perBlock: true, describe: (f, e) => `free block's index node (the first 16 bytes of the freed payload) overwritten: ${f} where the index implies ${e} (a write after free; the index was rebuilt from the blocks)` },
   20: { code: 'CORRUPTION', perBlock: false, describe: (f, e) => `checks mode's quarantine list goes wrong after ${f} of its ${e} held blocks (a held block's first 4 payload bytes, its link, written after the free?); the held blocks were folded back into the free index` },
   21: { code: 'CORRUPTION', perBlock: true, describe: () => 'marked in use where a free block was expected (its used flag overwritten, or the flag, footer or link that says a free block is there)' },
+  22: { code: 'CORRUPTION', perBlock: true, describe: () => 'its header was overwritten (reported when it was found) and the heap keeps the block out of use: it is never freed or handed out again, as its true size cannot be known' },
 }
 
 const protectionName = (value: number) => Protection[value] ?? String(value)

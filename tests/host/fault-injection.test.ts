@@ -79,10 +79,14 @@ describe('fault injection', () => {
     const words = new Uint32Array(mm.memory.buffer)
     const tag = (victim - 4) >> 2
     words[tag] = (words[tag] & 0xffff_0007) | (1000 << 3) // its magic kept, 1,000 bytes of slack: the requested size wraps below the block
-    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: victim })
+    const reported = error(() => mm.validate())
+    expect(reported).toMatchObject({ code: 'CORRUPTION', block: victim })
+    expect(reported.message).toMatch(/slack/)
+    // Reported once: the block is kept out of use (condemned), and every call on it says so.
     expect(error(() => mm.free(victim))).toMatchObject({ code: 'CORRUPTION', block: victim })
     expect(error(() => mm.realloc(victim, 400)).code).toBe('CORRUPTION')
-    expect(error(() => mm.usableSize(victim)).message).toMatch(/slack/)
+    expect(error(() => mm.usableSize(victim)).message).toMatch(/header was overwritten/)
+    mm.validate()
     // The red zone was never laid from below the block (over `first` and the control block):
     expect([...mm.read(first, 3)]).toEqual([1, 2, 3])
     expect(mm.stats().allocationCount).toBe(2)
@@ -438,7 +442,7 @@ describe('fault injection: what the rebuild may take for free space', () => {
     neverOver(mm, live, pattern.slice(0, 16))
   })
 
-  it("a free refused for a neighbour whose header is past knowing goes through on the next try; the neighbour stays reported", () => {
+  it("a free refused for a neighbour whose header is past knowing goes through on the next try; the neighbour is kept out of use", () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
     const left = mm.malloc(100)
     const damaged = mm.malloc(40)
@@ -447,9 +451,9 @@ describe('fault injection: what the rebuild may take for free space', () => {
     words[(damaged - 8) >> 2] = 0xfd7c_424c // "free", of a size past the pool
     expect(error(() => mm.free(left)).code).toBe('CORRUPTION') // its right neighbour would be merged
     expect(mm.stats().liveBlocks).toBe(3) // nothing freed
-    mm.free(left) // the rebuild marked the neighbour used: no merge is tried
-    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: damaged })
-    expect(error(() => mm.free(damaged)).code).toBe('CORRUPTION')
+    mm.free(left) // the rebuild kept the neighbour out of use (condemned): no merge is tried
+    expect(error(() => mm.free(damaged))).toMatchObject({ code: 'CORRUPTION', block: damaged, message: expect.stringMatching(/header was overwritten/) })
+    expect(mm.validate().liveBlocks).toBe(2) // the damaged block and the last one
   })
 
   it("a live block whose used flag alone a stray write cleared (its last word the user's) is the user's again after the rebuild", () => {
@@ -469,7 +473,7 @@ describe('fault injection: what the rebuild may take for free space', () => {
     mm.validate()
   })
 
-  it('a live block whose header does not hold: the rebuild goes on past it, and the free block after it is found again', () => {
+  it('a live block whose header does not hold: the rebuild keeps it out of use and goes on past it, and the free block after it is found again', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
     const ptrs = Array.from({ length: 12 }, () => mm.malloc(200))
     mm.free(ptrs[2])
@@ -485,7 +489,45 @@ describe('fault injection: what the rebuild may take for free space', () => {
     // Laid anew past the damaged header: the lowest block that fits is the free one after it, not the top.
     expect(mm.malloc(400)).toBe(ptrs[8])
     mm.free(ptrs[7]) // and frees beside it merge as they should
-    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', block: ptrs[5] }) // the damage itself stays reported
+    // The damaged block is kept out of use (condemned): its calls say so, and the heap validates.
+    expect(error(() => mm.free(ptrs[5]))).toMatchObject({ code: 'CORRUPTION', block: ptrs[5], message: expect.stringMatching(/header was overwritten/) })
+    mm.validate()
+  })
+
+  it('a live block whose size a stray write enlarged to the start of a later block: kept out of use, never freed over the block it swallowed', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+    const a = mm.malloc(100)
+    const b = mm.malloc(100)
+    const c = mm.malloc(100)
+    mm.write(b, pattern)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(a - 8) >> 2] += words[(b - 8) >> 2] & ~7 // a now ends where c starts, whose header holds and says its left is used
+    // A walk by sizes passes over b: the live blocks it finds are one fewer than the statistics count.
+    expect(error(() => mm.validate())).toMatchObject({ code: 'CORRUPTION', message: expect.stringMatching(/live block counter/) })
+    // The rebuild that followed found b's header inside a: a is condemned, b is the user's.
+    expect(error(() => mm.free(a))).toMatchObject({ code: 'CORRUPTION', block: a, message: expect.stringMatching(/header was overwritten/) })
+    neverOver(mm, b, pattern)
+    expect(mm.stats().liveBlocks).toBeGreaterThanOrEqual(3)
+    mm.free(b)
+    mm.free(c)
+    mm.validate()
+  })
+
+  it('checks mode: an overwritten header is reported once, by the free whose validation finds it; the frees after it go through', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, checks: true })
+    const ptrs = Array.from({ length: 8 }, (_, i) => mm.malloc(24 + 8 * i))
+    const victim = ptrs[4]
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(victim - 8) >> 2] ^= 1 << 20 // its size, past the pool
+    const reported = error(() => mm.free(ptrs[0]))
+    expect(reported).toMatchObject({ code: 'CORRUPTION', block: victim, message: expect.stringMatching(/block size/) })
+    expect(mm.stats().liveBlocks).toBe(8) // the refused free changed nothing of the user's
+    for (const ptr of [ptrs[0], ptrs[3], ptrs[5], ptrs[7]]) mm.free(ptr) // the neighbours too
+    expect(error(() => mm.free(victim))).toMatchObject({ code: 'CORRUPTION', block: victim, message: expect.stringMatching(/header was overwritten/) })
+    const report = mm.validate()
+    expect(report.liveBlocks).toBe(4) // the victim among them, kept out of use
+    expect(mm.leaks().map((leak) => leak.ptr)).toContain(victim)
+    stillUsable(mm)
   })
 
   it('a free whose merge meets a damaged index link is done: the index rebuilt, no error that would say the block is still yours', () => {
@@ -507,13 +549,22 @@ describe('fault injection: what the rebuild may take for free space', () => {
   // every configuration; then allocations, reallocations and frees of blocks made after the damage.
   // Before the rebuild learnt to tell free space from live blocks, 25 of 2,000 such heaps handed out
   // blocks over live ones (490 blocks).
-  it('300 heaps, stray writes over their headers and footers: no block ever handed out over a live one, no trap', () => {
+  it('300 heaps, stray writes over their headers and footers: no block ever handed out over a live one, no trap, each damage reported once', () => {
     const random = seededRandom(0xda3a)
     const below = (n: number) => Math.floor(random() * n)
     let overlaps = 0
     let reported = 0
+    // Heaps whose calls after the damage kept being refused (more than 20 of 400): damage reported
+    // over and over instead of once. Before the rebuild condemned the blocks it cannot trust, checks
+    // mode's validation met the same damage at every free: 71 of 78 checks-mode heaps here, and 1 of
+    // 222 others; now none.
+    const stuck = { checks: 0, other: 0 }
+    const heaps = { checks: 0, other: 0 }
     for (let round = 0; round < 300; round++) {
       const checks = random() < 0.3
+      const kind = checks ? 'checks' : 'other'
+      heaps[kind]++
+      let refused = 0
       const mm = MemoryManager.createSync({ size: 64 * 1024, maxSize: 512 * 1024, checks, smallBlockCaches: random() < 0.7 })
       const held = new Map<number, number>() // pointer -> requested bytes, every live block
       const size = () => 1 + below(random() < 0.8 ? 200 : 3000)
@@ -557,11 +608,16 @@ describe('fault injection: what the rebuild may take for free space', () => {
         } catch (caught) {
           expect(caught).toBeInstanceOf(MemoryError) // never a trap
           reported++
+          refused++
         }
       }
+      if (refused > 20) stuck[kind]++
     }
+    console.log('stray-write sweep: heaps refused more than 20 calls of 400', stuck, 'of', heaps)
     expect(overlaps).toBe(0)
     expect(reported).toBeGreaterThan(0) // the damage was met, and reported
+    expect(stuck.checks).toBeLessThanOrEqual(Math.ceil(heaps.checks * 0.03))
+    expect(stuck.other).toBeLessThanOrEqual(Math.ceil(heaps.other * 0.03))
   })
 })
 
