@@ -175,10 +175,12 @@ export function freeBlockHolds(heap: usize, free: usize, end: usize): bool {
     recordFault(heap, FAULT_BAD_FOOTER, free, footer, size);
     return false;
   }
-  // The header after it must say its left neighbour is free, when that header holds: one that does
-  // not is damage of its own, found when it is reached, and says nothing about this block.
+  // The header after it must say its left neighbour is free. One that does not hold is damage of its
+  // own, but its flag may still be right (a magic alone overwritten): a live block whose used flag a
+  // stray write cleared, its old footer intact, was merged over when that header's magic was broken
+  // too. Refused, the rebuild that follows tells them apart (repair.ts nextSaysFree).
   const after = free + size;
-  if (!isPrevFree(after) && headerOrSentinelHolds(after, sentinel)) {
+  if (!isPrevFree(after)) {
     recordFault(heap, FAULT_PREV_FREE_FLAG, after, 0, 1);
     return false;
   }

@@ -10,7 +10,7 @@
 
 import {
   MIN_BLOCK_SIZE, HEADER_SIZE, FOOTER_SIZE, GRANULE, USED, CACHED, PREV_FREE, SLACK_LIMIT, blockSize, isLive, isUsed, isPrevFree,
-  hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority, retireHeader, slackOf, isCondemned, condemn,
+  hasValidMagic, writeFreeHeader, setFlag, clearFlag, requestedBytes, freePriority, retireHeader, slackOf, isCondemned, condemn, sizeInWord,
 } from "./block";
 import { mayBeFingerprinted, isInternalBlock } from "./protect";
 import { HEAP_POOL_START, HEAP_SENTINEL, CONTROL_STATS } from "./control";
@@ -69,7 +69,9 @@ export function heapRebuildIndex(heap: usize): void {
       // footer, a word elsewhere that agrees with the extent found, and by the header after it; the
       // top also by the sentinel's flag and its footer, which located it before the walk.
       free = (block == top && next == sentinel) || (hasValidMagic(block) && (word & USED) == 0 && footerAgrees && nextSaysFree(next, sentinel));
-    } else if ((word & USED) == 0) free = nextSaysFree(next, sentinel) && (footerAgrees || landingAgrees(block, next, sentinel));
+    } else if ((word & USED) == 0) {
+      free = nextSaysFree(next, sentinel) && (footerAgrees || (landingAgrees(block, next, sentinel) && footerLostOnly(heap, block, extent, sentinel)));
+    }
     else if ((word & CACHED) != 0) free = parkedBlockHolds(heap, block, extent, sentinel);
     else free = block == top && next == sentinel && isTopMarkedUsed(heap, block);
     if (free) {
@@ -93,7 +95,7 @@ export function heapRebuildIndex(heap: usize): void {
       // whose used flag a stray write cleared, the user's again, or a header past knowing (condemned
       // below when its tag does not hold either).
       if ((word & USED) == 0) setFlag(block, USED);
-      if (!liveHeaderHolds(block, sentinel)) {
+      if (!liveHeaderHolds(block, extent, sentinel)) {
         next = resumeAfter(block, sentinel, sentinel);
         condemn(block, <u32>(next - block));
       }
@@ -125,33 +127,58 @@ export function heapRebuildIndex(heap: usize): void {
 }
 
 /**
- * Where the block at `block`, whose header holds, ends: where its size says, unless the header there
- * does not hold or disagrees (its flag saying whether this block is free) and a block starts before
- * it, inside the extent the size claims (which a stray write enlarged, then). A header there that
- * does not hold with no block starting before it is that block's damage: the walk meets it next.
+ * Where the block at `block`, whose header holds, ends: at the first block that starts inside the
+ * extent its size claims (which a stray write enlarged, then), else where its size says. Asked of
+ * every block, so that the rebuild reads each block's bytes, 8 at a time (O(pool bytes / 8)): a size
+ * enlarged to the start of a later block, whose header holds and agrees, passes every other test.
+ * (A free block's size so enlarged, to where a later free block ended, had its run folded over the
+ * live blocks between: its footer is not asked when the header it leads to agrees.) A header inside
+ * counts only when the blocks from it lead, header by header, to where the size ends: one forged in
+ * a payload, or a word of data that passes for one, leads elsewhere. A header where the size leads
+ * that does not hold, with no block starting before it, is the next block's damage: the walk meets it
+ * next.
  */
 function blockEnd(block: usize, sentinel: usize): usize {
-  const next = block + blockSize(block);
-  if (landingAgrees(block, next, sentinel)) return next;
-  return resumeAfter(block, next, sentinel); // `next` itself when no block starts before it
+  const size = blockSize(block);
+  const end = block + size;
+  let inside = resumeAfter(block, end, sentinel);
+  while (inside < end && !(blocksLeadTo(inside, end, sentinel) && !restOfCarve(block, inside, end))) inside = resumeAfter(inside, end, sentinel);
+  return inside; // `end` when no block starts before it
 }
 
 /**
- * The block at `block` (marked used) is a live block whose header may be trusted: it holds, its
- * slack is one a live block can have (block.ts CONDEMNED_MARK: under SLACK_LIMIT), or it was
- * condemned, and its size leads to a block's start with no header holding before it. A block marked
- * free that was not (a free block whose next header's flag a stray write cleared) has its rank in
- * the free index where a live block keeps its slack: at most one in a hundred passes. A size that a
- * stray write enlarged to the start of a later block passes all but the last test: trusted, it made
- * the blocks between part of this one, to be handed out over them once it was freed. (That test
- * reads the block's bytes, 8 at a time: the rebuild is O(pool bytes), and runs only after damage.)
+ * The free block at `inside`, within the free block `block` and ending where it ends, is the rest of
+ * a carve that damage stopped half done: the index wrote the rest's header (and its footer, over
+ * the block's), the block it would have taken was never handed out, and its header still says the
+ * whole. The whole is the free block.
  */
-function liveHeaderHolds(block: usize, sentinel: usize): bool {
-  if (!headerHolds(block, sentinel)) return false;
-  const size = blockSize(block);
-  if (!isCondemned(block) && !(isLive(block) && slackOf(block) < SLACK_LIMIT && slackOf(block) <= size - HEADER_SIZE)) return false;
-  const end = block + size;
-  return startsBlock(end, sentinel) && resumeAfter(block, end, sentinel) == end;
+function restOfCarve(block: usize, inside: usize, end: usize): bool {
+  return !isUsed(block) && !isUsed(inside) && inside + blockSize(inside) == end;
+}
+
+/** The blocks from `from` (whose header holds), each by its size, end exactly at `end`, every header holding. */
+function blocksLeadTo(from: usize, end: usize, sentinel: usize): bool {
+  let at = from;
+  while (at < end) {
+    if (!headerHolds(at, sentinel)) return false;
+    at += blockSize(at);
+  }
+  return at == end;
+}
+
+/**
+ * The block at `block` (marked used, `extent` bytes by the walk) is a live block whose header may be
+ * trusted: it holds, its size is the extent (no block starts inside it: blockEnd) and leads to a
+ * block's start, and its slack is one a live block can have (block.ts CONDEMNED_MARK: under
+ * SLACK_LIMIT); or it was condemned, and its size still leads there. A block marked free that was not
+ * (a free block whose next header's flag a stray write cleared) has its rank in the free index where
+ * a live block keeps its slack: at most one in a hundred passes. A size that a stray write enlarged
+ * to the start of a later block, whose header holds and agrees, is told by that later block inside:
+ * trusted, it made the blocks between part of this one, to be handed out over them once it was freed.
+ */
+function liveHeaderHolds(block: usize, extent: u32, sentinel: usize): bool {
+  if (!headerHolds(block, sentinel) || blockSize(block) != extent || !startsBlock(block + extent, sentinel)) return false;
+  return isCondemned(block) || (isLive(block) && slackOf(block) < SLACK_LIMIT && slackOf(block) <= extent - HEADER_SIZE);
 }
 
 /**
@@ -172,26 +199,62 @@ function landingAgrees(block: usize, next: usize, sentinel: usize): bool {
 }
 
 /**
- * The header at `next` says the block before it is free, or does not hold, and so says nothing: a
- * live block whose used flag alone a stray write cleared is told by the header after it.
+ * The header at `next` says the block before it is free, or says nothing (neither its magic nor its
+ * size holds): a live block whose used flag alone a stray write cleared is told by the header after
+ * it. A header whose magic alone was overwritten still says it, its size leading on (startsBlock).
  */
 function nextSaysFree(next: usize, sentinel: usize): bool {
-  if (next != sentinel && !headerHolds(next, sentinel)) return true;
+  if (next != sentinel && !headerHolds(next, sentinel) && !startsBlock(next, sentinel)) return true;
   return isPrevFree(next);
+}
+
+/**
+ * A block marked free whose size leads to a header that agrees, but whose footer does not: a free
+ * block whose footer a stray write changed, unless it is a live block whose used flag was cleared and
+ * the next header's free-neighbour flag set (two writes: folded, it was handed out over the user's
+ * bytes). The top is told by the sentinel. In checks mode, where every free block but the top is in
+ * the index, by its tag (its rank in the index, where a live block keeps a slack under SLACK_LIMIT
+ * and its protection: below 0x200; one rank in 128 is that low, and its block then loses its bytes)
+ * and its junk. Elsewhere nothing tells them apart (a pending block's rank is 0): it is folded.
+ */
+function footerLostOnly(heap: usize, block: usize, extent: u32, sentinel: usize): bool {
+  if (block + extent == sentinel) return true;
+  // (The junk alone does not tell: a live block never written is junk, and its red zone may lie in
+  // its last word, where a free block's footer is, which the junk test leaves out.)
+  if (!checksOn(heap)) return true;
+  return freePriority(block) >= SLACK_LIMIT << 3 && junkHolds(junkStart(block, extent, sentinel), junkEnd(block, extent));
 }
 
 /**
  * A block marked parked in a cache (or held by checks mode's quarantine), `extent` bytes by the walk:
  * it may be folded into the free space when it carries the mark parking leaves (caches.ts
- * PARKED_MARK), is no larger than a cached block can be, and no block starts inside it; in checks
- * mode, when it is junk past its link, as the quarantine leaves a held block. A parked block has no
- * footer to check its size against: a size that a stray write enlarged to the end of a later block
- * passed every other test, and folded the live blocks between (the scan is at most
- * MAX_CACHED_BLOCK bytes).
+ * PARKED_MARK), is no larger than a cached block can be, no block seems to start inside it
+ * (blockStartsInside) and one starts where it ends; in checks mode, when it is junk past its link, as
+ * the quarantine leaves a held block. A parked block has no footer to check its size against: a size
+ * that a stray write enlarged to the end of a later block passed every other test, and folded the
+ * live blocks between (the scans are at most MAX_CACHED_BLOCK bytes).
  */
 function parkedBlockHolds(heap: usize, block: usize, extent: u32, sentinel: usize): bool {
   if (checksOn(heap)) return junkHolds(block + HELD_PREFIX, block + extent); // a held block is junk past its link
-  return freePriority(block) == PARKED_MARK && extent <= MAX_CACHED_BLOCK && resumeAfter(block, block + extent, sentinel) == block + extent;
+  const end = block + extent;
+  return freePriority(block) == PARKED_MARK && extent <= MAX_CACHED_BLOCK && startsBlock(end, sentinel) && !blockStartsInside(block, end);
+}
+
+/**
+ * A block seems to start inside [block, end): a header whose magic holds (its size may not: a later
+ * live block whose size word a stray write changed too), or a used block's size word that leads to
+ * `end` (its magic overwritten). Asked of a parked block, whose size no footer confirms: one that a
+ * stray write enlarged over such a block folded it into the free space (5 heaps in 60,000 in a
+ * sweep of one to three stray writes over header words). Its bytes are what its user left, so a
+ * word of theirs may pass for one: the block is then left unfolded, which loses its bytes but hands
+ * out none of a live block's.
+ */
+function blockStartsInside(block: usize, end: usize): bool {
+  for (let at = block + MIN_BLOCK_SIZE; at < end; at += GRANULE) {
+    const word = load<u32>(at);
+    if (hasValidMagic(at) || ((word & USED) != 0 && at + sizeInWord(word) == end)) return true;
+  }
+  return false;
 }
 
 /**

@@ -400,6 +400,53 @@ describe('fault injection: what the rebuild may take for free space', () => {
     neverOver(mm, live, pattern)
   })
 
+  it('a parked block whose size a stray write enlarged into a live block whose magic was overwritten too: the live block kept', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const parked = mm.malloc(40)
+    const live = mm.malloc(100)
+    mm.malloc(40)
+    mm.write(live, pattern)
+    mm.free(parked)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(parked - 8) >> 2] += 32 // it "ends" 24 bytes into the live block's payload
+    words[(live - 4) >> 2] ^= 0x5a5a_0000 // whose header no longer holds: no scan for a header finds it
+    expect(error(() => mm.malloc(40)).code).toBe('CORRUPTION') // its list leads to a block of another size
+    neverOver(mm, live, pattern)
+  })
+
+  it('a parked block whose size a stray write enlarged over a live block whose size word was overwritten too: the live block kept', () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024 })
+    const parked = mm.malloc(40)
+    const live = mm.malloc(100)
+    mm.malloc(40)
+    mm.write(live, pattern)
+    mm.free(parked)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(parked - 8) >> 2] += 128 // it "ends" inside the live block
+    words[(live - 8) >> 2] ^= 0x3000_0000 // whose size no longer holds: its magic alone says a block starts there
+    expect(error(() => mm.malloc(40)).code).toBe('CORRUPTION')
+    neverOver(mm, live, pattern)
+  })
+
+  it("a live block whose used flag a stray write cleared, its old footer intact, the next header's magic overwritten: not merged over", () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, smallBlockCaches: false })
+    const left = mm.malloc(100)
+    const hole = mm.malloc(200)
+    const next = mm.malloc(100)
+    mm.malloc(100)
+    mm.free(hole)
+    const live = mm.malloc(200) // the hole, whole: its last word still reads as its footer
+    expect(live).toBe(hole)
+    mm.write(live, pattern)
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(live - 8) >> 2] &= ~1 // "free"
+    words[(next - 4) >> 2] ^= 0x0101_0000 // the header after it no longer holds, its flags still say "left used"
+    expect(error(() => mm.free(left)).code).toBe('CORRUPTION') // refused: the header after the neighbour says it is used
+    mm.free(left) // the rebuild made the neighbour the user's again: no merge tried
+    neverOver(mm, live, pattern)
+    mm.free(live)
+  })
+
   it('a live block whose cached flag a stray write set: CORRUPTION where it is met, the block kept, and the user\'s again after the rebuild', () => {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const first = mm.malloc(64)
