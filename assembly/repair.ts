@@ -29,10 +29,10 @@ import { headerHolds, headerOrSentinelHolds } from "./pointers";
  * Lays the free index anew from the blocks, walking from the pool start. The index is derived data:
  * after a stray write damaged it, this makes the heap usable again.
  *
- * The walk trusts a block's size only when the header it leads to holds and agrees (its magic, its
- * size, and its flag saying whether the block before it is free): else the block ends at the first
- * header past it that holds (resumeAfter; merges retire the headers they swallow, so only block
- * starts hold). A block is folded into the free space only when it surely was free: its footer and
+ * A block ends where its size says unless a block starts inside that extent (blockEnd: a header that
+ * holds, whose blocks lead one by one to where the size ends; merges retire the headers they
+ * swallow, so only block starts hold), or, when its own header does not hold, at the first header
+ * past it that holds (resumeAfter). A block is folded into the free space only when it surely was free: its footer and
  * the next header's flag agree, or it carries the mark a cache leaves on a block it parks. Any other
  * block is not free: a live block whose header holds (liveHeaderHolds) stays the user's, and any
  * other is condemned (block.ts): its header is written anew as a block kept out of use, reaching the
@@ -71,16 +71,19 @@ export function heapRebuildIndex(heap: usize): void {
       free = (block == top && next == sentinel) || (hasValidMagic(block) && (word & USED) == 0 && footerAgrees && nextSaysFree(next, sentinel));
     } else if ((word & USED) == 0) {
       free = nextSaysFree(next, sentinel) && (footerAgrees || (landingAgrees(block, next, sentinel) && footerLostOnly(heap, block, extent, sentinel)));
+    } else if ((word & CACHED) != 0) {
+      free = parkedBlockHolds(heap, block, extent, sentinel);
+    } else {
+      free = block == top && next == sentinel && isTopMarkedUsed(heap, block);
     }
-    else if ((word & CACHED) != 0) free = parkedBlockHolds(heap, block, extent, sentinel);
-    else free = block == top && next == sentinel && isTopMarkedUsed(heap, block);
     if (free) {
       if (run == 0) run = block; // its header is written anew when the run ends
       else retireHeader(block); // inside the run's block from now on
     } else {
       // Not free: a live block, or one whose state cannot be told. Every place the walk stands is a
-      // block start (the pool's start, a header that holds, or where a free block whose footer agrees
-      // ends), so it may be written. A live block whose header holds keeps it; any other is condemned
+      // block start (the pool's start, a header that holds, or the end of a block whose size was
+      // trusted: a free block's footer or the header there agreed, a live block's led to a block's
+      // start), so it may be written. A live block whose header holds keeps it; any other is condemned
       // (block.ts): its header written anew up to the next header that holds, so that the blocks tile
       // and validation passes once the damage was reported, and kept out of use (every call that takes
       // it is refused; its bytes are lost). Left as it was, checks mode's validation refused every free
@@ -314,8 +317,8 @@ export function settle(heap: usize, result: usize): usize {
  * After a lock was taken over from a thread that stopped inside a call (index.ts
  * allocator_take_over): the free index laid anew from the blocks (with the caches, the pending list
  * and the quarantine folded back), and the statistics made to agree with the live blocks, the two
- * things such a call may have left half done. Headers it left half written are not mended: the
- * validation that follows reports them, as it reports a stray write.
+ * things such a call may have left half done. A header it left half written is not mended: the
+ * validation that follows reports it, as it reports a stray write (and its block is condemned).
  */
 export function heapAfterTakeOver(heap: usize): void {
   heapRebuildIndex(heap); // which recounts the statistics from the live blocks its walk passed
