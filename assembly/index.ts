@@ -224,8 +224,7 @@ export function allocator_take_over(base: usize, dead: u32): u32 {
   const state = load<u32>(base + CONTROL_STATE);
   let sound = true;
   if (state == HEAP_READY) {
-    heapAfterTakeOver(base);
-    sound = heapValidate(base, false) == 0;
+    sound = heapAfterTakeOver(base) && heapValidate(base, false) == 0;
   } else if (state == STACK_READY) {
     sound = stackAfterTakeOver(base);
   }

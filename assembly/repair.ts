@@ -20,10 +20,13 @@ import { cacheForget, MAX_CACHED_BLOCK, PARKED_MARK } from "./caches";
 import { quarantineForget, HELD_PREFIX } from "./quarantine";
 import { pendingForget } from "./pending";
 import { checksOn, junkFill, junkHolds, junkStart, junkEnd } from "./checks";
-import { FAULT_INDEX_LINK, recordFault } from "./faults";
+import { FAULT_INDEX_LINK, FAULT_CONDEMNED, recordFault } from "./faults";
 import { ERR_CORRUPTION, errorResult } from "./errors";
 import { topBlock } from "./heap";
 import { headerHolds, headerOrSentinelHolds } from "./pointers";
+
+/** The first block the last rebuild condemned, 0 when none: what a take-over reports (heapAfterTakeOver). */
+let firstCondemned: usize = 0;
 
 /**
  * Lays the free index anew from the blocks, walking from the pool start. The index is derived data:
@@ -47,6 +50,7 @@ import { headerHolds, headerOrSentinelHolds } from "./pointers";
  * damage changed.
  */
 export function heapRebuildIndex(heap: usize): void {
+  firstCondemned = 0;
   indexClear(heap);
   cacheForget(heap); // cached and held blocks are folded back below, with every other free run
   quarantineForget(heap);
@@ -101,6 +105,7 @@ export function heapRebuildIndex(heap: usize): void {
       if (!liveHeaderHolds(block, extent, sentinel)) {
         next = resumeAfter(block, sentinel, sentinel);
         condemn(block, <u32>(next - block));
+        if (firstCondemned == 0) firstCondemned = block;
       }
       if (!isInternalBlock(heap, block)) {
         rebuiltLive++;
@@ -317,9 +322,13 @@ export function settle(heap: usize, result: usize): usize {
  * After a lock was taken over from a thread that stopped inside a call (index.ts
  * allocator_take_over): the free index laid anew from the blocks (with the caches, the pending list
  * and the quarantine folded back), and the statistics made to agree with the live blocks, the two
- * things such a call may have left half done. A header it left half written is not mended: the
- * validation that follows reports it, as it reports a stray write (and its block is condemned).
+ * things such a call may have left half done. A header it left half written is not mended: its
+ * block is condemned (block.ts) and named, and the take-over reports CORRUPTION, as a stray write's
+ * is reported. False then.
  */
-export function heapAfterTakeOver(heap: usize): void {
+export function heapAfterTakeOver(heap: usize): bool {
   heapRebuildIndex(heap); // which recounts the statistics from the live blocks its walk passed
+  if (firstCondemned == 0) return true;
+  recordFault(heap, FAULT_CONDEMNED, firstCondemned, 0, 0);
+  return false;
 }

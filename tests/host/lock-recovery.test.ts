@@ -47,6 +47,24 @@ describe('recoverLock: taking the lock over from a thread that ended holding it'
     mm.validate()
   })
 
+  it('a heap whose dead worker left a header half written: recoverLock throws CORRUPTION naming the block, kept out of use; the heap goes on', async () => {
+    const mm = MemoryManager.createSync({ size: 64 * 1024, lockTimeout: 100 })
+    const kept = mm.malloc(64)
+    const half = mm.malloc(40)
+    const { worker, owner } = await startOwner(mm.handle, 'hold', 'holding')
+    await worker.terminate()
+    const words = new Uint32Array(mm.memory.buffer)
+    words[(half - 4) >> 2] &= 0xffff // the header the call was writing: its magic not yet
+    const error = (() => { try { mm.recoverLock(owner) } catch (e) { return e as { code: string; block: number } } })()
+    expect(error).toMatchObject({ code: 'CORRUPTION', block: half })
+    expect(Atomics.load(lockWord(mm), 0)).toBe(0) // let go all the same
+    expect(() => mm.free(half)).toThrow(expect.objectContaining({ code: 'CORRUPTION', message: expect.stringMatching(/header was overwritten/) }))
+    mm.validate()
+    mm.free(kept)
+    mm.free(mm.malloc(100))
+    mm.validate()
+  })
+
   it("a stack: the dead worker's exclusive() is taken over; its push stays, the top and depth agree", async () => {
     const stack = StackAllocator.createSync({ size: 4096, lockTimeout: 100 })
     stack.push(16)
