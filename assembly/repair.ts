@@ -102,7 +102,7 @@ export function heapRebuildIndex(heap: usize): void {
       // whose used flag a stray write cleared, the user's again, or a header past knowing (condemned
       // below when its tag does not hold either).
       if ((word & USED) == 0) setFlag(block, USED);
-      if (!liveHeaderHolds(block, extent, sentinel)) {
+      if (!liveHeaderHolds(block, holds, extent, sentinel)) {
         next = resumeAfter(block, sentinel, sentinel);
         condemn(block, <u32>(next - block));
         if (firstCondemned == 0) firstCondemned = block;
@@ -176,7 +176,7 @@ function blocksLeadTo(from: usize, end: usize, sentinel: usize): bool {
 
 /**
  * The block at `block` (marked used, `extent` bytes by the walk) is a live block whose header may be
- * trusted: it holds, its size is the extent (no block starts inside it: blockEnd) and leads to a
+ * trusted: it holds (`holds`, as the walk found it), its size is the extent (no block starts inside it: blockEnd) and leads to a
  * block's start, and its slack is one a live block can have (block.ts CONDEMNED_MARK: under
  * SLACK_LIMIT); or it was condemned, and its size still leads there. A block marked free that was not
  * (a free block whose next header's flag a stray write cleared) has its rank in the free index where
@@ -184,8 +184,8 @@ function blocksLeadTo(from: usize, end: usize, sentinel: usize): bool {
  * to the start of a later block, whose header holds and agrees, is told by that later block inside:
  * trusted, it made the blocks between part of this one, to be handed out over them once it was freed.
  */
-function liveHeaderHolds(block: usize, extent: u32, sentinel: usize): bool {
-  if (!headerHolds(block, sentinel) || blockSize(block) != extent || !startsBlock(block + extent, sentinel)) return false;
+function liveHeaderHolds(block: usize, holds: bool, extent: u32, sentinel: usize): bool {
+  if (!holds || blockSize(block) != extent || !startsBlock(block + extent, sentinel)) return false;
   return isCondemned(block) || (isLive(block) && slackOf(block) < SLACK_LIMIT && slackOf(block) <= extent - HEADER_SIZE);
 }
 

@@ -13,7 +13,7 @@ import {
 } from "./block";
 import { HEAP_POOL_START, HEAP_SENTINEL, HEAP_FREE_BLOCKS, HEAP_FREE_BLOCK_BYTES, CONTROL_STATS } from "./control";
 import {
-  FAULT_NONE, FAULT_BAD_MAGIC, FAULT_BAD_SIZE, FAULT_MARKED_USED, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
+  FAULT_NONE, FAULT_PREV_FREE_FLAG, FAULT_ADJACENT_FREE, FAULT_BAD_FOOTER,
   FAULT_BAD_END, FAULT_INDEX_LINK, FAULT_INDEX_COUNT, FAULT_FREE_BYTES, FAULT_LIVE_BLOCKS,
   FAULT_CURRENT_USAGE, FAULT_FINGERPRINT, FAULT_DESTROYED, FAULT_CANARY, FAULT_WRITE_AFTER_FREE, FAULT_CACHE, FAULT_BAD_SLACK, FAULT_QUARANTINE, recordFault,
 } from "./faults";
@@ -38,10 +38,10 @@ import { headerFault } from "./pointers";
  * validate() asks for it; the validation on each free does not.
  *
  * Damage is reported once, as a red zone, junk or a fingerprint is laid again after its report: a
- * fault in the blocks' layout or in the counters is followed by the index rebuild (repair.ts), which
- * lays the free space anew, condemns a live block whose header it cannot trust (block.ts: kept out of
- * use, its calls refused) and recounts the statistics, so that the next validation finds the heap
- * sound. Without it, checks mode refused every free after a single overwritten header, its
+ * fault in the blocks' layout, the index or the counters is followed by the index rebuild
+ * (repair.ts), which lays the free space anew, condemns a live block whose header it cannot trust
+ * (block.ts: kept out of use, its calls refused) and recounts the statistics, so that the next
+ * validation finds the heap sound. Without it, checks mode refused every free after a single overwritten header, its
  * validation meeting the same damage each time (in a sweep of one to three stray writes over header
  * words, 15,483 of 17,973 checks-mode heaps refused more than 20 of their next 400 calls; now 66).
  */
@@ -51,12 +51,13 @@ export function heapValidate(heap: usize, deep: bool = true): u32 {
   return reason;
 }
 
-/** A fault the index rebuild mends (the index's own links and lists are laid anew where found). */
+/**
+ * A fault the index rebuild mends: any in the blocks' layout, the index, its lists and the counters.
+ * Not a changed fingerprint, red zone or junk, each laid again where it was reported.
+ */
 function mendedByRebuild(reason: u32): bool {
-  return reason == FAULT_BAD_MAGIC || reason == FAULT_BAD_SIZE || reason == FAULT_PREV_FREE_FLAG ||
-    reason == FAULT_ADJACENT_FREE || reason == FAULT_BAD_FOOTER || reason == FAULT_BAD_END ||
-    reason == FAULT_BAD_SLACK || reason == FAULT_MARKED_USED || reason == FAULT_INDEX_COUNT ||
-    reason == FAULT_FREE_BYTES || reason == FAULT_LIVE_BLOCKS || reason == FAULT_CURRENT_USAGE;
+  return reason != FAULT_NONE && reason != FAULT_FINGERPRINT && reason != FAULT_CANARY &&
+    reason != FAULT_WRITE_AFTER_FREE && reason != FAULT_DESTROYED;
 }
 
 function walkAndCheck(heap: usize, deep: bool): u32 {
@@ -119,7 +120,7 @@ function walkAndCheck(heap: usize, deep: bool): u32 {
 
   // The free index must hold exactly the free blocks the walk found, but the top (the free block
   // that ends at the sentinel, heap.ts). It is derived data: when it does not, it is reported and
-  // then laid anew from the blocks, so the heap stays usable.
+  // then laid anew from the blocks (heapValidate), so the heap stays usable.
   if (leftWasFree) {
     freeBlocks--;
     freeBytes -= lastFreeSize;
@@ -127,30 +128,22 @@ function walkAndCheck(heap: usize, deep: bool): u32 {
   // With the pending list (pending.ts): the two hold every such block between them.
   const pendingSeen = pendingCheck(heap);
   if (pendingSeen >= 0) {
-    const result = fault(heap, FAULT_INDEX_LINK, 0, pendingSeen, pendingBlocks(heap));
-    heapRebuildIndex(heap);
-    return result;
+    return fault(heap, FAULT_INDEX_LINK, 0, pendingSeen, pendingBlocks(heap));
   }
   const indexed = indexCheck(heap);
   if (indexed < 0 || <u32>indexed + pendingBlocks(heap) != freeBlocks) {
     const reason = indexed < 0 ? FAULT_INDEX_LINK : FAULT_INDEX_COUNT;
-    const result = fault(heap, reason, 0, indexed < 0 ? 0 : indexed + pendingBlocks(heap), freeBlocks);
-    heapRebuildIndex(heap);
-    return result;
+    return fault(heap, reason, 0, indexed < 0 ? 0 : indexed + pendingBlocks(heap), freeBlocks);
   }
 
   // The quarantine and the small-block caches must hold exactly the blocks so marked the walk found.
   const heldFound = quarantineCheck(heap);
   if (heldFound >= 0) {
-    const result = fault(heap, FAULT_QUARANTINE, 0, heldFound, quarantinedBlocks(heap));
-    heapRebuildIndex(heap);
-    return result;
+    return fault(heap, FAULT_QUARANTINE, 0, heldFound, quarantinedBlocks(heap));
   }
   const badList = cacheCheck(heap, cachedBlocks - quarantinedBlocks(heap), cachedBytes - quarantinedBytes(heap));
   if (badList != 0) {
-    const result = fault(heap, FAULT_CACHE, 0, badList, cachedBlocks);
-    heapRebuildIndex(heap);
-    return result;
+    return fault(heap, FAULT_CACHE, 0, badList, cachedBlocks);
   }
 
   // The counters must agree with what the walk counted.

@@ -386,14 +386,22 @@ describe('fault injection: what the rebuild may take for free space', () => {
   // a header, it must never fold a live block into the free space, or the next mallocs hand it out.
   const pattern = Array.from({ length: 100 }, (_, i) => (i * 7 + 3) & 0xff)
 
-  it('a parked block whose size a stray write enlarged to the end of the live block after it: CORRUPTION, the live block kept', () => {
+  /**
+   * A block of 40 bytes parked in the cache of its size (its header holds no footer to check a size
+   * against), before a live block of 100 that holds `pattern`, before another of 40.
+   */
+  function parkedBeforeLive() {
     const mm = MemoryManager.createSync({ size: 64 * 1024 })
     const parked = mm.malloc(40)
     const live = mm.malloc(100)
     mm.malloc(40)
     mm.write(live, pattern)
-    mm.free(parked) // into the cache of its size: its header holds no footer to check a size against
-    const words = new Uint32Array(mm.memory.buffer)
+    mm.free(parked)
+    return { mm, parked, live, words: new Uint32Array(mm.memory.buffer) }
+  }
+
+  it('a parked block whose size a stray write enlarged to the end of the live block after it: CORRUPTION, the live block kept', () => {
+    const { mm, parked, live, words } = parkedBeforeLive()
     const size = (ptr: number) => words[(ptr - 8) >> 2] & ~7
     words[(parked - 8) >> 2] = (size(parked) + size(live)) | (words[(parked - 8) >> 2] & 7) // it "ends" where the next header is
     expect(error(() => mm.malloc(40)).code).toBe('CORRUPTION') // its list leads to a block of another size
@@ -401,13 +409,7 @@ describe('fault injection: what the rebuild may take for free space', () => {
   })
 
   it('a parked block whose size a stray write enlarged into a live block whose magic was overwritten too: the live block kept', () => {
-    const mm = MemoryManager.createSync({ size: 64 * 1024 })
-    const parked = mm.malloc(40)
-    const live = mm.malloc(100)
-    mm.malloc(40)
-    mm.write(live, pattern)
-    mm.free(parked)
-    const words = new Uint32Array(mm.memory.buffer)
+    const { mm, parked, live, words } = parkedBeforeLive()
     words[(parked - 8) >> 2] += 32 // it "ends" 24 bytes into the live block's payload
     words[(live - 4) >> 2] ^= 0x5a5a_0000 // whose header no longer holds: no scan for a header finds it
     expect(error(() => mm.malloc(40)).code).toBe('CORRUPTION') // its list leads to a block of another size
@@ -415,13 +417,7 @@ describe('fault injection: what the rebuild may take for free space', () => {
   })
 
   it('a parked block whose size a stray write enlarged over a live block whose size word was overwritten too: the live block kept', () => {
-    const mm = MemoryManager.createSync({ size: 64 * 1024 })
-    const parked = mm.malloc(40)
-    const live = mm.malloc(100)
-    mm.malloc(40)
-    mm.write(live, pattern)
-    mm.free(parked)
-    const words = new Uint32Array(mm.memory.buffer)
+    const { mm, parked, live, words } = parkedBeforeLive()
     words[(parked - 8) >> 2] += 128 // it "ends" inside the live block
     words[(live - 8) >> 2] ^= 0x3000_0000 // whose size no longer holds: its magic alone says a block starts there
     expect(error(() => mm.malloc(40)).code).toBe('CORRUPTION')
